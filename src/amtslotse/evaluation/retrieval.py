@@ -1,0 +1,68 @@
+"""Retrieval evaluation on the public QA format and on our own law question sets.
+
+Public format: passages `{passage_id, title, text}`, questions `{id, question, passage_id}`.
+Law format: questions `{id, question, gold: [{source, section}]}` over ingested law files.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from datetime import date
+from pathlib import Path
+from typing import Iterator
+
+from amtslotse.knowledge.ingest import embed_missing, ingest_paths
+from amtslotse.search.embedders import get_embedder
+from amtslotse.search.hybrid import Retriever
+from amtslotse.evaluation.metrics import dedupe, summarize
+from amtslotse.settings import Settings
+from amtslotse.store.sqlite import SqliteStore
+
+
+def read_jsonl(path: Path) -> Iterator[dict]:
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, start=1):
+            if line.strip():
+                try:
+                    yield json.loads(line)
+                except json.JSONDecodeError as error:
+                    raise ValueError(f"{path.name}, Zeile {number}: kein gültiges JSON ({error.msg})") from None
+
+
+def eval_public_set(passages: Path, questions: Path, settings: Settings, limit: int = 10) -> dict:
+    """Ingest a passages file into a temporary store and measure retrieval of its questions."""
+    with tempfile.TemporaryDirectory(prefix="amtslotse-eval-") as tmp:
+        records = Path(tmp) / "passages.jsonl"
+        with open(records, "w", encoding="utf-8") as out:
+            for p in read_jsonl(passages):
+                out.write(json.dumps({"id": str(p["passage_id"]), "title": p.get("title", ""), "text": p["text"]}) + "\n")
+        store = SqliteStore(Path(tmp) / "eval.db")
+        try:
+            ingest_paths([records], store, settings, tenant="bund")
+            embedder = get_embedder(settings.embedder)
+            if embedder is not None:
+                embed_missing(store, embedder, settings.embed_batch_size)
+            retriever = Retriever(store, embedder, settings)
+            runs = []
+            for q in read_jsonl(questions):
+                hits = retriever.search(q["question"], tenant="bund", limit=limit * 3)
+                ranked = dedupe([h.passage.external_id for h in hits])[:limit]
+                runs.append((ranked, {str(q["passage_id"])}))
+        finally:
+            store.close()
+    return summarize(runs)
+
+
+def eval_law_set(questions: Path, retriever: Retriever, tenant: str, as_of: date | None = None) -> dict:
+    """Measure a `{id, question, gold: [{source, section}]}` set against an ingested store."""
+    runs = []
+    misses = []
+    for q in read_jsonl(questions):
+        hits = retriever.search(q["question"], tenant=tenant, as_of=as_of, limit=30)
+        ranked = dedupe([f"{h.passage.source}|{h.passage.section}" for h in hits])[:10]
+        gold = {f"{g['source']}|{g['section']}" for g in q["gold"]}
+        runs.append((ranked, gold))
+        if not gold.intersection(ranked[:5]):
+            misses.append({"id": q["id"], "question": q["question"], "gold": sorted(gold), "top": ranked[:5]})
+    return summarize(runs) | {"misses": misses}

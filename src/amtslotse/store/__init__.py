@@ -1,0 +1,27 @@
+"""Stores: `open_store()` picks the implementation from the settings."""
+
+from __future__ import annotations
+
+from amtslotse.settings import Settings
+from amtslotse.store.protocol import Store
+
+
+def open_store(settings: Settings) -> Store:
+    url = settings.database_url
+    if url.startswith(("postgresql://", "postgres://")):
+        from amtslotse.store.postgres import PostgresStore
+
+        return PostgresStore(url)
+    if url.startswith("sqlite:///"):
+        from pathlib import Path
+
+        from amtslotse.store.sqlite import SqliteStore
+
+        return SqliteStore(Path(url.removeprefix("sqlite:///")))
+    if url:
+        raise ValueError(
+            f"AMTSLOTSE_DATABASE_URL wird nicht verstanden: erwartet postgresql://… oder sqlite:///pfad (war: {url.split('://')[0]}://…)"
+        )
+    from amtslotse.store.sqlite import SqliteStore
+
+    return SqliteStore(settings.home / "amtslotse.db")

@@ -1,0 +1,90 @@
+"""The store contract. Two implementations: SQLite (embedded) and PostgreSQL + pgvector.
+
+Every read takes a tenant and sees that tenant's rows plus the shared layer (`bund`),
+never another tenant's: the filter lives here, in the store, not in the callers.
+tests/store_conformance.py runs the same suite against both implementations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Protocol, Sequence
+
+import numpy as np
+
+from amtslotse.models import Document, Passage
+
+
+@dataclass(frozen=True)
+class Analyzed:
+    """A passage's lexical representation: hashed analyzed terms and their counts."""
+
+    term_ids: np.ndarray  # int64, unique
+    term_freqs: np.ndarray  # int32, same length
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    id: int
+    tenant: str
+    source: str
+    title: str
+    kind: str
+    valid_from: date | None
+    valid_to: date | None
+    content_hash: str
+    passages: int
+
+
+@dataclass(frozen=True)
+class StoreStats:
+    documents: int
+    passages: int
+    vectors: int  # passages that have a vector for the active model
+    size_bytes: int
+
+
+class Store(Protocol):
+    def close(self) -> None: ...
+
+    # --- tenants -------------------------------------------------------------
+    def ensure_tenant(self, tenant: str) -> None: ...
+    def tenants(self) -> list[str]: ...
+
+    # --- documents -----------------------------------------------------------
+    def document_hash(self, tenant: str, source: str, valid_from: date | None) -> str | None:
+        """The content hash stored for this document version, or None if unknown."""
+
+    def replace_document(
+        self, document: Document, passages: Sequence[Passage], analyzed: Sequence[Analyzed]
+    ) -> int:
+        """Store a document version with its passages, replacing the previous passages of
+        the same (tenant, source, valid_from), in one transaction. Returns the document id."""
+
+    def delete_document(self, tenant: str, source: str, valid_from: date | None = None) -> int:
+        """Delete all versions (or the one with valid_from) of a tenant's document; returns count."""
+
+    def documents(self, tenant: str) -> list[DocumentInfo]: ...
+
+    # --- passages ------------------------------------------------------------
+    def get_passages(self, tenant: str, ids: Sequence[int]) -> list[Passage]:
+        """Passages by id, in the given order, leaving out those the tenant may not see."""
+
+    def search_lexical(
+        self, tenant: str, query: dict[int, float], as_of: date, limit: int
+    ) -> list[tuple[int, float]]:
+        """BM25 over analyzed terms (term id -> query weight); best first."""
+
+    def search_dense(
+        self, tenant: str, model: str, vector: np.ndarray, as_of: date, limit: int
+    ) -> list[tuple[int, float]]:
+        """Cosine similarity over the passages that have a vector of `model`; best first."""
+
+    # --- vectors (cached by text hash) ----------------------------------------
+    def missing_vectors(self, model: str, limit: int) -> list[tuple[str, str]]:
+        """(text_hash, text) of passages without a vector for `model`, any tenant."""
+
+    def put_vectors(self, model: str, items: Sequence[tuple[str, np.ndarray]]) -> None: ...
+
+    def stats(self, tenant: str, model: str) -> StoreStats: ...
