@@ -42,6 +42,10 @@ class Settings(BaseSettings):
         default=None,
         description="Folder with extra vocabulary files (<tenant>.tsv: everyday word -> legal terms) on top of the bundled one.",
     )
+    keywords_dir: Path | None = Field(
+        default=None,
+        description="Folder with extra section keyword files (<tenant>.tsv: citation -> everyday words) on top of the bundled one.",
+    )
     search_candidates: int = Field(
         default=50, description="Candidates taken from each of the lexical and the dense search before fusion."
     )

@@ -11,7 +11,8 @@ from typing import Callable, Iterable
 from amtslotse.knowledge.loaders import LoaderError, iter_source_files, load_file
 from amtslotse.knowledge.splitter import split_document
 from amtslotse.search.embedders import Embedder
-from amtslotse.search.hybrid import analyze_passage
+from amtslotse.search import keywords
+from amtslotse.search.indexing import analyze_passage, index_fingerprint
 from amtslotse.settings import Settings
 from amtslotse.store.protocol import Store
 
@@ -44,9 +45,11 @@ def ingest_paths(
     on_file: Callable[[Path], None] | None = None,
 ) -> IngestReport:
     report = IngestReport()
+    fingerprint = index_fingerprint(tenant, settings)
     for path in iter_source_files(list(paths)):
         try:
             document = load_file(path, tenant=tenant, valid_from=valid_from, valid_to=valid_to)
+            document.content_hash = f"{document.content_hash[:48]}:{fingerprint}"
             if store.document_hash(tenant, document.source, valid_from) == document.content_hash:
                 report.unchanged += 1
             else:
@@ -55,7 +58,13 @@ def ingest_paths(
                 )
                 if not passages:
                     raise LoaderError(path, "Datei enthält keinen verwertbaren Text")
-                store.replace_document(document, passages, [analyze_passage(p) for p in passages])
+                analyzed = [
+                    analyze_passage(
+                        p, keywords.keywords_for(tenant, document.law, p.section, p.citation, settings.keywords_dir)
+                    )
+                    for p in passages
+                ]
+                store.replace_document(document, passages, analyzed)
                 report.ingested += 1
                 report.passages += len(passages)
         except LoaderError as error:

@@ -12,31 +12,11 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 
-import numpy as np
-
-from amtslotse.models import Hit, Passage
+from amtslotse.models import Hit
 from amtslotse.search import analysis, vocabulary
 from amtslotse.search.embedders import Embedder
 from amtslotse.settings import Settings
-from amtslotse.store.protocol import Analyzed, Store
-
-HEADING_WEIGHT = 3.0
-"""A word of the § heading, citation or title counts like this many words of the body:
-headings name the topic in the law's own words ("Bedarfe für Unterkunft und Heizung")."""
-
-
-def analyze_passage(passage: Passage) -> Analyzed:
-    terms = analysis.weighted_terms(passage.text)
-    for term, weight in analysis.weighted_terms(
-        " ".join(filter(None, (passage.heading, passage.citation, passage.title)))
-    ).items():
-        terms[term] += weight * HEADING_WEIGHT
-    hashed = analysis.hashed(terms)
-    return Analyzed(
-        np.fromiter(hashed.keys(), np.int64, len(hashed)),
-        np.fromiter(hashed.values(), np.float32, len(hashed)),
-    )
-
+from amtslotse.store.protocol import Store
 
 @dataclass
 class Retriever:

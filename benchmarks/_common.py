@@ -1,0 +1,53 @@
+"""Shared helpers of the benchmarks: paths to ../shared, timing, a bm25s baseline."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from pathlib import Path
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+LAW_CURRENT = SHARED / "data" / "law" / "current"
+EVAL = SHARED / "eval"
+
+
+def require_shared() -> None:
+    if not SHARED.is_dir():
+        raise SystemExit(f"../shared not found at {SHARED}: the benchmarks read their data from there")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+def timed(fn, *args, **kwargs):
+    start = time.perf_counter()
+    result = fn(*args, **kwargs)
+    return result, time.perf_counter() - start
+
+
+class Bm25sBaseline:
+    """bm25s with PyStemmer's German stemmer: the peer every lexical figure is compared to."""
+
+    def __init__(self, texts: list[str]) -> None:
+        import bm25s
+        import Stemmer
+
+        self._bm25s = bm25s
+        self.stemmer = Stemmer.Stemmer("german")
+        tokens = bm25s.tokenize(texts, stopwords="de", stemmer=self.stemmer, show_progress=False)
+        self.retriever = bm25s.BM25()
+        self.retriever.index(tokens, show_progress=False)
+
+    def search(self, query: str, k: int) -> list[int]:
+        tokens = self._bm25s.tokenize([query], stopwords="de", stemmer=self.stemmer, show_progress=False)
+        if not tokens.vocab:
+            return []
+        k = min(k, self.retriever.scores["num_docs"])
+        docs, _ = self.retriever.retrieve(tokens, k=k, show_progress=False, n_threads=1)
+        return [int(d) for d in docs[0]]
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else 0.0

@@ -1,0 +1,47 @@
+"""Index-time analysis of a passage: its weighted terms from body, headings and keywords."""
+
+from __future__ import annotations
+
+import hashlib
+from importlib import resources
+
+import numpy as np
+
+from amtslotse.models import Passage
+from amtslotse.search import analysis, keywords
+from amtslotse.settings import Settings
+from amtslotse.store.protocol import Analyzed
+
+ANALYZER_VERSION = "1"
+"""Bump when the analysis code changes in a way that needs re-indexing."""
+
+HEADING_WEIGHT = 3.0
+"""A word of the § heading, citation or title counts like this many words of the body:
+headings name the topic in the law's own words ("Bedarfe für Unterkunft und Heizung")."""
+
+KEYWORD_WEIGHT = 2.0
+"""Weight of an editorial keyword (data/keywords): the citizen's word for the section's topic."""
+
+
+def analyze_passage(passage: Passage, section_keywords: str = "") -> Analyzed:
+    terms = analysis.weighted_terms(passage.text)
+    head = " ".join(filter(None, (passage.heading, passage.citation, passage.title)))
+    for extra, weight in ((head, HEADING_WEIGHT), (section_keywords, KEYWORD_WEIGHT)):
+        for term, count in analysis.weighted_terms(extra).items():
+            terms[term] += min(count, 2.0) * weight
+    hashed = analysis.hashed(terms)
+    return Analyzed(
+        np.fromiter(hashed.keys(), np.int64, len(hashed)),
+        np.fromiter(hashed.values(), np.float32, len(hashed)),
+    )
+
+
+def index_fingerprint(tenant: str, settings: Settings) -> str:
+    """Identifies everything besides the file that shapes its index entries: documents
+    indexed under another fingerprint are re-indexed on the next ingest."""
+    digest = hashlib.sha256(ANALYZER_VERSION.encode())
+    for name in ("de_words.txt", "de_stopwords.txt"):
+        digest.update(resources.files("amtslotse").joinpath("data", "lexicon", name).read_bytes())
+    digest.update(keywords.fingerprint(tenant, settings.keywords_dir).encode())
+    digest.update(f"{settings.law_split_chars}/{settings.page_split_chars}".encode())
+    return digest.hexdigest()[:16]
