@@ -2,6 +2,7 @@
 
     python benchmarks/embedders.py                      # use-m3 and e5-small
     python benchmarks/embedders.py use-m3 sentence-transformers:/pfad/zum/modell
+    python benchmarks/embedders.py --busy 1             # with one CPU kept busy meanwhile
 
 Figures:
 - load: get_embedder() plus loading the weights (cold, in this process).
@@ -10,12 +11,17 @@ Figures:
 - query latency p50/p95: 50 short citizen questions, one embed_query() call each.
 - retrieval on XQuAD-de: the first 300 questions against all 240 passages, dense only,
   exact dot product; recall@1, recall@5, nDCG@10 (one relevant passage per question).
+
+--busy N keeps N CPUs busy with a spinning process meanwhile, as a second request or an
+ingest would on a small server: thread pools that spin-wait degrade badly under it.
+Speed figures depend on what else runs on the machine; the load average is printed.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import sys
 import time
@@ -154,18 +160,34 @@ def bench(spec: str, law: list[str]) -> dict[str, float]:
     }
 
 
+def _spin() -> None:
+    while True:
+        pass
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("specs", nargs="*", default=["use-m3", "e5-small"], help="embedder specs")
+    parser.add_argument("--busy", type=int, default=0, help="CPUs to keep busy meanwhile")
     args = parser.parse_args()
 
     law = law_passages()
-    print(f"CPUs: {cpu_budget()}   Python {sys.version.split()[0]}   numpy {np.__version__}")
+    print(
+        f"CPUs: {cpu_budget()}   load average: {os.getloadavg()[0]:.2f}   busy: {args.busy}   "
+        f"Python {sys.version.split()[0]}   numpy {np.__version__}"
+    )
     print(f"law passages: {len(law)} (mean {np.mean([len(p) for p in law]):.0f} chars)   queries: {len(QUERIES)}")
+    spinners = [multiprocessing.Process(target=_spin, daemon=True) for _ in range(args.busy)]
+    for spinner in spinners:
+        spinner.start()
     results = {}
-    for spec in args.specs:
-        print(f"running {spec} ...", file=sys.stderr, flush=True)
-        results[spec] = bench(spec, law)
+    try:
+        for spec in args.specs:
+            print(f"running {spec} ...", file=sys.stderr, flush=True)
+            results[spec] = bench(spec, law)
+    finally:
+        for spinner in spinners:
+            spinner.terminate()
 
     rows = list(next(iter(results.values())))
     width = max(14, *(len(s) + 2 for s in results))

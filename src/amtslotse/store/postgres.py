@@ -190,7 +190,7 @@ class PostgresStore(SqlStore):
     @contextmanager
     def _tx(self) -> Iterator[_Cursor]:
         with self._lock:
-            if self._conn.broken:  # the server restarted or the network dropped: reconnect once
+            if self._conn.broken:  # the server restarted or the network dropped: reconnect
                 self._conn = self._connect()
             with self._conn.transaction(), self._conn.cursor() as cur:
                 yield _Cursor(cur)
@@ -206,16 +206,22 @@ class PostgresStore(SqlStore):
     def put_vectors(self, model: str, items: Sequence[tuple[str, np.ndarray]]) -> None:
         rows = [(model, h, _vector_literal(v)) for h, v in items]
         dims = sorted({np.asarray(v).size for _, v in items})
-        with self._tx() as cur:
-            cur.executemany(
-                "INSERT INTO vectors(model, text_hash, embedding) VALUES (?, ?, ?::vector) ON CONFLICT DO NOTHING",
-                rows,
-            )
-            # After the insert: a new index is built in bulk from the first batch, which is
-            # far faster than inserting into the HNSW graph row by row.
-            for dim in dims:
-                self._ensure_hnsw_index(cur, model, dim)
-            self._bump(cur, "vectors")
+        try:
+            with self._tx() as cur:
+                cur.executemany(
+                    "INSERT INTO vectors(model, text_hash, embedding) VALUES (?, ?, ?::vector) ON CONFLICT DO NOTHING",
+                    rows,
+                )
+                # After the insert: a new index is built in bulk from the first batch, which is
+                # far faster than inserting into the HNSW graph row by row.
+                for dim in dims:
+                    self._ensure_hnsw_index(cur, model, dim)
+                self._bump(cur, "vectors")
+        except psycopg.errors.DataException as error:
+            raise StoreError(
+                f"Vektoren für Modell „{model}“ ({', '.join(map(str, dims))} Dimensionen) passen nicht zu den "
+                f"gespeicherten: {error}"
+            ) from None
         self._indexed.update((model, dim) for dim in dims)
 
     def _ensure_hnsw_index(self, cur: _Cursor, model: str, dim: int) -> None:
@@ -253,8 +259,7 @@ class PostgresStore(SqlStore):
                 rows = cur.raw.execute(_dense_sql(dim, model_literal, _q(where)), params).fetchall()
         except psycopg.errors.DataException as error:
             raise StoreError(
-                f"Dichte Suche mit Modell „{model}“ fehlgeschlagen: der Suchvektor hat {dim} Dimensionen, "
-                f"die gespeicherten Vektoren passen nicht dazu ({error})."
+                f"Dichte Suche mit Modell „{model}“ fehlgeschlagen (Suchvektor mit {dim} Dimensionen): {error}"
             ) from None
         return [(int(pid), float(similarity)) for pid, similarity in rows]
 

