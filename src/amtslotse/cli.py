@@ -26,7 +26,7 @@ app = typer.Typer(
 eval_app = typer.Typer(help="Qualität messen.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 TENANT = typer.Option(SHARED_TENANT, "--tenant", "-t", help="Mandant (Landkreis); ohne Angabe die gemeinsame Ebene 'bund'.")
 
 
@@ -78,24 +78,17 @@ def _progress() -> Progress:
 def run() -> None:
     """Entry point: runs the app and turns user errors into one line, never a traceback."""
     try:
-        app(standalone_mode=False)
-    except UserError as error:
+        code = app(standalone_mode=False)  # returns the code of a typer.Exit
+    except (UserError, ValueError, OSError) as error:
         err.print(f"[red]Fehler:[/red] {error}")
         sys.exit(2)
-    except (ValueError, FileNotFoundError, PermissionError) as error:
-        err.print(f"[red]Fehler:[/red] {error}")
-        sys.exit(2)
-    except typer.Exit as done:
-        sys.exit(done.exit_code)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, typer.Abort):
         err.print("Abgebrochen.")
         sys.exit(130)
-    except Exception as error:  # click usage errors carry their own exit code
-        code = getattr(error, "exit_code", None)
-        if code is not None and hasattr(error, "show"):
-            error.show()
-            sys.exit(code)
-        raise
+    except typer.TyperException as error:  # usage errors: wrong option, missing argument
+        error.show()
+        sys.exit(error.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 # --- knowledge ----------------------------------------------------------------------------
