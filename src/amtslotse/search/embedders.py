@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 import os
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Protocol, Sequence, runtime_checkable
 
@@ -168,9 +169,9 @@ class _LocalModel:
 
     Inference is serialised per model on purpose: every call already spreads over all
     cores of `cpu_budget()`, so two concurrent calls on a 2-core machine would only
-    oversubscribe the CPU and both get slower. Batches are cut to `batch_size` passages,
-    and the lock is released between batches, so a search query waits for at most one
-    batch of a running ingest, not for all of it.
+    oversubscribe the CPU and both get slower. Passages go to the model in chunks of
+    `batch_size` (AMTSLOTSE_EMBED_BATCH_SIZE), and a waiting query goes before the next
+    chunk, so a search waits for at most the chunk in progress of a running ingest.
     """
 
     name: str
@@ -184,7 +185,9 @@ class _LocalModel:
         self.batch_size = max(1, batch_size)
         self.threads = threads or cpu_budget()
         self._model = None
-        self._lock = threading.Lock()
+        self._turns = threading.Condition()
+        self._busy = False
+        self._queries_waiting = 0
 
     def _load(self):
         raise NotImplementedError
@@ -192,30 +195,44 @@ class _LocalModel:
     def _encode(self, model, texts: list[str], is_query: bool) -> np.ndarray:
         raise NotImplementedError
 
+    @contextmanager
+    def _turn(self, query: bool):
+        """Exclusive use of the model; queries go before waiting passage chunks."""
+        with self._turns:
+            self._queries_waiting += query
+            try:
+                self._turns.wait_for(lambda: not self._busy and (query or not self._queries_waiting))
+            finally:
+                self._queries_waiting -= query
+            self._busy = True
+        try:
+            if self._model is None:
+                self._model = self._load()
+            yield self._model
+        finally:
+            with self._turns:
+                self._busy = False
+                self._turns.notify_all()
+
     def load(self) -> None:
         """Load the model now (e.g. at server start) instead of on the first request."""
-        with self._lock:
-            self._loaded()
-
-    def _loaded(self):
-        if self._model is None:
-            self._model = self._load()
-        return self._model
+        with self._turn(query=True):
+            pass
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         texts = _texts(texts)
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         for start in range(0, len(texts), self.batch_size):
             batch = texts[start : start + self.batch_size]
-            with self._lock:
-                out[start : start + len(batch)] = self._encode(self._loaded(), batch, False)
+            with self._turn(query=False) as model:
+                out[start : start + len(batch)] = self._encode(model, batch, False)
         return _normalised(out)
 
     def embed_query(self, text: str) -> np.ndarray:
         if not isinstance(text, str):
             raise TypeError("embed_query erwartet einen String.")
-        with self._lock:
-            vector = self._encode(self._loaded(), [text], True)
+        with self._turn(query=True) as model:
+            vector = self._encode(model, [text], True)
         return _normalised(vector.reshape(-1, self.dim)[0])
 
     def __repr__(self) -> str:
