@@ -1,0 +1,1 @@
+"""Ask: the citizen-chat pipeline (guard -> retrieve -> compose -> answer)."""
