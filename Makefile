@@ -14,7 +14,11 @@ $(BIN)/python:
 install: $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 
+# llama-cpp-python (test extra) compiles llama.cpp: a portable AVX2 build, because the
+# default native build crashed in llama_decode on these machines; several minutes on 2 cores.
 install-test: $(BIN)/python
+	CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF" \
+	CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
 	$(BIN)/pip install --quiet -e ".[test,bench,e5]"
 
 run: install

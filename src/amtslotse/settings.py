@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import platformdirs
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -49,13 +49,33 @@ class Settings(BaseSettings):
     search_candidates: int = Field(
         default=50, description="Candidates taken from each of the lexical and the dense search before fusion."
     )
-    rrf_k: int = Field(default=60, description="Reciprocal-rank-fusion constant k (Cormack et al. 2009).")
-    dense_weight: float = Field(default=1.0, description="Weight of the dense ranking in the fusion (lexical has 1.0).")
+    lexical_weight: float = Field(
+        default=0.75, ge=0.0, le=1.0,
+        description="Share of the lexical score in the hybrid score (the dense score has the rest).",
+    )
     law_split_chars: int = Field(
         default=2500, description="A § longer than this many characters is split by Absatz into several passages."
     )
     page_split_chars: int = Field(
         default=1500, description="Target size of passages cut from pages (by heading, then by paragraph)."
+    )
+    llm_provider: str = Field(
+        default="",
+        description="LLM provider: empty = 'openai' if AMTSLOTSE_LLM_BASE_URL is set, else 'none' (extractive answers only); or a registered provider name.",
+    )
+    llm_base_url: str = Field(
+        default="",
+        description="Base URL of an OpenAI-compatible chat server (vLLM, Ollama, llama.cpp), e.g. http://127.0.0.1:8080/v1; empty: no LLM.",
+    )
+    llm_model: str = Field(default="", description="Model name sent to the LLM server (empty: the server's default model).")
+    llm_api_key: SecretStr = Field(
+        default="", validate_default=True,
+        description="API key for the LLM server, sent as a Bearer token (empty: none); never printed or logged.",
+    )
+    llm_timeout_seconds: float = Field(default=60.0, gt=0, description="Time limit for one LLM answer, in seconds.")
+    llm_max_tokens: int = Field(default=600, ge=1, description="Maximum tokens the LLM may generate for one answer.")
+    llm_temperature: float = Field(
+        default=0.2, ge=0.0, le=2.0, description="Sampling temperature of the LLM (low: closer to the sources)."
     )
 
 

@@ -93,9 +93,11 @@ def _split(word: str, lex: frozenset[str]) -> list[str] | None:
     # Longest known prefix first: "nebenkostenabrechnung" -> "nebenkosten" + "abrechnung".
     for cut in range(len(word) - _MIN_PART, _MIN_PART - 1, -1):
         head = word[:cut]
+        if head in folded_stopwords():  # "wider|spruch", "unter|kunft": particles, not parts
+            continue
         if head not in lex:
             # Elided final -e: "Schulbedarf" = "Schule" + "Bedarf", "Mieterhöhung" = "Miete" + ...
-            if head + "e" not in lex or head in folded_stopwords():
+            if head + "e" not in lex:
                 continue
             head += "e"
         rest = word[cut:]

@@ -1,4 +1,5 @@
-"""Hybrid retrieval: German lexical (BM25 + vocabulary) and dense, fused by reciprocal rank.
+"""Hybrid retrieval: German lexical (BM25 + vocabulary) and dense, fused by a convex
+combination of normalised scores.
 
     >>> retriever = Retriever(store, get_embedder("use-m3"), settings)
     >>> hits = retriever.search("Muss ich mein Auto verkaufen?", tenant="musterkreis")
@@ -37,7 +38,7 @@ class Retriever:
         dense: list[tuple[int, float]] = []
         if self.embedder is not None:
             dense = self.store.search_dense(tenant, self.embedder.name, self.embedder.embed_query(query), as_of, depth)
-        fused = fuse([lexical, dense], [1.0, self.settings.dense_weight], self.settings.rrf_k)[:limit]
+        fused = fuse(lexical, dense, self.settings.lexical_weight)[:limit]
         passages = {p.id: p for p in self.store.get_passages(tenant, [pid for pid, _ in fused])}
         lex_rank = {pid: r for r, (pid, _) in enumerate(lexical, 1)}
         dense_rank = {pid: r for r, (pid, _) in enumerate(dense, 1)}
@@ -48,14 +49,23 @@ class Retriever:
         ]
 
 
-def fuse(rankings: list[list[tuple[int, float]]], weights: list[float], k: int) -> list[tuple[int, float]]:
-    """Weighted reciprocal rank fusion: score(d) = sum_i w_i / (k + rank_i(d)).
+def fuse(lexical: list[tuple[int, float]], dense: list[tuple[int, float]], alpha: float) -> list[tuple[int, float]]:
+    """score(d) = alpha * bm25(d) / max bm25 + (1 - alpha) * (cos(d) - min cos) / (max cos - min cos).
 
-    Cormack, Clarke & Büttcher (2009), "Reciprocal Rank Fusion outperforms Condorcet and
-    individual Rank Learning Methods"; k = 60 as in the paper.
+    A convex combination of normalised scores rather than reciprocal rank fusion: when one
+    retriever is much weaker (dense models on citizens' questions against legal text), RRF
+    still gives its every rank a full vote, while here a flat dense score list moves little.
+    Measured on our law question sets and the public QA sets (benchmarks/retrieval_quality.py);
+    see Bruch, Gai & Ingber (2023), "An Analysis of Fusion Functions for Hybrid Retrieval".
     """
     scores: dict[int, float] = {}
-    for ranking, weight in zip(rankings, weights):
-        for rank, (pid, _) in enumerate(ranking, start=1):
-            scores[pid] = scores.get(pid, 0.0) + weight / (k + rank)
+    if lexical:
+        top = lexical[0][1] or 1.0
+        for pid, score in lexical:
+            scores[pid] = alpha * score / top
+    if dense:
+        high, low = dense[0][1], dense[-1][1]
+        span = (high - low) or 1.0
+        for pid, score in dense:
+            scores[pid] = scores.get(pid, 0.0) + (1.0 - alpha) * (score - low) / span
     return sorted(scores.items(), key=lambda item: -item[1])
