@@ -11,13 +11,13 @@ import hashlib
 import json
 import re
 import sys
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from amtslotse.models import SHARED_TENANT, Document, Passage, text_hash
+from amtslotse.models import SHARED_TENANT, Document, Passage
 from amtslotse.search import analysis
 from amtslotse.search.indexing import analyze_passage
 from amtslotse.store.migrations import apply_migrations

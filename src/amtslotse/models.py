@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 SHARED_TENANT = "bund"
+EMBEDDED_TEXT_CHARS = 1000  # of a passage's text, after its card, go into its vector
 """The shared layer (federal law, common guidance) that every tenant also sees."""
 
 
@@ -48,9 +49,7 @@ class Document:
     content_hash: str = ""  # hash of the file bytes and the metadata that shape its passages
 
     def valid_on(self, day: date) -> bool:
-        return (self.valid_from is None or self.valid_from <= day) and (
-            self.valid_to is None or day <= self.valid_to
-        )
+        return valid_on(self.valid_from, self.valid_to, day)
 
 
 @dataclass
@@ -65,6 +64,7 @@ class Passage:
     section: str | None = None  # normalised "§ 22", "§ 7b", "Art 3"; None for non-law text
     external_id: str | None = None
     url: str | None = None
+    keywords: str = ""  # editorial keywords ("Schlagwörter", data/keywords) attached at ingest
     position: int = 0  # order within the document
     # Filled in by the store:
     id: int | None = None
@@ -73,6 +73,9 @@ class Passage:
     valid_from: date | None = None
     valid_to: date | None = None
 
+    def valid_on(self, day: date) -> bool:
+        return valid_on(self.valid_from, self.valid_to, day)
+
     @property
     def text_hash(self) -> str:
         """Key of the vector cache: the text the embedder sees."""
@@ -80,8 +83,14 @@ class Passage:
 
     @property
     def embedding_text(self) -> str:
-        head = self.heading or ""
-        return f"{self.citation}: {head}\n{self.text}" if head else f"{self.citation}\n{self.text}"
+        """What the embedder sees: a short card of topic words before the start of the text.
+
+        Citizens' questions are short and everyday; a card of heading and keywords lies much
+        closer to them than a long legal text (benchmarks/retrieval_quality.py)."""
+        card = " – ".join(filter(None, (self.citation, self.heading if self.heading != self.citation else None)))
+        if self.keywords:
+            card += f". {self.keywords}"
+        return f"{card}\n{self.text[:EMBEDDED_TEXT_CHARS]}"
 
 
 @dataclass
@@ -108,6 +117,11 @@ class Hit:
             "score": round(self.score, 6),
             "text": p.text,
         }
+
+
+def valid_on(valid_from: date | None, valid_to: date | None, day: date) -> bool:
+    """Validity is inclusive at both ends; an open end is unbounded."""
+    return (valid_from is None or valid_from <= day) and (valid_to is None or day <= valid_to)
 
 
 def text_hash(text: str) -> str:

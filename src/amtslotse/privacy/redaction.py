@@ -481,7 +481,7 @@ _STREET_SUFFIX = (
 _STREET_WORD = (
     r"Stra(?:ß|ss)e|Str\.|Weg|Gasse|Allee|Platz|Ring|Damm|Ufer|Chaussee|Steig|Stieg|Pfad|"
     r"Promenade|Zeile|Graben|Wall|Kamp|Markt|Anger|Deich|Twiete")
-_HOUSE = rf"[ ]?(?P<num>[0-9]{{1,4}}(?:[ ]?[a-zA-Z](?![\w]))?(?:[ ]?[-/][ ]?[0-9]{{1,4}}[a-zA-Z]?)?)(?![0-9]|[.,][0-9])"
+_HOUSE = r"[ ]?(?P<num>[0-9]{1,4}(?:[ ]?[a-zA-Z](?![\w]))?(?:[ ]?[-/][ ]?[0-9]{1,4}[a-zA-Z]?)?)(?![0-9]|[.,][0-9])"
 _PREPOSITIONS = (
     r"Am|Im|Beim|Zum|Zur|An der|An den|An dem|Auf der|Auf dem|Auf den|In der|In den|Hinter der|"
     r"Hinter dem|Hinter den|Unter den|Unter der|Vor dem|Vor der|Vor den|Neben der|Alt")

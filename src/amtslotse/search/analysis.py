@@ -132,3 +132,21 @@ def hashed(terms: dict[str, float]) -> dict[int, float]:
         tid = _term_id_cached(term)
         out[tid] = out.get(tid, 0.0) + weight
     return out
+
+
+@lru_cache(maxsize=400_000)
+def _hashed_token(token: str) -> tuple[tuple[int, float], ...]:
+    if token in stopwords():
+        return ()
+    return tuple((_term_id_cached(term), weight) for term, weight in _analyze_token(token))
+
+
+def hashed_terms(text: str) -> dict[int, float]:
+    """`hashed(weighted_terms(text))`, computed once per distinct word: the hot path of ingest."""
+    counts = Counter(_TOKEN.findall(unicodedata.normalize("NFC", text.lower())))
+    out: dict[int, float] = {}
+    get = out.get
+    for token, count in counts.items():
+        for tid, weight in _hashed_token(token):
+            out[tid] = get(tid, 0.0) + weight * count
+    return out

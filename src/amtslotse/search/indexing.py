@@ -12,8 +12,8 @@ from amtslotse.search import analysis, keywords
 from amtslotse.settings import Settings
 from amtslotse.store.protocol import Analyzed
 
-ANALYZER_VERSION = "1"
-"""Bump when the analysis code changes in a way that needs re-indexing."""
+ANALYZER_VERSION = "4"
+"""Bump when the analysis or `Passage.embedding_text` changes in a way that needs re-indexing."""
 
 HEADING_WEIGHT = 3.0
 """A word of the § heading, citation or title counts like this many words of the body:
@@ -23,16 +23,17 @@ KEYWORD_WEIGHT = 2.0
 """Weight of an editorial keyword (data/keywords): the citizen's word for the section's topic."""
 
 
-def analyze_passage(passage: Passage, section_keywords: str = "") -> Analyzed:
-    terms = analysis.weighted_terms(passage.text)
+def analyze_passage(passage: Passage) -> Analyzed:
+    """The passage's hashed terms: body words, plus heading and keyword words weighted up
+    (a heading or keyword word counts at most twice, however often it repeats)."""
+    terms = analysis.hashed_terms(passage.text)
     head = " ".join(filter(None, (passage.heading, passage.citation, passage.title)))
-    for extra, weight in ((head, HEADING_WEIGHT), (section_keywords, KEYWORD_WEIGHT)):
-        for term, count in analysis.weighted_terms(extra).items():
-            terms[term] += min(count, 2.0) * weight
-    hashed = analysis.hashed(terms)
+    for extra, weight in ((head, HEADING_WEIGHT), (passage.keywords, KEYWORD_WEIGHT)):
+        for tid, count in analysis.hashed_terms(extra).items():
+            terms[tid] = terms.get(tid, 0.0) + min(count, 2.0) * weight
     return Analyzed(
-        np.fromiter(hashed.keys(), np.int64, len(hashed)),
-        np.fromiter(hashed.values(), np.float32, len(hashed)),
+        np.fromiter(terms.keys(), np.int64, len(terms)),
+        np.fromiter(terms.values(), np.float32, len(terms)),
     )
 
 

@@ -72,6 +72,7 @@ MIGRATIONS: list[str] = [
         valid_from DATE,
         valid_to DATE,
         text TEXT NOT NULL,
+        keywords TEXT NOT NULL DEFAULT '',
         text_hash TEXT NOT NULL,
         term_ids BYTEA NOT NULL,
         term_freqs BYTEA NOT NULL
