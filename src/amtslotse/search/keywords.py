@@ -9,35 +9,17 @@ from __future__ import annotations
 
 import hashlib
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
-from amtslotse.models import SHARED_TENANT
-
-
-def _files(tenant: str, keywords_dir: Path | None) -> list[tuple[str, str]]:
-    bundled = resources.files("amtslotse").joinpath("data", "keywords", f"{SHARED_TENANT}.tsv")
-    files = [(f"{SHARED_TENANT}.tsv", bundled.read_text("utf-8"))]
-    if keywords_dir is not None:
-        for name in dict.fromkeys((SHARED_TENANT, tenant)):
-            path = Path(keywords_dir) / f"{name}.tsv"
-            if path.is_file():
-                files.append((str(path), path.read_text("utf-8")))
-    return files
+from amtslotse.search import tsv_data
 
 
 @lru_cache(maxsize=64)
 def table(tenant: str, keywords_dir: Path | None) -> dict[str, str]:
     """Normalised key ("sgb ii § 7b") -> keywords text."""
     out: dict[str, str] = {}
-    for origin, text in _files(tenant, keywords_dir):
-        for number, raw in enumerate(text.splitlines(), start=1):
-            line = raw.strip()
-            if not line or line.startswith("#"):
-                continue
-            if "\t" not in line:
-                raise ValueError(f"{origin}, Zeile {number}: Tabulator zwischen Fundstelle und Schlagwörtern fehlt")
-            key, words = line.split("\t", 1)
+    for origin, text in tsv_data.read_files("keywords", tenant, keywords_dir):
+        for key, words in tsv_data.rows(text, origin, "Fundstelle und Schlagwörtern"):
             norm = _key(key)
             out[norm] = f"{out[norm]}; {words}" if norm in out else words
     return out
@@ -57,6 +39,6 @@ def keywords_for(tenant: str, law: str | None, section: str | None, citation: st
 def fingerprint(tenant: str, keywords_dir: Path | None) -> str:
     """Changes when the keywords change, so that ingest re-indexes affected documents."""
     digest = hashlib.sha256()
-    for _, text in _files(tenant, keywords_dir):
+    for _, text in tsv_data.read_files("keywords", tenant, keywords_dir):
         digest.update(text.encode())
     return digest.hexdigest()[:16]

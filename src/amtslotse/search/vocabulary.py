@@ -10,11 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
-from amtslotse.models import SHARED_TENANT
-from amtslotse.search import analysis
+from amtslotse.search import analysis, tsv_data
 
 EXPANSION_WEIGHT = 0.4
 """Weight of an added legal term relative to a word the citizen wrote."""
@@ -26,19 +24,9 @@ class Entry:
     expansion: tuple[tuple[str, float], ...]  # analyzed terms of the legal side with weights
 
 
-class VocabularyError(ValueError):
-    pass
-
-
 def parse(text: str, origin: str) -> list[Entry]:
     entries = []
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if "\t" not in line:
-            raise VocabularyError(f"{origin}, Zeile {number}: Tabulator zwischen Alltagswort und Fachbegriffen fehlt")
-        left, right = line.split("\t", 1)
+    for left, right in tsv_data.rows(text, origin, "Alltagswort und Fachbegriffen"):
         trigger = frozenset(analysis.stem(t) for t in analysis.tokens(left))
         terms: dict[str, float] = {}
         for phrase in right.split(";"):
@@ -53,14 +41,11 @@ def parse(text: str, origin: str) -> list[Entry]:
 
 @lru_cache(maxsize=64)
 def entries_for(tenant: str, vocabulary_dir: Path | None) -> tuple[Entry, ...]:
-    bundled = resources.files("amtslotse").joinpath("data", "vocabulary", f"{SHARED_TENANT}.tsv")
-    entries = parse(bundled.read_text("utf-8"), f"{SHARED_TENANT}.tsv")
-    if vocabulary_dir is not None:
-        for name in {SHARED_TENANT, tenant}:
-            path = Path(vocabulary_dir) / f"{name}.tsv"
-            if path.is_file():
-                entries += parse(path.read_text("utf-8"), str(path))
-    return tuple(entries)
+    return tuple(
+        entry
+        for origin, text in tsv_data.read_files("vocabulary", tenant, vocabulary_dir)
+        for entry in parse(text, origin)
+    )
 
 
 def expand(query_stems: set[str], tenant: str, vocabulary_dir: Path | None) -> dict[str, float]:

@@ -1,0 +1,37 @@
+"""The two-column data files that tenants can extend (vocabulary, keywords).
+
+A bundled `data/<kind>/bund.tsv` plus, in an optional folder, `bund.tsv` (for all tenants)
+and `<tenant>.tsv`. Lines are `left<TAB>right`; `#` starts a comment; blank lines are skipped.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Iterator
+
+from amtslotse.models import SHARED_TENANT
+
+
+def read_files(kind: str, tenant: str, folder: Path | None) -> list[tuple[str, str]]:
+    """(origin, text) of the bundled file and the tenant's extra files, in that order."""
+    bundled = resources.files("amtslotse").joinpath("data", kind, f"{SHARED_TENANT}.tsv")
+    files = [(f"{kind}/{SHARED_TENANT}.tsv", bundled.read_text("utf-8"))]
+    if folder is not None:
+        for name in dict.fromkeys((SHARED_TENANT, tenant)):
+            path = Path(folder) / f"{name}.tsv"
+            if path.is_file():
+                files.append((str(path), path.read_text("utf-8")))
+    return files
+
+
+def rows(text: str, origin: str, columns: str) -> Iterator[tuple[str, str]]:
+    """(left, right) per data line; a line without a tab is an error naming file and line."""
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if "\t" not in line:
+            raise ValueError(f"{origin}, Zeile {number}: Tabulator zwischen {columns} fehlt")
+        left, right = line.split("\t", 1)
+        yield left, right
