@@ -233,3 +233,26 @@ def test_parallel_ingest_stores_exactly_what_serial_ingest_stores(tmp_path):
         )
         store.close()
     assert rows[0] == rows[2]
+
+
+def test_cli_never_shows_another_tenants_passages(tmp_path):
+    """Every public way in: search (single and batch), documents, eval never cross tenants."""
+    home = tmp_path / "home"
+    for tenant, town in (("nordkreis", "Nordstadt"), ("suedkreis", "Südstadt")):
+        folder = tmp_path / tenant
+        folder.mkdir()
+        (folder / "kontakt.md").write_text(f"# Kontakt\n\nSprechzeiten im Rathaus {town}.\n", encoding="utf-8")
+        assert cli(home, "ingest", str(folder), "--tenant", tenant).returncode == 0
+    single = cli(home, "search", "Sprechzeiten Rathaus Südstadt", "--tenant", "nordkreis", "--json", "--limit", "50")
+    texts = [h["text"] for h in json.loads(single.stdout)["hits"]]
+    assert single.returncode == 0 and texts == ["Sprechzeiten im Rathaus Nordstadt."]
+    queries = tmp_path / "q.jsonl"
+    queries.write_text('{"id": "1", "question": "Rathaus Südstadt"}\n', encoding="utf-8")
+    batch = cli(home, "search", "--queries", str(queries), "--tenant", "nordkreis", "--json")
+    assert batch.returncode == 0
+    assert all("Südstadt" not in h["text"] for h in json.loads(batch.stdout)["hits"])
+    shared = cli(home, "search", "Rathaus Sprechzeiten", "--json", "--limit", "50")
+    assert json.loads(shared.stdout)["hits"] == []  # the shared layer sees no tenant's pages
+    listing = cli(home, "documents", "--tenant", "nordkreis", "--json")
+    assert [d["source"] for d in json.loads(listing.stdout)] == ["kontakt.md"]
+    assert "Südstadt" not in listing.stdout
