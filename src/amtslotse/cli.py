@@ -245,3 +245,33 @@ def quickstart(
         for question in questions:
             for rank, hit in enumerate(retriever.search(question, tenant, limit=3), start=1):
                 typer.echo(f"{rank}. {hit.passage.citation}\n   {' '.join(hit.passage.text.split())[:200]}…")
+
+
+# --- citizen questions ----------------------------------------------------------------------
+
+
+@app.command()
+def ask(
+    question: Optional[str] = typer.Argument(None, help="Die Frage einer Bürgerin oder eines Bürgers."),
+    tenant: str = TENANT,
+    questions: Optional[Path] = typer.Option(None, help="JSONL-Datei mit {\"id\", \"question\"} je Zeile."),
+    as_json: bool = typer.Option(False, "--json", help="Antwort als JSON."),
+) -> None:
+    """Eine Frage beantworten, wie der Chat es tut: mit Quellen, Übergabe oder Ablehnung."""
+    from amtslotse.ask.pipeline import Asker
+    from amtslotse.evaluation.retrieval import read_jsonl
+    from amtslotse.search.hybrid import Retriever
+
+    if (question is None) == (questions is None):
+        raise UserError("Bitte genau eines angeben: eine Frage oder --questions DATEI.jsonl")
+    with _services() as (settings, store, embedder):
+        asker = Asker(Retriever(store, embedder, settings))
+        if questions is not None:
+            for item in read_jsonl(questions):
+                if "question" not in item:
+                    raise UserError(f"{questions.name}: Eintrag {item.get('id')!r} hat kein Feld 'question'")
+                answer = asker.ask(item["question"], tenant)
+                typer.echo(json.dumps({"id": item.get("id")} | answer.to_dict(), ensure_ascii=False))
+            return
+        answer = asker.ask(question, tenant)
+    typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False) if as_json else answer.answer)
