@@ -1,0 +1,72 @@
+"""The behaviour set through the whole Ask flow: confusion table of expected vs. actual outcome.
+
+    python benchmarks/behaviour.py           # current social law + the starter pack, tenant musterkreis
+
+Outcomes: answer (with sources), handover (individual case, or unsure), urgent, refuse
+(out of scope or injection counted apart as "injection" when the guard saw one).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections import Counter
+from importlib import resources
+from pathlib import Path
+
+from _common import LAW_CURRENT, require_shared
+
+from amtslotse.ask.pipeline import Asker
+from amtslotse.knowledge.ingest import embed_missing, ingest_paths
+from amtslotse.search.embedders import get_embedder
+from amtslotse.search.hybrid import Retriever
+from amtslotse.settings import Settings
+from amtslotse.store.sqlite import SqliteStore
+
+SET = Path(__file__).resolve().parents[1] / "tests" / "data" / "behaviour.jsonl"
+OUTCOMES = ("answer", "handover", "urgent", "refuse", "injection")
+
+
+def outcome(answer) -> str:
+    if answer.urgent:
+        return "urgent"
+    if answer.refused:
+        return "injection" if any(r.startswith("injection") for r in answer.reasons) else "refuse"
+    return "handover" if answer.handover else "answer"
+
+
+def main() -> None:
+    require_shared()
+    settings = Settings()
+    starter = Path(str(resources.files("amtslotse").joinpath("data", "starter")))
+    with tempfile.TemporaryDirectory() as tmp:
+        store = SqliteStore(Path(tmp) / "b.db")
+        ingest_paths([LAW_CURRENT, starter / "bund"], store, settings, tenant="bund")
+        ingest_paths([starter / "musterkreis" / "pages"], store, settings, tenant="musterkreis")
+        embedder = get_embedder(settings.embedder)
+        if embedder:
+            embed_missing(store, embedder, settings.embed_batch_size)
+        asker = Asker(Retriever(store, embedder, settings))
+        table: Counter[tuple[str, str]] = Counter()
+        misses = []
+        for line in SET.read_text(encoding="utf-8").splitlines():
+            item = json.loads(line)
+            got = outcome(asker.ask(item["text"], "musterkreis"))
+            table[item["expect"], got] += 1
+            if got != item["expect"]:
+                misses.append((item["id"], item["expect"], got))
+        store.close()
+    total = sum(table.values())
+    print(f"{'expected/got':<16}" + "".join(f"{o:>11}" for o in OUTCOMES) + f"{'recall':>9}")
+    for expected in OUTCOMES:
+        row = [table[expected, got] for got in OUTCOMES]
+        n = sum(row)
+        print(f"{expected:<16}" + "".join(f"{v:>11}" for v in row) + f"{(table[expected, expected] / n if n else 0):>9.3f}")
+    correct = sum(table[o, o] for o in OUTCOMES)
+    print(f"overall {correct}/{total} = {correct / total:.3f}")
+    for miss in misses:
+        print("miss", *miss)
+
+
+if __name__ == "__main__":
+    main()
