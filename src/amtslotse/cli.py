@@ -46,11 +46,11 @@ def parse_day(value: Optional[str], option: str) -> Optional[date]:
 
 
 @contextmanager
-def _services(settings: Settings | None = None) -> Iterator[tuple]:
+def _services() -> Iterator[tuple]:
     from amtslotse.search.embedders import get_embedder
     from amtslotse.store import open_store
 
-    settings = settings or get_settings()
+    settings = get_settings()
     try:
         store = open_store(settings)
     except Exception as error:  # the user's database settings or file, not our code
@@ -59,6 +59,21 @@ def _services(settings: Settings | None = None) -> Iterator[tuple]:
         yield settings, store, get_embedder(settings.embedder)
     finally:
         store.close()
+
+
+def _question_items(question: Optional[str], path: Optional[Path], option: str) -> Iterator[dict]:
+    """The single question as {"id": None, ...}, or the lines of a JSONL file, checked."""
+    from amtslotse.evaluation.retrieval import read_jsonl
+
+    if (question is None) == (path is None):
+        raise UserError(f"Bitte genau eines angeben: eine Frage oder {option} DATEI.jsonl")
+    if path is None:
+        yield {"id": None, "question": question}
+        return
+    for item in read_jsonl(path):
+        if "question" not in item:
+            raise UserError(f"{path.name}: Eintrag {item.get('id')!r} hat kein Feld 'question'")
+        yield item
 
 
 class _RateColumn(ProgressColumn):
@@ -181,25 +196,23 @@ def search(
     as_json: bool = typer.Option(False, "--json", help="Treffer als JSON."),
 ) -> None:
     """Passagen suchen (lexikalisch + semantisch), gefiltert auf Mandant und Stichtag."""
-    from amtslotse.evaluation.retrieval import read_jsonl
     from amtslotse.search.hybrid import Retriever
 
-    if (query is None) == (queries is None):
-        raise UserError("Bitte genau eines angeben: eine Frage oder --queries DATEI.jsonl")
+    items = _question_items(query, queries, "--queries")
     day = parse_day(as_of, "--as-of")
     with _services() as (settings, store, embedder):
         retriever = Retriever(store, embedder, settings)
-        if queries is not None:
-            for item in read_jsonl(queries):
-                if "question" not in item:
-                    raise UserError(f"{queries.name}: Eintrag {item.get('id')!r} hat kein Feld 'question'")
-                hits = retriever.search(item["question"], tenant, day, limit)
+        for item in items:
+            hits = retriever.search(item["question"], tenant, day, limit)
+            if queries is not None:
                 typer.echo(json.dumps({"id": item.get("id"), "hits": [h.to_dict() for h in hits]}, ensure_ascii=False))
-            return
-        hits = retriever.search(query, tenant, day, limit)
-    if as_json:
-        typer.echo(json.dumps({"query": query, "hits": [h.to_dict() for h in hits]}, ensure_ascii=False))
-        return
+            elif as_json:
+                typer.echo(json.dumps({"query": query, "hits": [h.to_dict() for h in hits]}, ensure_ascii=False))
+            else:
+                _print_hits(hits)
+
+
+def _print_hits(hits) -> None:
     if not hits:
         typer.echo("Keine Treffer.")
     for rank, hit in enumerate(hits, start=1):
@@ -259,19 +272,14 @@ def ask(
 ) -> None:
     """Eine Frage beantworten, wie der Chat es tut: mit Quellen, Übergabe oder Ablehnung."""
     from amtslotse.ask.pipeline import Asker
-    from amtslotse.evaluation.retrieval import read_jsonl
     from amtslotse.search.hybrid import Retriever
 
-    if (question is None) == (questions is None):
-        raise UserError("Bitte genau eines angeben: eine Frage oder --questions DATEI.jsonl")
+    items = _question_items(question, questions, "--questions")
     with _services() as (settings, store, embedder):
         asker = Asker(Retriever(store, embedder, settings))
-        if questions is not None:
-            for item in read_jsonl(questions):
-                if "question" not in item:
-                    raise UserError(f"{questions.name}: Eintrag {item.get('id')!r} hat kein Feld 'question'")
-                answer = asker.ask(item["question"], tenant)
+        for item in items:
+            answer = asker.ask(item["question"], tenant)
+            if questions is not None:
                 typer.echo(json.dumps({"id": item.get("id")} | answer.to_dict(), ensure_ascii=False))
-            return
-        answer = asker.ask(question, tenant)
-    typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False) if as_json else answer.answer)
+            else:
+                typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False) if as_json else answer.answer)

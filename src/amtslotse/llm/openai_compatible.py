@@ -22,6 +22,7 @@ the one wait in progress.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import time
@@ -194,7 +195,8 @@ class OpenAICompatibleLLM(LLM):
         """Text chunks from a server-sent event stream of chat.completion.chunk objects."""
         finished = False  # a chunk carried a finish_reason
         data_lines: list[str] = []
-        for line in response.iter_lines():
+        # A blank line ends an event; the sentinel "" ends a last event that lacked its own.
+        for line in itertools.chain(response.iter_lines(), [""]):
             if time.monotonic() > deadline:
                 raise _timeout_error(timeout)
             if line.startswith("data:"):
@@ -202,15 +204,7 @@ class OpenAICompatibleLLM(LLM):
                 continue
             if line or not data_lines:  # comments (":"), "event:", "id:", "retry:"; blank lines
                 continue
-            data, data_lines = "\n".join(data_lines), []  # a blank line ends an event
-            if data.strip() == "[DONE]":
-                return
-            text, finish_reason = self._parse_chunk(data)
-            finished = finished or bool(finish_reason)
-            if text:
-                yield text
-        if data_lines:  # the last event lacked its blank line
-            data = "\n".join(data_lines)
+            data, data_lines = "\n".join(data_lines), []
             if data.strip() == "[DONE]":
                 return
             text, finish_reason = self._parse_chunk(data)
