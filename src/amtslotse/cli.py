@@ -237,27 +237,27 @@ def eval_retrieval(
 def quickstart(
     tenant: str = typer.Option("musterkreis", "--tenant", "-t", help="Beispiel-Landkreis des Starterpakets."),
 ) -> None:
-    """Schnellstart: Starterpaket einlesen und eine Suchabfrage im Terminal öffnen."""
+    """Schnellstart: Starterpaket einlesen und Fragen im Terminal beantworten."""
     from importlib import resources
 
+    from amtslotse.ask.pipeline import Asker
     from amtslotse.knowledge.ingest import ingest_paths
     from amtslotse.search.hybrid import Retriever
 
     starter = Path(str(resources.files("amtslotse").joinpath("data", "starter")))
     with _services() as (settings, store, embedder):
         for layer, folder in (("bund", starter / "bund"), (tenant, starter / "musterkreis" / "pages")):
-            if folder.is_dir():
-                report = ingest_paths([folder], store, settings, tenant=layer)
-                typer.echo(f"{layer}: {report.ingested} neu, {report.unchanged} unverändert, {len(report.failed)} fehlerhaft")
+            report = ingest_paths([folder], store, settings, tenant=layer)
+            typer.echo(f"{layer}: {report.ingested} neu, {report.unchanged} unverändert, {len(report.failed)} fehlerhaft")
         _embed(store, embedder, settings)
-        typer.echo(f"Daten: {settings.home}. Eigene Gesetze und Seiten: amtslotse ingest ORDNER --tenant {tenant}")
-        retriever = Retriever(store, embedder, settings)
-        questions = iter(lambda: typer.prompt("Frage (leer = Ende)", default="", show_default=False), "")
-        if not sys.stdin.isatty():
-            questions = iter(["Wann kommt mein Geld?"])
-        for question in questions:
-            for rank, hit in enumerate(retriever.search(question, tenant, limit=3), start=1):
-                typer.echo(f"{rank}. {hit.passage.citation}\n   {' '.join(hit.passage.text.split())[:200]}…")
+        typer.echo(f"Daten: {settings.home}. Eigene Gesetze und Seiten: amtslotse ingest ORDNER --tenant {tenant}\n")
+        asker = Asker(Retriever(store, embedder, settings))
+        if sys.stdin.isatty():
+            questions = iter(lambda: typer.prompt("Ihre Frage (leer = Ende)", default="", show_default=False), "")
+        else:  # no terminal (a script, CI): one example
+            questions = iter(["Darf ich in den Urlaub fahren?"])
+        for number, question in enumerate(questions):
+            typer.echo(f"\n{asker.ask(question, tenant, first_turn=number == 0).answer}\n")
 
 
 # --- citizen questions ----------------------------------------------------------------------

@@ -112,6 +112,5 @@ class Asker:
         if confident:
             answer.citations = [citation_dict(h) for h in extract.citations]
             answer.answer += "\n\n" + texts.SOURCES_NOTE + ":\n" + "\n".join(
-                f"[{n}] {c['citation']}" + (f" – {c['title']}" if not c["section"] and c["title"] != c["citation"] else "")
-                for n, c in enumerate(answer.citations, start=1)
+                f"[{n}] {c['citation']}" for n, c in enumerate(answer.citations, start=1)
             )
