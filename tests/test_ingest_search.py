@@ -256,3 +256,16 @@ def test_cli_never_shows_another_tenants_passages(tmp_path):
     listing = cli(home, "documents", "--tenant", "nordkreis", "--json")
     assert [d["source"] for d in json.loads(listing.stdout)] == ["kontakt.md"]
     assert "Südstadt" not in listing.stdout
+
+
+def test_lexical_search_works_before_vectors_and_dense_joins_when_ready(store, tmp_path):
+    settings = Settings(home=tmp_path / "home", embedder="use-m3")
+    ingest_paths([LAW / "current" / "SGB_2-BJNR295500003.md"], store, settings, tenant="bund")
+    embedder = get_embedder("use-m3")
+    retriever = Retriever(store, embedder, settings)
+    before = retriever.search("Darf ich in den Urlaub fahren?", "bund", limit=5)
+    assert before and all(h.dense_rank is None for h in before)  # no vectors yet: lexical only
+    assert "§ 7b" in [h.passage.section for h in before]
+    embed_missing(store, embedder, 64)
+    after = retriever.search("Darf ich in den Urlaub fahren?", "bund", limit=5)
+    assert any(h.dense_rank is not None for h in after)
