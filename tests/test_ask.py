@@ -77,3 +77,33 @@ def test_batch_questions_keep_their_ids(home, tmp_path):
     done = cli(home, "ask", "--questions", str(questions))
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert [line["id"] for line in lines] == ["a", "b"] and lines[1]["refused"] is True
+
+
+CURATED = Path(__file__).resolve().parents[1] / "src" / "amtslotse" / "data" / "starter" / "musterkreis" / "curated.jsonl"
+
+
+@pytest.fixture(scope="module")
+def musterkreis(tmp_path_factory) -> Path:
+    home = tmp_path_factory.mktemp("musterkreis")
+    assert cli(home, "ingest", str(LAW / "current" / "SGB_2-BJNR295500003.md")).returncode == 0
+    assert cli(home, "ingest", str(CURATED), "--tenant", "musterkreis").returncode == 0
+    return home
+
+
+def test_a_curated_answer_wins_when_it_matches(musterkreis):
+    done = cli(musterkreis, "ask", "Zahlt ihr die Nebenkosten?", "--tenant", "musterkreis", "--json")
+    answer = json.loads(done.stdout)
+    assert answer["mode"] == "curated" and answer["confidence"] >= 0.6
+    assert "§ 22 Abs. 1 SGB II" in [c["citation"] for c in answer["citations"]]
+    assert "Nebenkosten" in answer["answer"]
+
+
+def test_curated_answers_belong_to_their_tenant(musterkreis):
+    done = cli(musterkreis, "ask", "Zahlt ihr die Nebenkosten?", "--tenant", "nordkreis", "--json")
+    assert json.loads(done.stdout)["mode"] != "curated"
+
+
+def test_an_individual_case_never_gets_a_curated_answer_as_if_it_were_a_decision(musterkreis):
+    done = cli(musterkreis, "ask", "Warum habt ihr meine Nebenkosten nicht bezahlt?", "--tenant", "musterkreis", "--json")
+    answer = json.loads(done.stdout)
+    assert answer["handover"] and answer["mode"] != "curated"

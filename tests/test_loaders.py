@@ -294,3 +294,25 @@ def test_shared_law_files_load_as_laws(name, law):
 def test_all_shared_law_files_are_covered():
     present = {p.relative_to(LAW).as_posix() for p in iter_source_files([LAW])}
     assert set(EXPECTED_LAWS) <= present
+
+
+def test_curated_answers_load_as_records_with_their_phrasings_sources_and_validity(tmp_path):
+    import json as _json
+    from datetime import date as _date
+
+    from amtslotse.knowledge.splitter import split_document
+
+    path = tmp_path / "kuratiert.jsonl"
+    path.write_text(_json.dumps({
+        "id": "kdu-1", "question": "Zahlt das Jobcenter die Miete?", "alternatives": ["Wer zahlt meine Miete?"],
+        "answer": "Ja, soweit sie angemessen ist.", "sources": [{"citation": "§ 22 SGB II", "section": "§ 22"}],
+        "valid_from": "2026-07-01", "valid_to": "2026-12-31",
+    }) + "\n", encoding="utf-8")
+    passage, = split_document(load_file(path, tenant="musterkreis"), law_split_chars=2500, page_split_chars=1500)
+    assert passage.text == "Ja, soweit sie angemessen ist." and passage.heading == "Zahlt das Jobcenter die Miete?"
+    assert passage.keywords == "Wer zahlt meine Miete?" and passage.external_id == "kdu-1"
+    assert passage.meta["kind"] == "curated" and passage.meta["sources"][0]["section"] == "§ 22"
+    assert (passage.valid_from, passage.valid_to) == (_date(2026, 7, 1), _date(2026, 12, 31))
+    path.write_text('{"id": "x", "answer": "ohne Frage"}\n', encoding="utf-8")
+    with pytest.raises(LoaderError, match="Zeile 1"):
+        load_file(path)

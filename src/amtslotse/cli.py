@@ -246,8 +246,9 @@ def quickstart(
 
     starter = Path(str(resources.files("amtslotse").joinpath("data", "starter")))
     with _services() as (settings, store, embedder):
-        for layer, folder in (("bund", starter / "bund"), (tenant, starter / "musterkreis" / "pages")):
-            report = ingest_paths([folder], store, settings, tenant=layer)
+        local = starter / "musterkreis"
+        for layer, paths in (("bund", [starter / "bund"]), (tenant, [local / "pages", local / "curated.jsonl"])):
+            report = ingest_paths(paths, store, settings, tenant=layer)
             typer.echo(f"{layer}: {report.ingested} neu, {report.unchanged} unverändert, {len(report.failed)} fehlerhaft")
         _embed(store, embedder, settings)
         typer.echo(f"Daten: {settings.home}. Eigene Gesetze und Seiten: amtslotse ingest ORDNER --tenant {tenant}\n")

@@ -18,12 +18,21 @@ EMBEDDED_TEXT_CHARS = 1000  # of a passage's text, after its card, go into its v
 
 @dataclass(frozen=True)
 class Record:
-    """A passage given ready-made by its source (one JSONL line), kept as it is."""
+    """A passage given ready-made by its source (one JSONL line), kept as it is.
+
+    Curated answers (staff-approved question/answer pairs) are records too: the answer is the
+    text, the question its heading, the other phrasings its keywords, and `meta` holds
+    {"kind": "curated", "sources": [...], "topic": ...}; they may carry their own validity."""
 
     text: str
     external_id: str | None = None
     title: str | None = None
     url: str | None = None
+    heading: str | None = None
+    keywords: str = ""
+    meta: dict = field(default_factory=dict)
+    valid_from: date | None = None
+    valid_to: date | None = None
 
 
 @dataclass
@@ -65,6 +74,7 @@ class Passage:
     external_id: str | None = None
     url: str | None = None
     keywords: str = ""  # editorial keywords ("Schlagwörter", data/keywords) attached at ingest
+    meta: dict = field(default_factory=dict)  # e.g. {"kind": "curated", "sources": [...]}
     position: int = 0  # order within the document
     # Filled in by the store:
     id: int | None = None

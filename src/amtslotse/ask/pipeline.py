@@ -19,6 +19,7 @@ from amtslotse.ask import guard, texts
 from amtslotse.ask.extractive import compose_extractive
 from amtslotse.models import SHARED_TENANT, Hit
 from amtslotse.privacy.redaction import redact
+from amtslotse.search import analysis
 from amtslotse.search.hybrid import Retriever
 
 UNSURE_BELOW = 0.35
@@ -27,6 +28,10 @@ UNSURE_BELOW = 0.35
 GENERAL_RULE_ABOVE = 0.6
 """Beside a handover, the general rule is shown only when retrieval is this sure of it: an
 individual-case question ("Wo ist mein Geld?") rarely names the rule it depends on."""
+
+CURATED_ABOVE = 0.6
+"""A curated answer wins when it is among the top hits and its question or one of its other
+phrasings covers this share of the (weighted) words of the citizen's question."""
 
 SEARCH_DEPTH = 8
 
@@ -90,6 +95,14 @@ class Asker:
 
     def _compose(self, answer: Answer, question: str, tenant: str, day: date, individual: bool) -> None:
         hits = self.retriever.search(question, tenant, day, limit=SEARCH_DEPTH)
+        curated, match = curated_match(question, hits)
+        if curated is not None and not individual:
+            answer.mode, answer.confidence = "curated", round(match, 3)
+            answer.citations = curated_citations(curated)
+            answer.answer = curated.passage.text + "\n\n" + texts.SOURCES_NOTE + ":\n" + "\n".join(
+                f"[{n}] {c['citation']}" for n, c in enumerate(answer.citations, start=1)
+            )
+            return
         extract = compose_extractive(
             question, hits, query_terms=self.retriever.query_terms(question, tenant), tenant=tenant,
             vocabulary_dir=self.retriever.settings.vocabulary_dir,
@@ -114,3 +127,30 @@ class Asker:
             answer.answer += "\n\n" + texts.SOURCES_NOTE + ":\n" + "\n".join(
                 f"[{n}] {c['citation']}" for n, c in enumerate(answer.citations, start=1)
             )
+
+
+def curated_match(question: str, hits: list[Hit], top: int = 3) -> tuple[Hit | None, float]:
+    """The best curated answer among the top hits whose phrasings cover the question."""
+    asked = analysis.weighted_terms(question)
+    total = sum(asked.values())
+    best: tuple[Hit | None, float] = (None, 0.0)
+    for hit in hits[:top]:
+        if hit.passage.meta.get("kind") != "curated" or not total:
+            continue
+        for phrasing in [hit.passage.heading or "", *hit.passage.keywords.split(";")]:
+            known = analysis.weighted_terms(phrasing)
+            coverage = sum(w for term, w in asked.items() if term in known) / total
+            if coverage >= CURATED_ABOVE and coverage > best[1]:
+                best = (hit, coverage)
+    return best
+
+
+def curated_citations(hit: Hit) -> list[dict]:
+    return [
+        {
+            "citation": source.get("citation", ""), "source": source.get("source"), "section": source.get("section"),
+            "title": source.get("title") or source.get("citation", ""), "url": source.get("url"),
+            "passage_id": None, "curated_id": hit.passage.external_id,
+        }
+        for source in hit.passage.meta.get("sources", [])
+    ] or [citation_dict(hit)]

@@ -142,7 +142,8 @@ def _prepare(job: _Job, path: Path, known_hash: str | None) -> Outcome:
         if not passages:
             raise LoaderError(path, "Datei enthält keinen verwertbaren Text")
         for p in passages:
-            p.keywords = keywords.keywords_for(job.tenant, document.law, p.section, p.citation, job.keywords_dir)
+            extra = keywords.keywords_for(job.tenant, document.law, p.section, p.citation, job.keywords_dir)
+            p.keywords = "; ".join(filter(None, (p.keywords, extra)))
         analyzed = [analyze_passage(p) for p in passages]
     except LoaderError as error:
         return error.message

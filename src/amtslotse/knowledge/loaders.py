@@ -332,6 +332,9 @@ def _read_jsonl(path: Path, data: bytes, doc: Document) -> None:
             raise LoaderError(path, f"Zeile {number}: kein gültiges JSON") from None
         if not isinstance(item, dict):
             raise LoaderError(path, f"Zeile {number}: kein JSON-Objekt")
+        if "answer" in item:
+            doc.records.append(_curated_record(path, number, item))
+            continue
         text = item.get("text")
         if text is None:
             raise LoaderError(path, f"Zeile {number}: Feld 'text' fehlt")
@@ -350,6 +353,33 @@ def _read_jsonl(path: Path, data: bytes, doc: Document) -> None:
         )
     if not doc.records:
         raise LoaderError(path, "Datei enthält keine Einträge")
+
+
+def _curated_record(path: Path, number: int, item: dict) -> Record:
+    """A staff-approved answer: {id, question, alternatives?, answer, sources?, topic?,
+    valid_from?, valid_to?}; sources are [{citation, source?, section?, url?}]."""
+    question, answer = item.get("question"), item.get("answer")
+    if not (isinstance(question, str) and question.strip() and isinstance(answer, str) and answer.strip()):
+        raise LoaderError(path, f"Zeile {number}: kuratierte Antwort braucht 'question' und 'answer'")
+    alternatives = item.get("alternatives") or []
+    sources = item.get("sources") or []
+    if not isinstance(alternatives, list) or not isinstance(sources, list):
+        raise LoaderError(path, f"Zeile {number}: 'alternatives' und 'sources' müssen Listen sein")
+    try:
+        valid = [date.fromisoformat(item[k]) if item.get(k) else None for k in ("valid_from", "valid_to")]
+    except (TypeError, ValueError):
+        raise LoaderError(path, f"Zeile {number}: 'valid_from'/'valid_to' ist kein Datum (JJJJ-MM-TT)") from None
+    question = " ".join(normalize_text(question).split())
+    return Record(
+        text=normalize_text(answer).strip(),
+        external_id=str(item["id"]) if item.get("id") is not None else None,
+        title=question,
+        heading=question,
+        keywords="; ".join(" ".join(normalize_text(str(a)).split()) for a in alternatives),
+        meta={"kind": "curated", "topic": item.get("topic"), "sources": sources},
+        valid_from=valid[0],
+        valid_to=valid[1],
+    )
 
 
 _READERS = {

@@ -16,7 +16,7 @@ import html
 import re
 from typing import NamedTuple
 
-from amtslotse.models import Document, Passage
+from amtslotse.models import Document, Passage, Record
 
 TINY_SECTION_CHARS = 200
 """Page sections shorter than this are merged with the next one under the same parent."""
@@ -30,6 +30,7 @@ class _Part(NamedTuple):
     external_id: str | None = None
     title: str | None = None
     url: str | None = None
+    record: Record | None = None  # keywords, meta and validity of a record
 
 
 def split_document(doc: Document, *, law_split_chars: int, page_split_chars: int) -> list[Passage]:
@@ -52,8 +53,10 @@ def split_document(doc: Document, *, law_split_chars: int, page_split_chars: int
             position=position,
             tenant=doc.tenant,
             language=doc.language,
-            valid_from=doc.valid_from,
-            valid_to=doc.valid_to,
+            keywords=part.record.keywords if part.record else "",
+            meta=dict(part.record.meta) if part.record else {},
+            valid_from=part.record.valid_from if part.record and part.record.valid_from else doc.valid_from,
+            valid_to=part.record.valid_to if part.record and part.record.valid_to else doc.valid_to,
         )
         for position, part in enumerate(parts)
     ]
@@ -330,7 +333,10 @@ def _record_parts(doc: Document, page_limit: int) -> list[_Part]:
         chunks = chunk_text(record.text, page_limit) if len(record.text) > 3 * page_limit else [record.text]
         parts.extend(
             _numbered(
-                [_Part(c, citation, None, None, record.external_id, record.title, record.url) for c in chunks]
+                [
+                    _Part(c, citation, record.heading, None, record.external_id, record.title, record.url, record)
+                    for c in chunks
+                ]
             )
         )
     return parts

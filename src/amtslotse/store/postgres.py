@@ -87,6 +87,10 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (model, text_hash)
     );
     """,
+    # 2: free-form passage metadata (curated answers: kind, topic, sources)
+    """
+    ALTER TABLE passages ADD COLUMN meta TEXT NOT NULL DEFAULT '{}'
+    """,
 ]
 
 _MIGRATION_LOCK = 0x616D74736C6F7473  # pg_advisory_lock key ("amtslots"): one migrating process at a time

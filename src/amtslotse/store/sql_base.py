@@ -7,6 +7,7 @@ Every read of passages goes through `_visible()`, which is the tenant filter.
 
 from __future__ import annotations
 
+import json
 import threading
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
@@ -20,7 +21,7 @@ from amtslotse.store.protocol import Analyzed, DocumentInfo
 
 PASSAGE_COLUMNS = (
     "id, tenant, source, title, citation, heading, section, external_id, url, position, "
-    "language, valid_from, valid_to, text, keywords"
+    "language, valid_from, valid_to, text, keywords, meta"
 )
 
 
@@ -119,13 +120,14 @@ class SqlStore:
             doc_id = cur.fetchone()[0]
             cur.executemany(
                 "INSERT INTO passages(document_id, tenant, source, title, citation, heading, section, "
-                "external_id, url, position, language, valid_from, valid_to, text, keywords, text_hash, term_ids, "
-                "term_freqs) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "external_id, url, position, language, valid_from, valid_to, text, keywords, meta, text_hash, "
+                "term_ids, term_freqs) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [
                     (
                         doc_id, d.tenant, p.source, p.title, p.citation, p.heading, p.section, p.external_id,
-                        p.url, p.position, d.language, self._date_param(d.valid_from),
-                        self._date_param(d.valid_to), p.text, p.keywords, p.text_hash,
+                        p.url, p.position, d.language, self._date_param(p.valid_from or d.valid_from),
+                        self._date_param(p.valid_to or d.valid_to), p.text, p.keywords, json.dumps(p.meta, ensure_ascii=False),
+                        p.text_hash,
                         a.term_ids.astype(np.int64).tobytes(), a.term_freqs.astype(np.float32).tobytes(),
                     )
                     for p, a in zip(passages, analyzed, strict=True)
@@ -224,4 +226,5 @@ def _passage(r: tuple) -> Passage:
         id=r[0], tenant=r[1], source=r[2], title=r[3], citation=r[4], heading=r[5], section=r[6],
         external_id=r[7], url=r[8], position=r[9], language=r[10],
         valid_from=_as_date(r[11]), valid_to=_as_date(r[12]), text=r[13], keywords=r[14],
+        meta=json.loads(r[15]) if r[15] else {},
     )

@@ -72,6 +72,10 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (model, text_hash)
     );
     """,
+    # 2: free-form passage metadata (curated answers: kind, topic, sources)
+    """
+    ALTER TABLE passages ADD COLUMN meta TEXT NOT NULL DEFAULT '{}'
+    """,
 ]
 
 
