@@ -1,6 +1,6 @@
 """The behaviour set through the whole Ask flow: confusion table of expected vs. actual outcome.
 
-    python benchmarks/behaviour.py           # current social law + the starter pack, tenant musterkreis
+    python benchmarks/behaviour.py           # current social law + the starter pack (pages, curated answers), tenant musterkreis
 
 Outcomes: answer (with sources), handover (individual case, or unsure), urgent, refuse
 (out of scope or injection counted apart as "injection" when the guard saw one).
@@ -42,7 +42,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = SqliteStore(Path(tmp) / "b.db")
         ingest_paths([LAW_CURRENT, starter / "bund"], store, settings, tenant="bund")
-        ingest_paths([starter / "musterkreis" / "pages"], store, settings, tenant="musterkreis")
+        local = starter / "musterkreis"
+        ingest_paths([local / "pages", local / "curated.jsonl"], store, settings, tenant="musterkreis")
         embedder = get_embedder(settings.embedder)
         if embedder:
             embed_missing(store, embedder, settings.embed_batch_size)

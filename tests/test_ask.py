@@ -107,3 +107,8 @@ def test_an_individual_case_never_gets_a_curated_answer_as_if_it_were_a_decision
     done = cli(musterkreis, "ask", "Warum habt ihr meine Nebenkosten nicht bezahlt?", "--tenant", "musterkreis", "--json")
     answer = json.loads(done.stdout)
     assert answer["handover"] and answer["mode"] != "curated"
+
+
+def test_a_greeting_gets_a_greeting_not_a_search(home):
+    answer = ask(home, "Hallo")
+    assert not (answer["handover"] or answer["refused"]) and "Guten Tag" in answer["answer"]

@@ -84,6 +84,8 @@ class Asker:
         elif outcome == "urgent":
             answer.urgent, answer.handover, answer.urgent_kind = True, True, verdict.urgent
             answer.answer = f"{texts.URGENT[verdict.urgent]}\n\n{texts.URGENT_HANDOVER}"
+        elif not analysis.weighted_terms(redacted):  # "Hallo", "ok", "Danke": nothing to look up
+            answer.answer = texts.GREETING
         else:
             # Only the redacted text goes to retrieval (and, later, to an LLM).
             self._compose(answer, redacted, tenant, day, individual=outcome == "handover")

@@ -10,6 +10,11 @@ AI_NOTICE = (
     "gemacht; Gespräche werden nach 30 Tagen gelöscht."
 )
 
+GREETING = (
+    "Guten Tag! Stellen Sie mir gern Ihre Frage zum Jobcenter, zum Beispiel: „Zahlt das Jobcenter "
+    "die Nebenkosten?“ oder „Was muss ich bei einer Krankmeldung tun?“"
+)
+
 REFUSE_OUT_OF_SCOPE = (
     "Dabei kann ich leider nicht helfen. Ich beantworte Fragen rund um das Jobcenter: "
     "Grundsicherungsgeld (Bürgergeld), Miete und Heizkosten, Anträge, Termine, Krankmeldung, "
