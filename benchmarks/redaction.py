@@ -13,52 +13,15 @@ Figures (tests/data/pii_messages.jsonl, written for Amtslotse):
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
+from amtslotse.evaluation.redaction import load_messages, score
 from amtslotse.privacy import redact
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "pii_messages.jsonl"
-
-
-def load(path: Path = DATA) -> list[dict]:
-    return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
-
-
-def occurrences(text: str, value: str) -> list[tuple[int, int]]:
-    out, i = [], text.find(value)
-    while i >= 0:
-        out.append((i, i + len(value)))
-        i = text.find(value, i + 1)
-    return out
-
-
-def score(messages: list[dict]):
-    """(total, found, false_positives, misses, fps): Counters per kind and lists for reading."""
-    total, found, fp = Counter(), Counter(), Counter()
-    misses, fps = [], []
-    for msg in messages:
-        text = msg["text"]
-        findings = redact(text).findings
-        spans = []
-        for item in msg["pii"]:
-            occ = occurrences(text, item["value"])
-            spans.extend(occ)
-            total[item["kind"]] += 1
-            if occ and all(any(f.kind.value == item["kind"] and f.start <= s and e <= f.end for f in findings)
-                           for s, e in occ):
-                found[item["kind"]] += 1
-            else:
-                misses.append((msg["id"], item["kind"], item["value"]))
-        for f in findings:
-            if not any(f.start < e and s < f.end for s, e in spans):
-                fp[f.kind.value] += 1
-                fps.append((msg["id"], f.kind.value, text[f.start:f.end]))
-    return total, found, fp, misses, fps
 
 
 def throughput(messages: list[dict], rounds: int = 3, seconds: float = 1.0) -> list[float]:
@@ -78,8 +41,10 @@ def throughput(messages: list[dict], rounds: int = 3, seconds: float = 1.0) -> l
 
 
 def main() -> None:
-    messages = load()
-    total, found, fp, misses, fps = score(messages)
+    messages = load_messages(DATA)
+    result = score(messages)
+    total, found, fp = result.total, result.found, result.false_positives
+    misses, fps = result.misses, result.false_positive_rows
     print(f"{len(messages)} messages, {sum(1 for m in messages if not m['pii'])} without personal data\n")
     print(f"{'kind':<14}{'values':>8}{'found':>8}{'recall':>9}{'false pos.':>12}")
     for kind in sorted(set(total) | set(fp)):

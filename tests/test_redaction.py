@@ -4,14 +4,13 @@ deterministic, safe on any input)."""
 
 from __future__ import annotations
 
-import json
 import random
 import time
-from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from amtslotse.evaluation.redaction import load_messages, score
 from amtslotse.privacy import Finding, Kind, Redaction, mark, redact
 from amtslotse.privacy.redaction import iban_valid, steuer_id_valid, sv_nummer_valid
 
@@ -30,15 +29,7 @@ def found(text: str, kind: str) -> list[str]:
 # ---------------------------------------------------------------- evaluation set
 
 def _load() -> list[dict]:
-    return [json.loads(line) for line in DATA.read_text("utf-8").splitlines() if line.strip()]
-
-
-def _occurrences(text: str, value: str) -> list[tuple[int, int]]:
-    out, i = [], text.find(value)
-    while i >= 0:
-        out.append((i, i + len(value)))
-        i = text.find(value, i + 1)
-    return out
+    return load_messages(DATA)
 
 
 def test_evaluation_set_is_well_formed():
@@ -61,26 +52,13 @@ def test_evaluation_set_is_well_formed():
 def test_evaluation_set_recall_and_false_positives():
     """Recall: a labelled value counts as found when one finding of its kind covers every
     occurrence of it. False positive: a finding that overlaps no labelled value."""
-    total, hit, misses, false_positives = Counter(), Counter(), [], []
-    for m in _load():
-        text, findings = m["text"], mark(m["text"])
-        labelled = []
-        for item in m["pii"]:
-            occ = _occurrences(text, item["value"])
-            labelled.extend(occ)
-            total[item["kind"]] += 1
-            if all(any(f.kind.value == item["kind"] and f.start <= s and e <= f.end for f in findings)
-                   for s, e in occ):
-                hit[item["kind"]] += 1
-            else:
-                misses.append((m["id"], item["kind"], item["value"]))
-        false_positives += [(m["id"], f.kind.value, text[f.start:f.end]) for f in findings
-                            if not any(f.start < e and s < f.end for s, e in labelled)]
-    recall = sum(hit.values()) / sum(total.values())
-    assert recall >= 0.95, misses
+    result = score(_load())
+    assert result.recall >= 0.95, result.misses
     for kind in ("BG-NUMMER", "KUNDENNUMMER", "IBAN", "E-MAIL"):
-        assert total[kind] and hit[kind] == total[kind], [x for x in misses if x[1] == kind]
-    assert len(false_positives) <= 3, false_positives
+        assert result.total[kind] and result.found[kind] == result.total[kind], [
+            x for x in result.misses if x[1] == kind
+        ]
+    assert len(result.false_positive_rows) <= 3, result.false_positive_rows
 
 
 # ---------------------------------------------------------------- API
