@@ -7,8 +7,8 @@ tests/store_conformance.py runs the same suite against both implementations.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Protocol, Sequence
 
 import numpy as np
@@ -43,6 +43,26 @@ class StoreStats:
     passages: int
     vectors: int  # passages that have a vector for the active model
     size_bytes: int
+
+
+@dataclass
+class Turn:
+    """One question and answer of a conversation, as stored: redacted text only."""
+
+    question: str  # redacted
+    answer: str
+    outcome: str  # answered | handover | unsure | urgent | refused | injection | greeting
+    mode: str  # curated | extractive | generative | fixed
+    confidence: float
+    language: str
+    created_at: datetime
+    topic: str = ""  # what the answer was about (first source title), for analytics
+    citations: list[dict] = field(default_factory=list)
+    id: int | None = None
+    conversation_id: str = ""
+    tenant: str = ""
+    rating: str | None = None  # "up" | "down"
+    comment: str | None = None  # redacted
 
 
 class Store(Protocol):
@@ -88,3 +108,21 @@ class Store(Protocol):
     def put_vectors(self, model: str, items: Sequence[tuple[str, np.ndarray]]) -> None: ...
 
     def stats(self, tenant: str, model: str) -> StoreStats: ...
+
+    # --- conversations (store/sql_conversations.py) -----------------------------
+    def add_turn(self, conversation_id: str, tenant: str, turn: Turn, expires_at: datetime) -> int:
+        """Append a turn (creating the conversation on its first one) and move its expiry;
+        returns the turn id. Raises ConversationConflict if the id belongs to another tenant."""
+
+    def conversation_tenant(self, conversation_id: str) -> str | None: ...
+
+    def recent_turns(self, tenant: str, conversation_id: str, limit: int) -> list[Turn]:
+        """The conversation's last `limit` turns, oldest first."""
+
+    def set_feedback(self, tenant: str, conversation_id: str, turn_id: int, rating: str, comment: str | None) -> bool:
+        """Store thumbs up/down (and a redacted comment) on a turn; False if there is no such turn."""
+
+    def turns_between(self, tenant: str, start: datetime, end: datetime) -> list[Turn]: ...
+
+    def delete_expired_conversations(self, now: datetime) -> int:
+        """Retention: delete conversations whose expiry has passed; returns how many."""

@@ -18,6 +18,7 @@ import numpy as np
 from amtslotse.models import SHARED_TENANT, Document, Passage
 from amtslotse.search.lexical_index import NEVER, IndexRow, LexicalIndex
 from amtslotse.store.protocol import Analyzed, DocumentInfo
+from amtslotse.store.sql_conversations import ConversationsSql
 
 PASSAGE_COLUMNS = (
     "id, tenant, source, title, citation, heading, section, external_id, url, position, "
@@ -41,7 +42,7 @@ def _as_date(value: Any) -> date | None:
     return date.fromisoformat(value)
 
 
-class SqlStore:
+class SqlStore(ConversationsSql):
     """Base of both stores. Subclasses provide `_tx()`, `_read()`, `_dialect_sql()` and dense search."""
 
     def __init__(self) -> None:
