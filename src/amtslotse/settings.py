@@ -77,6 +77,26 @@ class Settings(BaseSettings):
     llm_temperature: float = Field(
         default=0.2, ge=0.0, le=2.0, description="Sampling temperature of the LLM (low: closer to the sources)."
     )
+    tenants_dir: Path | None = Field(
+        default=None,
+        description="Folder with tenant configurations (<tenant>.toml: name, greeting, colours, emergency contacts, links); default: AMTSLOTSE_HOME/tenants, then the starter pack.",
+    )
+    default_tenant: str = Field(
+        default="musterkreis",
+        description="Tenant used by HTTP clients that name none (e.g. the OpenAI-compatible endpoint).",
+    )
+    conversation_retention_days: int = Field(
+        default=30, ge=1, description="Days after its last message that a chat conversation (redacted) is deleted."
+    )
+    history_turns: int = Field(
+        default=3, ge=0, description="Recent turns of a conversation used to understand a follow-up question."
+    )
+    max_message_chars: int = Field(
+        default=4000, ge=100, description="Longest chat message or handover summary accepted, in characters."
+    )
+    host: str = Field(default="127.0.0.1", description="Address `amtslotse serve` listens on (0.0.0.0: all interfaces).")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port `amtslotse serve` listens on.")
+    staff_session_hours: float = Field(default=10.0, gt=0, description="Hours a staff login stays valid.")
 
 
 @lru_cache(maxsize=1)

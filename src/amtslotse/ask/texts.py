@@ -10,6 +10,14 @@ AI_NOTICE = (
     "gemacht; Gespräche werden nach 30 Tagen gelöscht."
 )
 
+
+def data_notice(retention_days: int) -> str:
+    return (
+        "Ihre Nachrichten werden nur gespeichert, nachdem Namen, Nummern, Adressen und andere persönliche "
+        f"Daten unkenntlich gemacht wurden. Das Gespräch wird {retention_days} Tage nach Ihrer letzten "
+        "Nachricht gelöscht. An die Mitarbeitenden geht nur, was Sie ausdrücklich weitergeben."
+    )
+
 GREETING = (
     "Guten Tag! Stellen Sie mir gern Ihre Frage zum Jobcenter, zum Beispiel: „Zahlt das Jobcenter "
     "die Nebenkosten?“ oder „Was muss ich bei einer Krankmeldung tun?“"
@@ -66,6 +74,28 @@ URGENT = {
 URGENT_HANDOVER = "Ich kann Ihr Anliegen als dringend an die Mitarbeitenden weitergeben."
 
 SOURCES_NOTE = "Quellen"
+
+SEARCHING = "Ich suche in den Quellen …"
+
+EMERGENCY_CONTACTS = "Hier bekommen Sie sofort Hilfe:"
+
+SIMPLE_LAW_NOTE = (
+    "Die Antwort steht im Gesetz. Gesetze sind oft schwer zu lesen. Wenn Sie etwas nicht verstehen: "
+    "Fragen Sie die Mitarbeitenden im Jobcenter. Das ist der Text:"
+)
+
+SUMMARY_INTRO = "Meine Fragen an das Jobcenter:"
+SUMMARY_TOPIC = "Thema"
+SUMMARY_URGENT = "Es ist dringend: Ich brauche schnell Hilfe."
+
+HANDOVER_SUBJECT = "Übergabe aus dem Chat"
+HANDOVER_URGENT = "dringend"
+
+HANDOVER_RECEIVED = (
+    "Ihr Anliegen ist beim Jobcenter angekommen. Mitarbeitende lesen es und melden sich bei Ihnen, "
+    "in der Regel innerhalb von drei Werktagen, bei dringenden Anliegen schneller. Bitte nennen Sie "
+    "bei Rückfragen Ihre Vorgangsnummer."
+)
 
 # Without an LLM the answer stays German; a short note in the client's language says so.
 LANGUAGE_NOTES = {

@@ -3,41 +3,43 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from amtslotse.cli.common import TENANT, app, embed_missing_vectors, question_items, services
+from amtslotse.cli.common import TENANT, UserError, app, embed_missing_vectors, question_items
+from amtslotse.settings import get_settings
+
+
+def _open_services():
+    from amtslotse.services import Services
+
+    try:
+        return Services.open(get_settings())
+    except Exception as error:  # the user's database settings or file, not our code
+        raise UserError(f"Datenbank nicht erreichbar: {error}") from None
+
 
 @app.command()
 def quickstart(
     tenant: str = typer.Option("musterkreis", "--tenant", "-t", help="Beispiel-Landkreis des Starterpakets."),
+    serve: bool = typer.Option(True, help="Danach den Server starten (Chat im Browser, API)."),
 ) -> None:
-    """Schnellstart: Starterpaket einlesen und Fragen im Terminal beantworten."""
-    from importlib import resources
+    """Schnellstart: Starterpaket einlesen, eine Beispielfrage beantworten, Server starten."""
+    from amtslotse.knowledge.starter import load_starter
 
-    from amtslotse.ask.pipeline import Asker
-    from amtslotse.knowledge.ingest import ingest_paths
-    from amtslotse.search.hybrid import Retriever
-
-    starter = Path(str(resources.files("amtslotse").joinpath("data", "starter")))
-    with services() as (settings, store, embedder):
-        local = starter / "musterkreis"
-        for layer, paths in (("bund", [starter / "bund"]), (tenant, [local / "pages", local / "curated.jsonl"])):
-            report = ingest_paths(paths, store, settings, tenant=layer)
+    with _open_services() as services:
+        for layer, report in load_starter(services.store, services.settings, tenant).items():
             typer.echo(f"{layer}: {report.ingested} neu, {report.unchanged} unverändert, {len(report.failed)} fehlerhaft")
-        embed_missing_vectors(store, embedder, settings)
-        typer.echo(f"Daten: {settings.home}. Eigene Gesetze und Seiten: amtslotse ingest ORDNER --tenant {tenant}\n")
-        asker = Asker(Retriever(store, embedder, settings))
-        if sys.stdin.isatty():
-            questions = iter(lambda: typer.prompt("Ihre Frage (leer = Ende)", default="", show_default=False), "")
-        else:  # no terminal (a script, CI): one example
-            questions = iter(["Darf ich in den Urlaub fahren?"])
-        for number, question in enumerate(questions):
-            typer.echo(f"\n{asker.ask(question, tenant, first_turn=number == 0).answer}\n")
+        embed_missing_vectors(services.store, services.embedder, services.settings)
+        typer.echo(f"Daten: {services.settings.home}. Eigene Gesetze und Seiten: amtslotse ingest ORDNER --tenant {tenant}\n")
+        question = "Darf ich in den Urlaub fahren?"
+        typer.echo(f"Beispielfrage: {question}\n\n{services.asker.ask(question, tenant).answer}\n")
+    if serve:
+        from amtslotse.cli.server import serve as run_server
 
+        run_server(host=None, port=None, workers=1)
 
 
 @app.command()
@@ -45,17 +47,14 @@ def ask(
     question: Optional[str] = typer.Argument(None, help="Die Frage einer Bürgerin oder eines Bürgers."),
     tenant: str = TENANT,
     questions: Optional[Path] = typer.Option(None, help="JSONL-Datei mit {\"id\", \"question\"} je Zeile."),
+    simple: bool = typer.Option(False, "--simple", help="In Einfacher Sprache antworten."),
     as_json: bool = typer.Option(False, "--json", help="Antwort als JSON."),
 ) -> None:
     """Eine Frage beantworten, wie der Chat es tut: mit Quellen, Übergabe oder Ablehnung."""
-    from amtslotse.ask.pipeline import Asker
-    from amtslotse.search.hybrid import Retriever
-
     items = question_items(question, questions, "--questions")
-    with services() as (settings, store, embedder):
-        asker = Asker(Retriever(store, embedder, settings))
+    with _open_services() as services:
         for item in items:
-            answer = asker.ask(item["question"], tenant)
+            answer = services.asker.ask(item["question"], tenant, simple=simple)
             if questions is not None:
                 typer.echo(json.dumps({"id": item.get("id")} | answer.to_dict(), ensure_ascii=False))
             else:

@@ -126,3 +126,15 @@ class Store(Protocol):
 
     def delete_expired_conversations(self, now: datetime) -> int:
         """Retention: delete conversations whose expiry has passed; returns how many."""
+
+    # --- staff accounts (store/sql_staff.py) -------------------------------------
+    def add_staff_user(self, name: str, tenant: str, roles: Sequence[str], password: str) -> None:
+        """Create or update an account (tenant "*": all tenants). Raises ValueError on bad roles."""
+
+    def check_staff_password(self, name: str, password: str) -> tuple[str, frozenset[str]] | None: ...
+
+    def start_staff_session(self, name: str, expires_at: datetime) -> str: ...
+
+    def staff_session(self, token: str, now: datetime) -> tuple[str, str, frozenset[str]] | None: ...
+
+    def end_staff_session(self, token: str) -> None: ...

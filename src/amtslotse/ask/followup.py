@@ -1,0 +1,41 @@
+"""Follow-up questions: "und wenn ich umziehe?" only makes sense with the turn before it.
+
+A question that is short or opens like a continuation is searched together with the
+conversation's previous question; a question that stands on its own is searched alone, so
+a change of topic is not dragged back to the old one.
+
+    >>> retrieval_question("und wenn ich umziehe?", ["Zahlt ihr die Nebenkosten?"])
+    'und wenn ich umziehe? Zahlt ihr die Nebenkosten?'
+    >>> retrieval_question("Wie beantrage ich Bildung und Teilhabe für mein Kind?", ["Zahlt ihr die Nebenkosten?"])
+    'Wie beantrage ich Bildung und Teilhabe für mein Kind?'
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+from amtslotse.search import analysis
+
+_CONTINUATION = re.compile(
+    r"^\s*(und|aber|auch|oder|dann|also|was ist mit|wie ist es mit|wie sieht es mit|gilt das|ist das|"
+    r"muss ich das|und was|and|but|what about|and if|also)\b",
+    re.IGNORECASE,
+)
+_PRONOUN = re.compile(r"\b(das|dies|dafür|dazu|davon|darauf|auch|too|that)\s*\??\s*$", re.IGNORECASE)
+SHORT = 1
+"""A question with at most this many content words ("Und Heizung?") is read as a follow-up."""
+
+
+def is_followup(question: str) -> bool:
+    return (
+        bool(_CONTINUATION.match(question) or _PRONOUN.search(question))
+        or len(analysis.weighted_terms(question)) <= SHORT
+    )
+
+
+def retrieval_question(question: str, history: Sequence[str]) -> str:
+    """The text to search for: the question, plus the previous one when it is a follow-up."""
+    if not history or not is_followup(question):
+        return question
+    return f"{question} {history[-1]}"

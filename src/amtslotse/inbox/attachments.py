@@ -1,0 +1,395 @@
+"""Attachments: text out of PDF, DOCX, plain text and images (OCR), and the document type.
+
+Example:
+    att = Attachment("scan.png", "image/png", png_bytes)
+    analyze(att)  # fills att.text, att.doc_type and, if the text could not be read, att.note
+    att.doc_type, DOCUMENT_TYPES[att.doc_type]  # ("arbeitsunfaehigkeitsbescheinigung", "Arbeitsunfähigkeitsbescheinigung")
+
+The type is recognised from the content (magic bytes), not the declared MIME type or the
+file name: phones send "application/octet-stream", scanners name everything "scan0001".
+OCR runs Debian's `tesseract` (with `tesseract-ocr-deu`) as a subprocess, one thread per
+process (OMP_THREAD_LIMIT=1: tesseract's OpenMP threads gain little on one page and fight
+each other when pages run in parallel; benchmarks/ocr.py measures it). Scanned PDF pages
+(no text layer) are OCR'd from their embedded JPEG, JPEG 2000, CCITT fax or 8-bit raw
+images; JBIG2 and other rare encodings are left out with a note.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+import struct
+import subprocess
+import unicodedata
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from amtslotse.inbox.mail import decode_text, html_to_text, megabytes
+from amtslotse.inbox.message import Attachment, IncomingMessage
+from amtslotse.knowledge.loaders import LoaderError, _read_docx, normalize_text
+from amtslotse.models import Document
+
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one attachment may cost. Larger ones are skipped with a note, never a crash."""
+
+    max_bytes: int = 20 * 1024 * 1024  # a common mail server limit; larger is not a letter
+    max_pixels: int = 60_000_000  # 48-MP phone photos pass; decompression bombs do not
+    max_pages: int = 30  # PDF pages read (and OCR'd) per attachment
+    max_chars: int = 200_000  # text kept per attachment (about 60 pages)
+    ocr_timeout_seconds: float = 120.0  # per image
+    ocr_workers: int = 2  # pages OCR'd at the same time (one core each)
+    ocr_languages: str = "deu"
+
+
+DEFAULT_LIMITS = Limits()
+
+
+class AttachmentError(Exception):
+    """The attachment's text cannot be read; the message is German, for staff."""
+
+
+def analyze(attachment: Attachment, limits: Limits = DEFAULT_LIMITS) -> Attachment:
+    """Fill `text`, `doc_type` and `note` (and correct a generic `content_type`)."""
+    kind = sniff(attachment.data, attachment.filename, attachment.content_type)
+    if kind in _CONTENT_TYPES and attachment.content_type != _CONTENT_TYPES[kind]:
+        attachment.content_type = _CONTENT_TYPES[kind]
+    try:
+        attachment.text = extract_text(attachment, limits)
+        attachment.note = ""
+    except AttachmentError as exc:
+        attachment.text, attachment.note = "", str(exc)
+    attachment.doc_type = detect_document_type(attachment.text, attachment.filename)
+    return attachment
+
+
+def analyze_message(message: IncomingMessage, limits: Limits = DEFAULT_LIMITS) -> IncomingMessage:
+    for attachment in message.attachments:
+        analyze(attachment, limits)
+    return message
+
+
+# --- content sniffing --------------------------------------------------------------------
+
+_CONTENT_TYPES = {
+    "pdf": "application/pdf", "docx": DOCX_TYPE, "png": "image/png", "jpeg": "image/jpeg",
+    "tiff": "image/tiff", "gif": "image/gif", "bmp": "image/bmp", "webp": "image/webp",
+}
+_IMAGES = frozenset({"png", "jpeg", "tiff", "gif", "bmp", "webp"})  # what leptonica reads
+_MAGIC = [
+    (b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpeg"), (b"II*\x00", "tiff"), (b"MM\x00*", "tiff"),
+    (b"GIF87a", "gif"), (b"GIF89a", "gif"), (b"BM", "bmp"), (b"\xd0\xcf\x11\xe0", "ole"),
+]
+
+
+def sniff(data: bytes, filename: str = "", content_type: str = "") -> str | None:
+    """The format by content: "pdf", "docx", an image kind, "text", "html", or what we cannot read."""
+    head = data[:1024]
+    if b"%PDF-" in head:  # some generators put junk before the header; readers accept it
+        return "pdf"
+    if head.startswith(b"PK\x03\x04"):
+        return "docx" if b"word/" in data[:200_000] else "zip"
+    for magic, kind in _MAGIC:
+        if head.startswith(magic):
+            return kind
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    if head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"hevc"):
+        return "heic"
+    suffix = Path(filename).suffix.lower()
+    if content_type == "text/html" or suffix in (".html", ".htm"):
+        return "html"
+    if content_type.startswith("text/") or suffix in (".txt", ".csv", ".md"):
+        return "text"
+    return None
+
+
+# --- text extraction ---------------------------------------------------------------------
+
+_UNSUPPORTED = {
+    "heic": "Bildformat HEIC (iPhone) wird nicht unterstützt: bitte als JPEG oder PDF senden",
+    "ole": "altes Office-Format (.doc/.xls) wird nicht unterstützt: bitte als PDF oder DOCX senden",
+    "zip": "ZIP-Archive werden nicht entpackt",
+}
+
+
+def extract_text(attachment: Attachment, limits: Limits = DEFAULT_LIMITS) -> str:
+    """The attachment's text; raises `AttachmentError` (German) when it cannot be read."""
+    data = attachment.data
+    if len(data) > limits.max_bytes:
+        raise AttachmentError(f"Anhang zu groß ({megabytes(len(data))}, höchstens {megabytes(limits.max_bytes)}): nicht gelesen")
+    if not data.strip():
+        raise AttachmentError("Anhang ist leer")
+    kind = sniff(data, attachment.filename, attachment.content_type)
+    if kind == "pdf":
+        text = _pdf_text(data, limits)
+    elif kind == "docx":
+        text = _docx_text(data)
+    elif kind in _IMAGES:
+        text = ocr_images([data], limits)[0]
+    elif kind == "text":
+        text = decode_text(data, None)
+    elif kind == "html":
+        text = html_to_text(decode_text(data, None))
+    else:
+        raise AttachmentError(_UNSUPPORTED.get(kind or "", "Dateiformat wird nicht unterstützt: Text nicht gelesen"))
+    text = normalize_text(text).strip()
+    if len(text) > limits.max_chars:
+        text = text[: limits.max_chars]
+    return text
+
+
+def _docx_text(data: bytes) -> str:
+    doc = Document(source="anhang.docx", title="")
+    try:
+        _read_docx(Path("anhang.docx"), data, doc)  # the knowledge loader's reader: tables, headings
+    except LoaderError as exc:
+        raise AttachmentError(exc.message) from None
+    return doc.text
+
+
+def _pdf_text(data: bytes, limits: Limits) -> str:
+    # Not the knowledge loader's PDF reader: that one refuses PDFs without a text layer,
+    # while a citizen's PDF often mixes typed pages with scanned ones, OCR'd page by page here.
+    from pypdf import PdfReader
+
+    broken = "PDF ist beschädigt oder verschlüsselt: Text nicht gelesen"
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise AttachmentError(broken)
+        pages: list[str | None] = []  # None: a scanned page, to be OCR'd
+        scans: list[bytes] = []
+        for page in reader.pages[: limits.max_pages]:
+            text = (page.extract_text() or "").strip()
+            # Scanner apps stamp a line of real text ("Scanned with …") on image pages.
+            if len(re.sub(r"\s", "", text)) >= 40:
+                pages.append(text)
+                continue
+            images = _page_images(page, limits)
+            pages.append(text if not images else None)
+            scans.extend(images[:1])  # the page's largest image is the scan
+        count = len(reader.pages)
+    except AttachmentError:
+        raise
+    except Exception:  # pypdf raises many kinds of errors on damaged files
+        raise AttachmentError(broken) from None
+    ocr = iter(ocr_images(scans, limits, keep_going=True))
+    out = [page if page is not None else next(ocr) for page in pages]
+    if count > limits.max_pages:
+        out.append(f"[… nur die ersten {limits.max_pages} von {count} Seiten gelesen]")
+    return "\n\n".join(p for p in out if p)
+
+
+def _page_images(page, limits: Limits) -> list[bytes]:
+    """Embedded images of a page as files tesseract reads, largest first; tiny ones (logos) skipped."""
+    found: list[tuple[int, bytes]] = []
+    resources = page["/Resources"].get_object() if "/Resources" in page else {}
+    xobjects = resources["/XObject"].get_object() if "/XObject" in resources else {}
+    for ref in xobjects.values():
+        obj = ref.get_object()
+        if obj.get("/Subtype") != "/Image":
+            continue
+        width, height = int(obj.get("/Width", 0)), int(obj.get("/Height", 0))
+        if width * height < 200 * 200 or width * height > limits.max_pixels:
+            continue
+        filters = obj.get("/Filter", [])
+        last = filters[-1] if isinstance(filters, list) and filters else filters
+        if last in ("/DCTDecode", "/JPXDecode", "/CCITTFaxDecode"):
+            image = obj.get_data()  # pypdf yields a JPEG, a JPEG 2000 file, or a TIFF for fax data
+        elif last in ("/FlateDecode", "/LZWDecode", []) and int(obj.get("/BitsPerComponent", 0)) == 8:
+            channels = _channels(obj.get("/ColorSpace"))
+            if channels is None:
+                continue
+            # Raw pixels: a PNM header makes them an image file (P5 grey, P6 RGB).
+            image = b"P%d\n%d %d\n255\n" % (5 if channels == 1 else 6, width, height) + obj.get_data()
+        else:
+            continue  # JBIG2, 1-bit raw, indexed colours: rare in scans, left out
+        found.append((width * height, image))
+    return [image for _, image in sorted(found, key=lambda f: -f[0])]
+
+
+def _channels(space) -> int | None:
+    space = space.get_object() if hasattr(space, "get_object") else space
+    if space == "/DeviceGray":
+        return 1
+    if space == "/DeviceRGB":
+        return 3
+    if isinstance(space, list) and space and space[0] == "/ICCBased":
+        n = int(space[1].get_object().get("/N", 0))
+        return n if n in (1, 3) else None
+    return None
+
+
+# --- OCR ---------------------------------------------------------------------------------
+
+
+def ocr_images(images: list[bytes], limits: Limits = DEFAULT_LIMITS, *, keep_going: bool = False) -> list[str]:
+    """OCR several images (pages) with up to `limits.ocr_workers` tesseract processes.
+    `keep_going`: a page that fails becomes a "[…]" note instead of failing the whole document."""
+
+    def one(image: bytes) -> str:
+        try:
+            return _ocr(image, limits)
+        except AttachmentError as exc:
+            if not keep_going:
+                raise
+            return f"[{exc}]"
+
+    if len(images) <= 1 or limits.ocr_workers <= 1:
+        return [one(image) for image in images]
+    with ThreadPoolExecutor(max_workers=limits.ocr_workers) as pool:  # threads wait on processes
+        return list(pool.map(one, images))
+
+
+def _ocr(image: bytes, limits: Limits) -> str:
+    exe = shutil.which("tesseract")
+    if exe is None:
+        raise AttachmentError("Texterkennung (OCR) nicht verfügbar: tesseract ist nicht installiert")
+    size = image_size(image)
+    if size and size[0] * size[1] > limits.max_pixels:
+        raise AttachmentError(f"Bild zu groß ({size[0]} × {size[1]} Pixel): Text nicht erkannt")
+    try:
+        done = subprocess.run(
+            [exe, "stdin", "stdout", "-l", limits.ocr_languages],
+            input=image, capture_output=True, timeout=limits.ocr_timeout_seconds,
+            env={**os.environ, "OMP_THREAD_LIMIT": "1"},
+        )
+    except subprocess.TimeoutExpired:
+        raise AttachmentError(
+            f"Texterkennung nach {limits.ocr_timeout_seconds:.0f} s abgebrochen: Text nicht erkannt"
+        ) from None
+    if done.returncode != 0:
+        if b"Failed loading language" in done.stderr:
+            raise AttachmentError(
+                f"Texterkennung nicht verfügbar: Sprachdaten '{limits.ocr_languages}' fehlen (tesseract-ocr-deu)"
+            )
+        raise AttachmentError("Bild ist beschädigt oder in einem unbekannten Format: Text nicht erkannt")
+    return done.stdout.decode("utf-8", errors="replace").replace("\f", "\n").strip()
+
+
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from a PNG, JPEG or TIFF header without decoding, else None."""
+    try:
+        if data.startswith(b"\x89PNG") and data[12:16] == b"IHDR":
+            return struct.unpack(">II", data[16:24])
+        if data.startswith(b"\xff\xd8"):
+            pos = 2
+            while pos + 9 < len(data):
+                if data[pos] != 0xFF:
+                    return None
+                marker, length = data[pos + 1], struct.unpack(">H", data[pos + 2 : pos + 4])[0]
+                if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # start of frame
+                    height, width = struct.unpack(">HH", data[pos + 5 : pos + 9])
+                    return width, height
+                pos += 2 + length
+            return None
+        if data[:4] in (b"II*\x00", b"MM\x00*"):
+            order = "<" if data[:2] == b"II" else ">"
+            ifd = struct.unpack(order + "I", data[4:8])[0]
+            values = {}
+            for i in range(struct.unpack(order + "H", data[ifd : ifd + 2])[0]):
+                tag, kind, _, value = struct.unpack(order + "HHI4s", data[ifd + 2 + 12 * i : ifd + 14 + 12 * i])
+                if tag in (256, 257):  # ImageWidth, ImageLength: SHORT or LONG
+                    values[tag] = struct.unpack(order + ("H" if kind == 3 else "I"), value[: 2 if kind == 3 else 4])[0]
+            return (values[256], values[257]) if len(values) == 2 else None
+    except (struct.error, IndexError):
+        return None
+    return None
+
+
+# --- document type -----------------------------------------------------------------------
+
+DOCUMENT_TYPES = {
+    "arbeitsunfaehigkeitsbescheinigung": "Arbeitsunfähigkeitsbescheinigung",
+    "lohnabrechnung": "Lohn- oder Gehaltsabrechnung",
+    "mietvertrag": "Mietvertrag",
+    "nebenkostenabrechnung": "Neben- oder Heizkostenabrechnung",
+    "kontoauszug": "Kontoauszug",
+    "bescheid": "Bescheid",
+    "weiterbewilligungsantrag": "Weiterbewilligungsantrag",
+    "sonstiges": "Sonstiges Dokument",
+}
+
+# Cue -> weight. A document's own title is a strong cue (5-6); words that also occur in other
+# documents are weak (1-2). Cues found in the first lines (where titles stand) count double,
+# which keeps a Bescheid that mentions "Mietvertrag" or "Kontoauszüge" a Bescheid.
+_CUES: dict[str, dict[str, int]] = {
+    "arbeitsunfaehigkeitsbescheinigung": {
+        "Arbeitsunfähigkeitsbescheinigung": 6, "AU-Bescheinigung": 5, "Krankschreibung": 4,
+        "arbeitsunfähig seit": 4, "voraussichtlich arbeitsunfähig bis": 4, "Arbeitsunfähigkeit": 3,
+        "Erstbescheinigung": 3, "Folgebescheinigung": 3, "festgestellt am": 2, "Vertragsarzt": 2,
+        "Versicherten": 1, "Krankenkasse": 1, "Diagnose": 1,
+    },
+    "lohnabrechnung": {
+        "Lohnabrechnung": 6, "Gehaltsabrechnung": 6, "Verdienstabrechnung": 6, "Entgeltabrechnung": 6,
+        "Abrechnung der Brutto": 5, "Auszahlungsbetrag": 3, "Gesamtbrutto": 3, "SV-Brutto": 3,
+        "Nettoverdienst": 3, "Steuerklasse": 2, "Lohnsteuer": 2, "Personalnummer": 2, "Bruttolohn": 2,
+        "Rentenversicherung": 1, "Arbeitslosenversicherung": 1, "Solidaritätszuschlag": 1, "Netto": 1,
+    },
+    "mietvertrag": {
+        "Mietvertrag": 6, "Wohnraummietvertrag": 6, "Mietsache": 3, "Mietverhältnis beginnt": 3,
+        "Vermieter": 2, "Mieter": 1, "Mietsicherheit": 2, "Kaution": 2, "Nettokaltmiete": 2, "Kaltmiete": 1,
+        "Grundmiete": 1, "Schönheitsreparaturen": 2, "Hausordnung": 1, "Wohnfläche": 1, "Mietzeit": 2,
+    },
+    "nebenkostenabrechnung": {
+        "Nebenkostenabrechnung": 6, "Betriebskostenabrechnung": 6, "Heizkostenabrechnung": 6,
+        "Abrechnungszeitraum": 2, "Umlageschlüssel": 3, "Verteilerschlüssel": 3, "Ihr Anteil": 2,
+        "Nachzahlung": 2, "Guthaben": 1, "Vorauszahlungen": 2, "Grundsteuer": 1, "Müllabfuhr": 1,
+        "Hauswart": 1, "Betriebskosten": 1, "Heizkosten": 1,
+    },
+    "kontoauszug": {
+        "Kontoauszug": 6, "Alter Kontostand": 4, "Neuer Kontostand": 4, "Buchungstag": 3,
+        "Wertstellung": 3, "Kontostand": 2, "Saldo": 2, "Umsätze": 2, "Valuta": 2, "Gutschrift": 1,
+        "Lastschrift": 1, "Dauerauftrag": 1, "IBAN": 1,
+    },
+    "bescheid": {
+        "Bewilligungsbescheid": 6, "Änderungsbescheid": 6, "Aufhebungsbescheid": 6, "Erstattungsbescheid": 6,
+        "Ablehnungsbescheid": 6, "Widerspruchsbescheid": 6, "Rechtsbehelfsbelehrung": 4,
+        "gegen diesen Bescheid": 4, "Bescheid": 3, "Bewilligungszeitraum": 2,
+        "Leistungen zur Sicherung des Lebensunterhalts": 2, "Widerspruch": 1, "Jobcenter": 1,
+        "Regelbedarf": 1, "Bedarfsgemeinschaft": 1,
+    },
+    "weiterbewilligungsantrag": {
+        "Weiterbewilligungsantrag": 7, "Antrag auf Weiterbewilligung": 7, "Weiterbewilligung": 4,
+        "Haben sich Änderungen ergeben": 3, "Änderungen in den Verhältnissen": 3, "bitte ankreuzen": 2,
+        "Unterschrift": 1, "Antragsteller": 2, "Anlage EK": 2, "Anlage KdU": 2,
+    },
+}
+_FILENAME_TOKENS = {"au": "arbeitsunfaehigkeitsbescheinigung", "wba": "weiterbewilligungsantrag", "nka": "nebenkostenabrechnung"}
+_THRESHOLD = 4
+_HEAD_CHARS = 400
+
+
+def _skeleton(text: str) -> str:
+    """Letters only, folded so that OCR slips and spelling variants meet: "Arbeits-\\nunfähig-
+    keit", "Arbeitsunfaehigkeit" and OCR's "Arbeitsunfahigkelt" all become "arbeltsunfahlgkelt"."""
+    text = text.lower().replace("ß", "ss")
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    text = re.sub(r"[^a-z01|!]", "", text)
+    text = text.replace("ae", "a").replace("oe", "o").replace("ue", "u").replace("rn", "m")
+    return text.translate(str.maketrans("01|!i", "ollll"))
+
+
+_SKELETON_CUES = {kind: [(_skeleton(c), w) for c, w in cues.items()] for kind, cues in _CUES.items()}
+
+
+def detect_document_type(text: str, filename: str = "") -> str:
+    """A key of DOCUMENT_TYPES by weighted cue words in the text and the file name."""
+    body, head = _skeleton(text[:30_000]), _skeleton(text[:_HEAD_CHARS])
+    name = _skeleton(Path(filename).stem)
+    tokens = set(re.split(r"[^a-z]+", Path(filename).stem.lower()))
+    best, best_score = "sonstiges", 0
+    for kind, cues in _SKELETON_CUES.items():
+        score = sum(w * (2 if cue in head else 1) for cue, w in cues if cue in body)
+        score += sum(w for cue, w in cues if w >= 3 and cue in name)
+        score += 4 * any(_FILENAME_TOKENS.get(t) == kind for t in tokens)
+        if score > best_score:
+            best, best_score = kind, score
+    return best if best_score >= _THRESHOLD else "sonstiges"

@@ -1,0 +1,263 @@
+"""Urgent flags by rules: `notlage` (acute need) and `frist` (a running deadline).
+
+    >>> from datetime import date
+    >>> rule_flags("Morgen kommt der Gerichtsvollzieher zur Zwangsräumung!", date(2026, 11, 24)).flags
+    ('notlage',)
+    >>> rule_flags("Bitte reichen Sie die Unterlagen bis zum 15.12.2026 ein.", date(2026, 11, 24)).flags
+    ('frist',)
+
+Recall first (DESIGN: "urgent need and deadlines are flagged for staff first"): a flag fires if
+any of these says so, and triage.py ORs the classifier's flags on top.
+- notlage: the Ask guard's urgent rules (`amtslotse.ask.guard`, hunger, eviction, energy
+  cut-off, violence, suicide; six languages), plus the inbox word lists below, which also
+  catch an announced cut-off or a Räumungsklage mentioned in passing.
+- frist: a deadline word that needs no date (Anhörung, Mitwirkungsaufforderung, Frist), or a
+  date on or after the message date that a deadline cue belongs to ("bis zum 15.12.", "zahlbar
+  bis", "до 15.12", "15.12.2026 tarihine kadar"; see fields.py), or a deadline word that needs
+  a date ("spätestens", "until") together with any future date, or an objection ("Widerspruch")
+  against a Bescheid dated within the last month and a few days (the objection period runs).
+
+Word lists: `data/inbox/flags/<language>.txt`, `[section]` headers and one phrase per line
+(see that folder's README.md). Phrases match on folded text (lower case, ä/ae/a alike, other
+diacritics removed, as `ask.guard.normalize` does) and tolerate one typo in words of six or
+more letters. The same `PhraseMatcher` serves routing keywords and tenant categories.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import lru_cache
+from importlib import resources
+from typing import Generic, Iterable, TypeVar
+
+from amtslotse.ask.guard import check, normalize
+
+T = TypeVar("T")
+
+# ---------------------------------------------------------------- folding and matching
+
+_PLAIN = (("ae", "a"), ("oe", "o"), ("ue", "u"))
+_WORD = re.compile(r"\w+")
+_TYPO_MIN = 6  # words this long may carry one typo (shorter ones collide with other words)
+
+
+def fold(text: str) -> str:
+    """The matching form: guard.normalize (lower case, ä -> ae, diacritics off), then
+    ae/oe/ue -> a/o/u, so that "Räumung", "Raeumung" and "Raumung" are one word."""
+    folded = normalize(text)
+    for two, one in _PLAIN:
+        folded = folded.replace(two, one)
+    return folded
+
+
+def words(text: str) -> list[str]:
+    """Folded word tokens of a text."""
+    return _WORD.findall(fold(text))
+
+
+def within_one(a: str, b: str) -> bool:
+    """Optimal string alignment distance of a and b is at most 1 (one insertion, deletion,
+    substitution or swap of neighbours)."""
+    if a == b:
+        return True
+    la, lb = len(a), len(b)
+    if abs(la - lb) > 1:
+        return False
+    i = 0
+    while i < min(la, lb) and a[i] == b[i]:
+        i += 1
+    if la == lb:
+        return a[i + 1:] == b[i + 1:] or (a[i + 1:i + 2] == b[i:i + 1] and a[i:i + 1] == b[i + 1:i + 2] and a[i + 2:] == b[i + 2:])
+    return a[i + 1:] == b[i:] if la > lb else a[i:] == b[i + 1:]
+
+
+@dataclass(frozen=True)
+class _Token:
+    """One word of a phrase: `kind` is exact, prefix ("raumungs*"), suffix ("*raumung"),
+    infix ("*kahrab*") or gap (".." : up to three words of anything)."""
+
+    kind: str
+    value: str
+
+    def matches(self, word: str) -> bool:
+        v = self.value
+        if self.kind == "exact":
+            return word == v or (len(v) >= _TYPO_MIN and within_one(word, v))
+        if self.kind == "prefix":
+            if word.startswith(v):
+                return True
+            return len(v) >= _TYPO_MIN and any(within_one(word[:n], v) for n in (len(v) - 1, len(v), len(v) + 1))
+        if self.kind == "suffix":
+            return word.endswith(v) or (len(v) >= _TYPO_MIN and any(
+                within_one(word[-n:], v) for n in (len(v) - 1, len(v), len(v) + 1) if n <= len(word)))
+        return v in word  # infix
+
+
+_GAP = 3
+
+
+def _compile(phrase: str) -> tuple[_Token, ...]:
+    out = []
+    for raw in phrase.split():
+        if raw == "..":
+            out.append(_Token("gap", ""))
+            continue
+        star_start, star_end = raw.startswith("*"), raw.endswith("*") and len(raw) > 1
+        folded = "".join(words(raw.strip("*")))
+        if not folded:
+            continue
+        kind = {(False, False): "exact", (False, True): "prefix", (True, False): "suffix", (True, True): "infix"}[
+            star_start, star_end]
+        out.append(_Token(kind, folded))
+    while out and out[0].kind == "gap":
+        out.pop(0)
+    while out and out[-1].kind == "gap":
+        out.pop()
+    return tuple(out)
+
+
+def _deletes(word: str) -> set[str]:
+    return {word[:i] + word[i + 1:] for i in range(len(word))}
+
+
+class PhraseMatcher(Generic[T]):
+    """Finds which of many phrases occur in a text, each phrase with a label.
+
+        >>> m = PhraseMatcher([("strom .. gesperrt", "energie"), ("räumungs*", "raeumung")])
+        >>> sorted(m.labels("Uns wurde der Strom gestern gesperrt"))
+        ['energie']
+        >>> m.labels("Die Raeumungsklage kam heute")
+        {'raeumung'}
+
+    Phrase words must follow each other in the text; ".." allows up to three words between.
+    Indexed by the first word (exact form, its one-letter deletions for typos, the first two
+    letters of a prefix), so a text costs about one dictionary lookup per word and letter.
+    """
+
+    def __init__(self, phrases: Iterable[tuple[str, T]]) -> None:
+        self._phrases: list[tuple[tuple[_Token, ...], T]] = []
+        self._exact: dict[str, list[int]] = {}
+        self._fuzzy: dict[str, list[int]] = {}
+        self._prefix: dict[str, list[int]] = {}
+        self._scan: list[int] = []  # suffix and infix first words: tried on every word
+        for phrase, label in phrases:
+            tokens = _compile(phrase)
+            if not tokens:
+                continue
+            index = len(self._phrases)
+            self._phrases.append((tokens, label))
+            first = tokens[0]
+            if first.kind == "exact":
+                self._exact.setdefault(first.value, []).append(index)
+                if len(first.value) >= _TYPO_MIN:
+                    for key in _deletes(first.value) | {first.value}:
+                        self._fuzzy.setdefault(key, []).append(index)
+            elif first.kind == "prefix":
+                self._prefix.setdefault(first.value[:2], []).append(index)
+            else:
+                self._scan.append(index)
+
+    def __len__(self) -> int:
+        return len(self._phrases)
+
+    def labels(self, text: str | list[str]) -> set[T]:
+        """Labels of the phrases found in `text` (a string, or its `words()` already)."""
+        tokens = words(text) if isinstance(text, str) else text
+        found: set[T] = set()
+        for i, word in enumerate(tokens):
+            candidates = set(self._exact.get(word, ()))
+            if len(word) >= _TYPO_MIN - 1:
+                for key in _deletes(word) | {word}:
+                    candidates.update(self._fuzzy.get(key, ()))
+            candidates.update(self._prefix.get(word[:2], ()))
+            candidates.update(self._scan)
+            for index in candidates:
+                phrase, label = self._phrases[index]
+                if label not in found and phrase[0].matches(word) and _rest(phrase, 1, tokens, i + 1):
+                    found.add(label)
+        return found
+
+
+def _rest(phrase: tuple[_Token, ...], p: int, tokens: list[str], t: int) -> bool:
+    if p == len(phrase):
+        return True
+    token = phrase[p]
+    if token.kind == "gap":
+        return any(_rest(phrase, p + 1, tokens, t + skip) for skip in range(_GAP + 1))
+    return t < len(tokens) and token.matches(tokens[t]) and _rest(phrase, p + 1, tokens, t + 1)
+
+
+# ---------------------------------------------------------------- the word lists
+
+NOTLAGE, FRIST, FRIST_WITH_DATE, WIDERSPRUCH = "notlage", "frist", "frist.mit_datum", "widerspruch"
+_SECTIONS = (NOTLAGE, FRIST, FRIST_WITH_DATE, WIDERSPRUCH)
+
+
+@lru_cache(maxsize=1)
+def _matcher() -> PhraseMatcher[tuple[str, str]]:
+    """All phrases of data/inbox/flags/*.txt, labelled (section, language)."""
+    folder = resources.files("amtslotse").joinpath("data", "inbox", "flags")
+    phrases: list[tuple[str, tuple[str, str]]] = []
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".txt"):
+            continue
+        language, section = entry.name[:-4], None
+        for number, raw in enumerate(entry.read_text("utf-8").splitlines(), start=1):
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            if line.startswith("[") and line.endswith("]"):
+                section = line[1:-1]
+                if section not in _SECTIONS:
+                    raise ValueError(f"flags/{entry.name}, Zeile {number}: unbekannter Abschnitt [{section}]")
+            elif section is None:
+                raise ValueError(f"flags/{entry.name}, Zeile {number}: Wendung vor dem ersten [Abschnitt]")
+            else:
+                phrases.append((line, (section, language)))
+    return PhraseMatcher(phrases)
+
+
+# ---------------------------------------------------------------- the flags
+
+OBJECTION_WINDOW = timedelta(days=35)
+"""A Bescheid this recent can still be objected to: one month (§ 84 SGG) plus the days until it
+counts as received (§ 37 SGB X). Generous on purpose: a missed deadline costs more than a look."""
+
+
+@dataclass(frozen=True)
+class RuleFlags:
+    """Flags found by rules, and why (reason codes for the audit log, never the text)."""
+
+    flags: tuple[str, ...]
+    reasons: tuple[str, ...]
+    language: str
+
+
+def rule_flags(text: str, today: date | None = None, dates: list | None = None) -> RuleFlags:
+    """Flags of one message by rules. `today` is the message date (default: today); `dates`
+    the date fields of the message if already extracted (fields.extract_dates)."""
+    from amtslotse.inbox.fields import extract_dates
+
+    today = today or date.today()
+    verdict = check(text)  # the Ask guard: urgent situations in six languages
+    reasons: list[str] = []
+    if verdict.urgent:
+        reasons.append(f"notlage:guard.{verdict.urgent}")
+    hits = _matcher().labels(text)
+    sections = {section for section, _ in hits}
+    reasons.extend(f"{section}:{language}" for section, language in sorted(hits) if section in (NOTLAGE, FRIST))
+    if dates is None:
+        dates = extract_dates(text, today)
+    future = [d for d in dates if d.value >= today and d.role != "geburtsdatum"]
+    if any(d.role == "frist" for d in future):
+        reasons.append("frist:datum")
+    elif future and FRIST_WITH_DATE in sections:
+        reasons.append("frist:wort+datum")
+    if WIDERSPRUCH in sections and any(
+        d.role == "bescheid" and today - OBJECTION_WINDOW <= d.value <= today for d in dates
+    ):
+        reasons.append("frist:widerspruch+bescheid")
+    flags = tuple(f for f in (NOTLAGE, FRIST) if any(r.startswith(f + ":") for r in reasons))
+    return RuleFlags(flags, tuple(reasons), verdict.language)

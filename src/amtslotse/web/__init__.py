@@ -1,0 +1,1 @@
+"""HTTP: the FastAPI app (app.py) and its thin routers."""

@@ -1,0 +1,91 @@
+"""The FastAPI app: thin routers over the flows, one error shape, size limits, retention.
+
+    $ amtslotse serve            # http://127.0.0.1:8000/chat/musterkreis, API docs at /docs
+
+    >>> app = create_app(Settings(home=tmp))   # tests: the real app over a temporary store
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from starlette.middleware.base import BaseHTTPMiddleware
+
+from amtslotse.privacy.retention import purge_expired
+from amtslotse.services import Services
+from amtslotse.settings import Settings, get_settings
+from amtslotse.web import auth, chat_api, openai_api
+from amtslotse.web.errors import error_response, install_error_handlers
+
+log = logging.getLogger("amtslotse.web")
+
+MAX_BODY_BYTES = 12 * 1024 * 1024
+"""Largest request body (inbox attachments included); chat messages have their own, smaller limit."""
+
+RETENTION_INTERVAL_SECONDS = 3600.0
+
+OPTIONAL_ROUTERS = ("amtslotse.web.widget", "amtslotse.web.inbox_api")
+"""Routers of the widget and the inbox, mounted when their modules are installed."""
+
+
+class BodyLimit(BaseHTTPMiddleware):
+    async def dispatch(self, request: Request, call_next):
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
+            return error_response(413, "too_large", f"Die Anfrage ist zu groß (höchstens {MAX_BODY_BYTES // 1024 // 1024} MB).")
+        return await call_next(request)
+
+
+def _retention_loop(services: Services, stop: threading.Event) -> None:
+    while not stop.wait(RETENTION_INTERVAL_SECONDS):
+        try:
+            purge_expired(services.store)
+        except Exception:  # a failed round is retried in an hour; the server keeps serving
+            log.exception("Löschen nach Aufbewahrungsfrist fehlgeschlagen")
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+    settings = settings or (services.settings if services else get_settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        own = services is None
+        app.state.services = services or Services.open(settings)
+        purge_expired(app.state.services.store)
+        stop = threading.Event()
+        threading.Thread(target=_retention_loop, args=(app.state.services, stop), daemon=True).start()
+        try:
+            yield
+        finally:
+            stop.set()
+            if own:
+                app.state.services.close()
+
+    app = FastAPI(
+        title="Amtslotse",
+        description="KI-Auskunft für Jobcenter: Antworten mit Quellen, Übergabe an Mitarbeitende, Posteingang.",
+        version="1",
+        lifespan=lifespan,
+    )
+    if services is not None:
+        app.state.services = services
+    app.add_middleware(BodyLimit)
+    install_error_handlers(app)
+    for router in (chat_api.router, openai_api.router, auth.router):
+        app.include_router(router)
+    for module in OPTIONAL_ROUTERS:
+        try:
+            app.include_router(importlib.import_module(module).router)
+        except ModuleNotFoundError as error:
+            if error.name != module:
+                raise
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,79 @@
+"""Staff login: a Bearer token (API clients) or the same token in an HttpOnly cookie (staff UI).
+
+    POST /api/v1/staff/login {"name": "...", "password": "..."} -> {"token": "...", "tenant": ..., "roles": [...]}
+
+Accounts are made with `amtslotse staff add`. `require_staff` is the dependency of every
+staff endpoint; `StaffUser.may_act_for(tenant)` is the tenant check ("*" = the cooperative).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field
+
+from amtslotse.web.errors import ApiError
+
+COOKIE = "amtslotse_staff"
+router = APIRouter(prefix="/api/v1/staff", tags=["Mitarbeitende"])
+
+
+@dataclass(frozen=True)
+class StaffUser:
+    name: str
+    tenant: str  # "*": all tenants
+    roles: frozenset[str]
+
+    def may_act_for(self, tenant: str) -> bool:
+        return self.tenant in ("*", tenant)
+
+    def require(self, role: str, tenant: str | None = None) -> None:
+        if role not in self.roles and "admin" not in self.roles:
+            raise ApiError(403, "forbidden", f"Dafür fehlt die Rolle „{role}“.")
+        if tenant is not None and not self.may_act_for(tenant):
+            raise ApiError(403, "forbidden", "Sie dürfen nicht für dieses Jobcenter arbeiten.")
+
+
+def _token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    return request.cookies.get(COOKIE)
+
+
+def require_staff(request: Request) -> StaffUser:
+    token = _token(request)
+    session = request.app.state.services.store.staff_session(token, datetime.now(timezone.utc)) if token else None
+    if session is None:
+        raise ApiError(401, "unauthorized", "Bitte melden Sie sich an.")
+    name, tenant, roles = session
+    return StaffUser(name, tenant, roles)
+
+
+class Login(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=1, max_length=200)
+
+
+@router.post("/login")
+def login(body: Login, request: Request, response: Response) -> dict:
+    services = request.app.state.services
+    account = services.store.check_staff_password(body.name, body.password)
+    if account is None:
+        raise ApiError(401, "login_failed", "Name oder Passwort ist falsch.")
+    hours = services.settings.staff_session_hours
+    token = services.store.start_staff_session(body.name, datetime.now(timezone.utc) + timedelta(hours=hours))
+    response.set_cookie(COOKIE, token, max_age=int(hours * 3600), httponly=True, samesite="strict", path="/")
+    tenant, roles = account
+    return {"token": token, "name": body.name, "tenant": tenant, "roles": sorted(roles)}
+
+
+@router.post("/logout")
+def logout(request: Request, response: Response) -> dict:
+    token = _token(request)
+    if token:
+        request.app.state.services.store.end_staff_session(token)
+    response.delete_cookie(COOKIE, path="/")
+    return {"ok": True}

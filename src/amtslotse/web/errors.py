@@ -1,0 +1,62 @@
+"""One error shape for every endpoint: {"error": {"code": "...", "message": "German sentence"}}."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def error_response(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+_STATUS_MESSAGES = {
+    400: ("bad_request", "Die Anfrage ist fehlerhaft."),
+    401: ("unauthorized", "Bitte melden Sie sich an."),
+    403: ("forbidden", "Dafür fehlt die Berechtigung."),
+    404: ("not_found", "Diese Adresse gibt es nicht."),
+    405: ("method_not_allowed", "Diese Methode ist hier nicht erlaubt."),
+    413: ("too_large", "Die Anfrage ist zu groß."),
+}
+
+
+def _field_name(loc: tuple) -> str:
+    return ".".join(str(part) for part in loc if part not in ("body", "query", "path"))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(_request: Request, error: ApiError) -> JSONResponse:
+        return error_response(error.status, error.code, error.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, error: RequestValidationError) -> JSONResponse:
+        first = error.errors()[0] if error.errors() else {}
+        name = _field_name(tuple(first.get("loc", ())))
+        if first.get("type") == "json_invalid":
+            message = "Der Inhalt ist kein gültiges JSON."
+        elif first.get("type") == "missing":
+            message = f"Das Feld „{name}“ fehlt."
+        else:
+            message = f"Das Feld „{name}“ ist ungültig: {first.get('msg', '')}."
+        return error_response(422, "invalid_request", message)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+        code, message = _STATUS_MESSAGES.get(error.status_code, ("error", "Die Anfrage konnte nicht bearbeitet werden."))
+        if isinstance(error.detail, str) and error.status_code not in _STATUS_MESSAGES:
+            message = error.detail
+        return error_response(error.status_code, code, message)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, _error: Exception) -> JSONResponse:
+        # Logged by the server with its traceback; the client gets no internals.
+        return error_response(500, "internal_error", "Ein interner Fehler ist aufgetreten. Bitte versuchen Sie es später noch einmal.")

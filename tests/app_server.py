@@ -1,0 +1,63 @@
+"""The real app on a real port: uvicorn in a thread, over a temporary home with the starter
+pack loaded (shared guidance + Musterkreis pages and curated answers, with vectors).
+
+Fixtures (session scope, shared by the API, inbox and browser tests):
+- `starter_settings`: Settings of that home (SQLite).
+- `app_server`: a running server; `.url` is its base URL, `.services` the app's services.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from dataclasses import dataclass
+
+import pytest
+import uvicorn
+
+from amtslotse.knowledge.ingest import embed_missing
+from amtslotse.knowledge.starter import load_starter
+from amtslotse.services import Services
+from amtslotse.settings import Settings
+from amtslotse.web.app import create_app
+
+
+@dataclass
+class AppServer:
+    url: str
+    services: Services
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def starter_settings(tmp_path_factory) -> Settings:
+    settings = Settings(home=tmp_path_factory.mktemp("starter-home"), tenants_dir=None, llm_base_url="", llm_provider="")
+    with Services.open(settings) as services:
+        reports = load_starter(services.store, settings)
+        assert all(not r.failed for r in reports.values()), reports
+        embed_missing(services.store, services.embedder, settings.embed_batch_size)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def app_server(starter_settings) -> AppServer:
+    services = Services.open(starter_settings)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(services=services), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("Der Testserver ist nicht gestartet.")
+        time.sleep(0.02)
+    yield AppServer(f"http://127.0.0.1:{port}", services)
+    server.should_exit = True
+    thread.join(10)
+    services.close()
