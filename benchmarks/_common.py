@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import statistics
+import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
+
+if TYPE_CHECKING:
+    from amtslotse.services import Services
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 LAW_CURRENT = SHARED / "data" / "law" / "current"
@@ -51,3 +57,22 @@ class Bm25sBaseline:
 
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else 0.0
+
+
+@contextmanager
+def starter_services(with_law: bool = True) -> Iterator["Services"]:
+    """Services over a temporary home with the starter pack (and the current social law)."""
+    from amtslotse.knowledge.ingest import embed_missing, ingest_paths
+    from amtslotse.knowledge.starter import load_starter
+    from amtslotse.services import Services
+    from amtslotse.settings import Settings
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(home=Path(tmp), tenants_dir=None)
+        with Services.open(settings) as services:
+            if with_law:
+                ingest_paths([LAW_CURRENT], services.store, settings, tenant="bund")
+            load_starter(services.store, settings)
+            if services.embedder:
+                embed_missing(services.store, services.embedder, settings.embed_batch_size)
+            yield services

@@ -9,19 +9,12 @@ Outcomes: answer (with sources), handover (individual case, or unsure), urgent, 
 from __future__ import annotations
 
 import json
-import tempfile
 from collections import Counter
-from importlib import resources
 from pathlib import Path
 
-from _common import LAW_CURRENT, require_shared
+from _common import require_shared, starter_services
 
-from amtslotse.ask.pipeline import Asker
-from amtslotse.knowledge.ingest import embed_missing, ingest_paths
-from amtslotse.search.embedders import get_embedder
-from amtslotse.search.hybrid import Retriever
-from amtslotse.settings import Settings
-from amtslotse.store.sqlite import SqliteStore
+from amtslotse.evaluation.grounding import leftover
 
 SET = Path(__file__).resolve().parents[1] / "tests" / "data" / "behaviour.jsonl"
 OUTCOMES = ("answer", "handover", "urgent", "refuse", "injection")
@@ -37,26 +30,19 @@ def outcome(answer) -> str:
 
 def main() -> None:
     require_shared()
-    settings = Settings()
-    starter = Path(str(resources.files("amtslotse").joinpath("data", "starter")))
-    with tempfile.TemporaryDirectory() as tmp:
-        store = SqliteStore(Path(tmp) / "b.db")
-        ingest_paths([LAW_CURRENT, starter / "bund"], store, settings, tenant="bund")
-        local = starter / "musterkreis"
-        ingest_paths([local / "pages", local / "curated.jsonl"], store, settings, tenant="musterkreis")
-        embedder = get_embedder(settings.embedder)
-        if embedder:
-            embed_missing(store, embedder, settings.embed_batch_size)
-        asker = Asker(Retriever(store, embedder, settings))
+    with starter_services() as services:
         table: Counter[tuple[str, str]] = Counter()
-        misses = []
+        misses, ungrounded = [], []
         for line in SET.read_text(encoding="utf-8").splitlines():
             item = json.loads(line)
-            got = outcome(asker.ask(item["text"], "musterkreis"))
+            answer = services.asker.ask(item["text"], "musterkreis")
+            got = outcome(answer)
             table[item["expect"], got] += 1
             if got != item["expect"]:
                 misses.append((item["id"], item["expect"], got))
-        store.close()
+            if leftover(answer, services.store, "musterkreis"):
+                ungrounded.append(item["id"])
+    print(f"grounded answers (every piece fixed text or source text): {table.total() - len(ungrounded)}/{table.total()} {ungrounded}")
     total = sum(table.values())
     print(f"{'expected/got':<16}" + "".join(f"{o:>11}" for o in OUTCOMES) + f"{'recall':>9}")
     for expected in OUTCOMES:

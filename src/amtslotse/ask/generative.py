@@ -289,7 +289,7 @@ class GenerativeComposer:
             raise ValueError(str(error)) from None
 
     def prompt(
-        self, question: str, hits: Sequence[Hit], *, history: Sequence[ChatMessage] = (),
+        self, question: str, hits: Sequence[Hit], *, history: Sequence[ChatMessage | str] = (),
         language: str = "de", simple: bool = False, individual: bool = False,
     ) -> prompts.Prompt:
         """The prompt `stream()` sends (for tests, size logs and audits). Raises PromptTooLarge."""
@@ -300,7 +300,7 @@ class GenerativeComposer:
         )
 
     def stream(
-        self, question: str, hits: Sequence[Hit], *, history: Sequence[ChatMessage] = (),
+        self, question: str, hits: Sequence[Hit], *, history: Sequence[ChatMessage | str] = (),
         language: str = "de", simple: bool = False, individual: bool = False,
     ) -> "Generation":
         """The answer, to be iterated. Nothing is sent before the first `next()`.

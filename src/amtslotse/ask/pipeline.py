@@ -16,6 +16,7 @@ fallback when it fails or cites nothing.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from datetime import date
 from typing import Any, Iterator, Sequence
 
@@ -58,6 +59,7 @@ class Answer:
     emergency_contacts: list[dict] = field(default_factory=list)  # the tenant's, when urgent
     handover_summary: str | None = None  # proposed to the citizen when a handover is offered
     outcome: str = "answered"  # answered | handover | unsure | urgent | refused | injection | greeting
+    passage_ids: list[int] = field(default_factory=list)  # what the text was taken or written from
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -117,7 +119,7 @@ class Asker:
         else:
             # Only redacted text goes to retrieval and to an LLM.
             query = retrieval_question(redacted, history)
-            hits = self.retriever.search(query, tenant, day, limit=SEARCH_DEPTH)
+            hits = [h for h in self.retriever.search(query, tenant, day, limit=SEARCH_DEPTH) if not _instructs(h.passage.text)]
             prefix = f"{texts.AI_NOTICE}\n\n" if first_turn else ""
             compose = self._compose(answer, redacted, query, hits, tenant, history, simple, outcome == "handover", prefix)
             for event in compose:
@@ -156,6 +158,7 @@ class Asker:
             answer.citations = curated_citations(curated)
             yield Event("sources", {"citations": answer.citations})
             text = (simple and curated.passage.meta.get("answer_simple")) or curated.passage.text
+            answer.passage_ids = [curated.passage.id]
             answer.answer = text + _sources_block(answer.citations)
             return
         extract = compose_extractive(
@@ -182,6 +185,7 @@ class Asker:
             answer.answer = extract.text
         if confident:
             answer.citations = [citation_dict(h) for h in extract.citations]
+            answer.passage_ids = [h.passage.id for h in extract.citations]
             yield Event("sources", {"citations": answer.citations})
             if simple and not individual:
                 answer.answer = f"{texts.SIMPLE_LAW_NOTE}\n\n{answer.answer}"
@@ -219,10 +223,18 @@ class Asker:
             answer.answer, answer.handover, answer.outcome, answer.mode = texts.UNSURE, True, "unsure", "fixed"
         else:
             answer.citations = [citation_dict(h) for h in generation.cited]
+            answer.passage_ids = [h.passage.id for h in generation.cited]
             sources = _sources_block(answer.citations)
             yield Event("text", {"delta": sources})
             answer.answer = generation.text + sources
         return True
+
+
+@lru_cache(maxsize=4096)
+def _instructs(text: str) -> bool:
+    """A passage with instructions aimed at the assistant (hidden in an ingested document) is
+    never quoted nor given to an LLM. Cached: the same top passages come back again and again."""
+    return guard.scan_document(text)
 
 
 def _sources_block(citations: list[dict]) -> str:

@@ -356,8 +356,9 @@ def _read_jsonl(path: Path, data: bytes, doc: Document) -> None:
 
 
 def _curated_record(path: Path, number: int, item: dict) -> Record:
-    """A staff-approved answer: {id, question, alternatives?, answer, sources?, topic?,
-    valid_from?, valid_to?}; sources are [{citation, source?, section?, url?}]."""
+    """A staff-approved answer: {id, question, alternatives?, answer, answer_simple?, sources?,
+    topic?, valid_from?, valid_to?}; sources are [{citation, source?, section?, url?}];
+    answer_simple is the same answer in Einfache Sprache (shown on request)."""
     question, answer = item.get("question"), item.get("answer")
     if not (isinstance(question, str) and question.strip() and isinstance(answer, str) and answer.strip()):
         raise LoaderError(path, f"Zeile {number}: kuratierte Antwort braucht 'question' und 'answer'")
@@ -376,7 +377,8 @@ def _curated_record(path: Path, number: int, item: dict) -> Record:
         title=question,
         heading=question,
         keywords="; ".join(" ".join(normalize_text(str(a)).split()) for a in alternatives),
-        meta={"kind": "curated", "topic": item.get("topic"), "sources": sources},
+        meta={"kind": "curated", "topic": item.get("topic"), "sources": sources}
+        | ({"answer_simple": normalize_text(item["answer_simple"]).strip()} if item.get("answer_simple") else {}),
         valid_from=valid[0],
         valid_to=valid[1],
     )

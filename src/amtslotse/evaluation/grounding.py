@@ -1,0 +1,58 @@
+"""Is every word of an answer accounted for? The check behind "never invents text".
+
+An extractive or curated answer may contain only: the assistant's fixed texts (ask/texts.py),
+the tenant's emergency contacts, the list of sources, and pieces of the passages it rests on
+(`Answer.passage_ids`; the extractive composer marks each cut with "…"). Whatever is left is
+text that came from somewhere else, for example an instruction smuggled into the question.
+
+    >>> leftover(answer, store, "musterkreis")
+    []          # grounded
+"""
+
+from __future__ import annotations
+
+import re
+
+from amtslotse.ask import texts
+from amtslotse.ask.extractive import ELLIPSIS
+from amtslotse.ask.pipeline import Answer
+
+MIN_PIECE_CHARS = 12
+_MARKER = re.compile(r"\s*\[\d+(?:,\s*\d+)*\]")
+_SOURCE_LINE = re.compile(rf"^\[\d+\] .*$|^{texts.SOURCES_NOTE}:$", re.MULTILINE)
+
+
+def _fixed_texts() -> list[str]:
+    found: list[str] = []
+    for name, value in vars(texts).items():
+        if name.startswith("_"):
+            continue
+        if isinstance(value, str):
+            found.append(value)
+        elif isinstance(value, dict):
+            found.extend(v for v in value.values() if isinstance(v, str))
+    return sorted((f for f in found if len(f) >= 4), key=len, reverse=True)
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split())
+
+
+def leftover(answer: Answer, store, tenant: str) -> list[str]:
+    """Pieces of the answer text that are neither fixed text nor taken from its passages."""
+    text = answer.answer
+    for fixed in _fixed_texts():
+        text = text.replace(fixed, "\n")
+    for contact in answer.emergency_contacts:
+        text = text.replace(" ".join(str(contact[k]) for k in ("label", "phone") if contact.get(k)), "\n")
+        for value in contact.values():
+            if value:
+                text = text.replace(str(value), "\n")
+    text = _MARKER.sub("\n", _SOURCE_LINE.sub("", text))  # each marker ends a piece of source text
+    sources = [_norm(p.text) for p in store.get_passages(tenant, answer.passage_ids)]
+    sources += [_norm(p.meta.get("answer_simple", "")) for p in store.get_passages(tenant, answer.passage_ids)]
+    pieces = [_norm(piece) for block in text.split("\n") for piece in block.split(ELLIPSIS)]
+    return [
+        piece for piece in pieces
+        if len(piece.strip(" -()(),.")) >= MIN_PIECE_CHARS and not any(piece in source for source in sources)
+    ]
