@@ -27,3 +27,4 @@ def run() -> None:
         error.show()
         sys.exit(error.exit_code)
     sys.exit(code if isinstance(code, int) else 0)
+
