@@ -5,7 +5,10 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: run test install install-test bench
+# Debian packages the tests drive for real: a browser, OCR, an IMAP server.
+SYSTEM_PACKAGES = chromium chromium-driver tesseract-ocr tesseract-ocr-deu dovecot-imapd
+
+.PHONY: run test install install-test install-system bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,10 +19,19 @@ install: $(BIN)/python
 
 # llama-cpp-python (test extra) compiles llama.cpp: a portable AVX2 build, because the
 # default native build crashed in llama_decode on these machines; several minutes on 2 cores.
-install-test: $(BIN)/python
+install-system:
+	@missing="$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done)"; \
+	if [ -n "$$missing" ]; then \
+		sudo=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+		echo "Debian-Pakete werden installiert:" $$missing; \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+install-test: $(BIN)/python install-system
 	CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF" \
 	CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
 	$(BIN)/pip install --quiet -e ".[test,bench,e5]"
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error  # axe-core for the accessibility checks
 
 run: install
 	$(BIN)/amtslotse quickstart

@@ -31,14 +31,14 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import pytest
+from llm_server import _tail, free_port
 
 from amtslotse.inbox.imap import ImapConfig, _quote
-from llm_server import _tail, free_port
 
 USER = "posteingang"
 PASSWORD = "Geheim-Päckchen-42"  # with an umlaut: the login must carry UTF-8

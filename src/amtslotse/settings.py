@@ -97,6 +97,30 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Address `amtslotse serve` listens on (0.0.0.0: all interfaces).")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `amtslotse serve` listens on.")
     staff_session_hours: float = Field(default=10.0, gt=0, description="Hours a staff login stays valid.")
+    cors_origins: str = Field(
+        default="*",
+        description="Web sites that may embed the chat widget (comma-separated origins, e.g. https://www.musterkreis.de; * = any).",
+    )
+    imap_host: str = Field(default="", description="IMAP server polled for incoming mail (empty: no IMAP polling).")
+    imap_port: int = Field(default=0, ge=0, le=65535, description="IMAP port; 0: 993 with SSL, 143 without.")
+    imap_user: str = Field(default="", description="User name of the inbox mailbox.")
+    imap_password: SecretStr = Field(
+        default="", validate_default=True, description="Password of the inbox mailbox; never printed or logged."
+    )
+    imap_folder: str = Field(
+        default="INBOX",
+        description="Folder polled for unseen mail; each message is marked seen once stored (use a mailbox only Amtslotse reads).",
+    )
+    imap_ssl: bool = Field(
+        default=True, description="Implicit TLS (IMAPS); switch off only for a server on loopback or a trusted network."
+    )
+    imap_poll_seconds: float = Field(default=60.0, gt=0, description="Seconds between two IMAP polls.")
+    ocr_languages: str = Field(
+        default="deu",
+        description="Tesseract languages for OCR of image attachments, e.g. 'deu+eng' (each needs its tesseract-ocr-<lang> package).",
+    )
+    ocr_workers: int = Field(default=2, ge=1, description="Pages OCR'd at the same time (one core each).")
+    ocr_timeout_seconds: float = Field(default=120.0, gt=0, description="Time limit for the OCR of one image, in seconds.")
 
 
 @lru_cache(maxsize=1)

@@ -166,15 +166,20 @@ def _pdf_text(data: bytes, limits: Limits) -> str:
             raise AttachmentError(broken)
         pages: list[str | None] = []  # None: a scanned page, to be OCR'd
         scans: list[bytes] = []
-        for page in reader.pages[: limits.max_pages]:
+        for number, page in enumerate(reader.pages[: limits.max_pages], start=1):
             text = (page.extract_text() or "").strip()
             # Scanner apps stamp a line of real text ("Scanned with …") on image pages.
             if len(re.sub(r"\s", "", text)) >= 40:
                 pages.append(text)
                 continue
             images = _page_images(page, limits)
-            pages.append(text if not images else None)
-            scans.extend(images[:1])  # the page's largest image is the scan
+            if images and images[0] is None:
+                pages.append(f"[Seite {number}: Bild zu groß, Text nicht erkannt]")
+            elif images:
+                pages.append(None)
+                scans.append(images[0])  # the page's largest image is the scan
+            else:
+                pages.append(text)
         count = len(reader.pages)
     except AttachmentError:
         raise
@@ -187,9 +192,10 @@ def _pdf_text(data: bytes, limits: Limits) -> str:
     return "\n\n".join(p for p in out if p)
 
 
-def _page_images(page, limits: Limits) -> list[bytes]:
-    """Embedded images of a page as files tesseract reads, largest first; tiny ones (logos) skipped."""
-    found: list[tuple[int, bytes]] = []
+def _page_images(page, limits: Limits) -> list[bytes | None]:
+    """Embedded images of a page as files tesseract reads, largest first; tiny ones (logos)
+    skipped, too large ones None (checked before decoding: a small stream can inflate to GBs)."""
+    found: list[tuple[int, bytes | None]] = []
     resources = page["/Resources"].get_object() if "/Resources" in page else {}
     xobjects = resources["/XObject"].get_object() if "/XObject" in resources else {}
     for ref in xobjects.values():
@@ -197,7 +203,10 @@ def _page_images(page, limits: Limits) -> list[bytes]:
         if obj.get("/Subtype") != "/Image":
             continue
         width, height = int(obj.get("/Width", 0)), int(obj.get("/Height", 0))
-        if width * height < 200 * 200 or width * height > limits.max_pixels:
+        if width * height < 200 * 200:
+            continue
+        if width * height > limits.max_pixels:
+            found.append((width * height, None))
             continue
         filters = obj.get("/Filter", [])
         last = filters[-1] if isinstance(filters, list) and filters else filters
@@ -258,7 +267,7 @@ def _ocr(image: bytes, limits: Limits) -> str:
     try:
         done = subprocess.run(
             [exe, "stdin", "stdout", "-l", limits.ocr_languages],
-            input=image, capture_output=True, timeout=limits.ocr_timeout_seconds,
+            input=image, capture_output=True, timeout=limits.ocr_timeout_seconds, check=False,
             env={**os.environ, "OMP_THREAD_LIMIT": "1"},
         )
     except subprocess.TimeoutExpired:
@@ -317,9 +326,10 @@ DOCUMENT_TYPES = {
     "sonstiges": "Sonstiges Dokument",
 }
 
-# Cue -> weight. A document's own title is a strong cue (5-6); words that also occur in other
-# documents are weak (1-2). Cues found in the first lines (where titles stand) count double,
-# which keeps a Bescheid that mentions "Mietvertrag" or "Kontoauszüge" a Bescheid.
+# Cue -> weight. A document's own title is a strong cue (6-7); words that also occur in other
+# documents are weak (1-2). Strong cues (3 and up) in the first lines, where titles stand,
+# count double: a Bescheid that mentions "Mietvertrag" or "Kontoauszüge" stays a Bescheid,
+# and weak words alone ("Vermieter", "Mieter" in a Kündigung) do not reach the threshold.
 _CUES: dict[str, dict[str, int]] = {
     "arbeitsunfaehigkeitsbescheinigung": {
         "Arbeitsunfähigkeitsbescheinigung": 6, "AU-Bescheinigung": 5, "Krankschreibung": 4,
@@ -387,7 +397,7 @@ def detect_document_type(text: str, filename: str = "") -> str:
     tokens = set(re.split(r"[^a-z]+", Path(filename).stem.lower()))
     best, best_score = "sonstiges", 0
     for kind, cues in _SKELETON_CUES.items():
-        score = sum(w * (2 if cue in head else 1) for cue, w in cues if cue in body)
+        score = sum(w * (2 if w >= 3 and cue in head else 1) for cue, w in cues if cue in body)
         score += sum(w for cue, w in cues if w >= 3 and cue in name)
         score += 4 * any(_FILENAME_TOKENS.get(t) == kind for t in tokens)
         if score > best_score:

@@ -58,23 +58,50 @@ def parse_email(raw: bytes, *, channel: str = "email") -> IncomingMessage:
     """Parse one raw message (bytes as stored in a .eml file or fetched by IMAP)."""
     if not raw.strip():
         raise MailError("", "Die E-Mail ist leer.")
-    msg = BytesParser(policy=policy.default).parsebytes(raw)
-    if not msg.keys():
-        raise MailError("", "Keine E-Mail: keine Kopfzeilen (From, Subject, Date …) gefunden.")
+    try:
+        msg = BytesParser(policy=policy.default).parsebytes(raw)
+        if not msg.keys():
+            raise MailError("", "Keine E-Mail: keine Kopfzeilen (From, Subject, Date …) gefunden.")
+        texts: list[str] = []
+        attachments: list[Attachment] = []
+        _collect(msg, texts, attachments)
+    except RecursionError:  # the stdlib parser recurses once per nesting level
+        raise MailError("", "E-Mail ist zu tief verschachtelt (Tausende Teile ineinander): nicht lesbar.") from None
+    return IncomingMessage(
+        channel=channel,
+        external_id=_message_id(msg) or _raw_hash(raw),
+        received_at=_received_at(msg),
+        sender=_header(msg, "from"),
+        subject=_header(msg, "subject"),
+        text="\n\n".join(t for t in texts if t).strip(),
+        attachments=attachments,
+    )
 
+
+_MAX_DEPTH = 20  # nesting of parts and forwarded mails; deeper is an attack, not a letter
+
+
+def _collect(msg: EmailMessage, texts: list[str], attachments: list[Attachment], depth: int = 0) -> None:
+    """The body text and the attachments of `msg`; a forwarded mail (message/rfc822) adds
+    its own body and attachments in turn."""
     body = msg.get_body(preferencelist=("plain", "html"))
-    texts = [_part_text(body)] if body is not None else []
-    attachments: list[Attachment] = []
-    for part, parent in _leaves(msg, None):
+    if body is not None:
+        texts.append(_part_text(body))
+    for part, parent, alternative in _leaves(msg, None, False, depth):
         if part is body:
             continue
         filename = _filename(part)
         ctype = part.get_content_type()
+        if ctype == "message/rfc822" and part.is_multipart() and depth < _MAX_DEPTH:
+            inner = part.get_payload(0)
+            texts.append(f"--- Weitergeleitete Nachricht: {_header(inner, 'subject')} ---")
+            _collect(inner, texts, attachments, depth + 1)
+            continue
         inline = not filename and part.get_content_disposition() != "attachment"
         if inline and ctype in ("text/plain", "text/html"):
-            # The other half of a plain/HTML alternative is the same text again; a further
-            # inline text part (a list footer, a second text block) belongs to the body.
-            if parent != "multipart/alternative":
+            # The other version of a plain/HTML alternative is the same text again; a further
+            # inline text part (a mailing list footer, a second text block) belongs to the body.
+            if not alternative:
                 texts.append(_part_text(part))
             continue
         if inline and parent == "multipart/related" and part["content-id"]:
@@ -83,24 +110,21 @@ def parse_email(raw: bytes, *, channel: str = "email") -> IncomingMessage:
         name = filename or f"anhang-{len(attachments) + 1}{mimetypes.guess_extension(ctype) or ''}"
         attachments.append(Attachment(filename=name, content_type=ctype, data=data))
 
-    return IncomingMessage(
-        channel=channel,
-        external_id=_message_id(msg) or _raw_hash(raw),
-        received_at=_received_at(msg),
-        sender=_header(msg, "from"),
-        subject=_header(msg, "subject"),
-        text="\n\n".join(t for t in texts if t),
-        attachments=attachments,
-    )
 
-
-def _leaves(part: EmailMessage, parent: str | None) -> Iterator[tuple[EmailMessage, str | None]]:
-    """Leaf parts with the content type of their container (walk() loses the parent)."""
-    if part.is_multipart():  # multipart/* and message/rfc822 (a forwarded mail: its parts count too)
+def _leaves(
+    part: EmailMessage, parent: str | None, alternative: bool, depth: int
+) -> Iterator[tuple[EmailMessage, str | None, bool]]:
+    """Leaf parts (a forwarded mail counts as one) with their container's content type and
+    whether they are (inside) one version of a multipart/alternative, e.g. the HTML in
+    alternative[plain, related[html, logo]]."""
+    ctype = part.get_content_type()
+    if part.is_multipart() and ctype != "message/rfc822":
+        if depth >= _MAX_DEPTH:
+            return
         for sub in part.get_payload():
-            yield from _leaves(sub, part.get_content_type())
+            yield from _leaves(sub, ctype, alternative or ctype == "multipart/alternative", depth + 1)
     else:
-        yield part, parent
+        yield part, parent, alternative
 
 
 def _part_text(part: EmailMessage) -> str:
@@ -126,7 +150,7 @@ def decode_text(data: bytes, declared: str | None) -> str:
     """
     try:
         codec = codecs.lookup(declared).name if declared else None
-    except LookupError:
+    except (LookupError, ValueError):  # unknown, or garbage such as a NUL in the name
         codec = None
     if codec is not None and codec.replace("-", "_") not in _WESTERN:
         try:

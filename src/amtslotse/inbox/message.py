@@ -22,9 +22,13 @@ from datetime import datetime
 CHANNELS = frozenset({"email", "imap", "api", "chat"})
 
 
+# Personal data (sender, subject, text, file names such as "AU_Mueller.pdf") stays out of
+# repr(), so that a message in a log line or a traceback shows only ids and types.
+
+
 @dataclass
 class Attachment:
-    filename: str
+    filename: str = field(repr=False)
     content_type: str
     data: bytes = field(repr=False)  # raw bytes; kept out of repr (large, and may hold personal data)
     text: str = field(default="", repr=False)  # extracted text: PDF, DOCX, plain text, OCR of images
@@ -37,8 +41,8 @@ class IncomingMessage:
     channel: str  # "email" | "imap" | "api" | "chat"
     external_id: str  # Message-ID, client idempotency key or handover reference: the dedup key
     received_at: datetime  # timezone-aware
-    sender: str
-    subject: str
+    sender: str = field(repr=False)
+    subject: str = field(repr=False)
     text: str = field(repr=False)
     attachments: list[Attachment] = field(default_factory=list)
 

@@ -7,18 +7,18 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from starlette.middleware.base import BaseHTTPMiddleware
 
 from amtslotse.privacy.retention import purge_expired
 from amtslotse.services import Services
 from amtslotse.settings import Settings, get_settings
-from amtslotse.web import auth, chat_api, openai_api
+from amtslotse.web import auth, chat_api, openai_api, widget
 from amtslotse.web.errors import error_response, install_error_handlers
 
 log = logging.getLogger("amtslotse.web")
@@ -27,9 +27,6 @@ MAX_BODY_BYTES = 12 * 1024 * 1024
 """Largest request body (inbox attachments included); chat messages have their own, smaller limit."""
 
 RETENTION_INTERVAL_SECONDS = 3600.0
-
-OPTIONAL_ROUTERS = ("amtslotse.web.widget", "amtslotse.web.inbox_api")
-"""Routers of the widget and the inbox, mounted when their modules are installed."""
 
 
 class BodyLimit(BaseHTTPMiddleware):
@@ -74,15 +71,17 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     if services is not None:
         app.state.services = services
     app.add_middleware(BodyLimit)
+    # The widget runs on the Landkreis's own web site, another origin: it may call the citizen
+    # API, without cookies (staff endpoints use a Bearer token or a same-site cookie).
+    app.add_middleware(
+        CORSMiddleware, allow_origins=[o.strip() for o in settings.cors_origins.split(",") if o.strip()],
+        allow_methods=["GET", "POST"], allow_headers=["Content-Type", "Accept"], allow_credentials=False,
+    )
     install_error_handlers(app)
-    for router in (chat_api.router, openai_api.router, auth.router):
+    from amtslotse.web import inbox_api  # imports this module's limits
+
+    for router in (chat_api.router, openai_api.router, auth.router, inbox_api.router, widget.router):
         app.include_router(router)
-    for module in OPTIONAL_ROUTERS:
-        try:
-            app.include_router(importlib.import_module(module).router)
-        except ModuleNotFoundError as error:
-            if error.name != module:
-                raise
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict:

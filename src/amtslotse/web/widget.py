@@ -101,7 +101,10 @@ def chat_page(tenant: str) -> Response:
     """The standalone chat page: a shell; the widget reads the tenant's name and colours from the API."""
     if not TENANT_NAME.match(tenant):
         return _not_found("Diesen Chat gibt es nicht. Bitte prüfen Sie die Adresse.")
-    head = f'<script src="../widget.js" data-tenant="{escape(tenant)}" data-mode="page" data-target="amtslotse-main" defer></script>\n'
+    head = (
+        f'<script src="../widget.js" data-tenant="{escape(tenant)}" data-mode="page" '
+        'data-target="amtslotse-main" defer></script>\n'
+    )
     body = (
         '<main id="amtslotse-main">\n'
         "<noscript><p>Bitte aktivieren Sie JavaScript, um den Chat zu nutzen.</p></noscript>\n"

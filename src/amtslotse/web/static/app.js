@@ -17,6 +17,9 @@ import { plainText, renderMarkdown } from "./markdown.js";
 import { SourceDialog, sourceList, withoutSourcesBlock } from "./sources.js";
 import { readableColors } from "./theme.js";
 
+// The same media query as the corner window in chat.css; below it the panel is full screen.
+const WINDOWED = window.matchMedia("(min-width: 40em) and (min-height: 36em)");
+
 export async function mount(options) {
   const widget = new ChatWidget(options);
   await widget.start();
@@ -59,6 +62,7 @@ class ChatWidget {
       this.config = await this.api.config();
     } catch (error) {
       this.config = null;
+      this.configError = error; // e.g. 404: this Landkreis is not set up here
     }
     this.build();
   }
@@ -85,7 +89,7 @@ class ChatWidget {
     this.panel = h("section", { class: "al-panel", id: "al-panel", "aria-labelledby": "al-title" });
     this.panel.append(this.header(name));
     if (!config) {
-      this.panel.append(this.tx(h("p", { class: "al-error", role: "alert" }), "errorConfig"));
+      this.panel.append(h("p", { class: "al-error al-config-error", role: "alert" }, this.errorText(this.configError, "errorConfig")));
     } else {
       this.panel.append(this.settings(languages), this.messages(), this.composer());
     }
@@ -160,7 +164,7 @@ class ChatWidget {
         config.notices?.data ? h("p", { class: "al-notice-data", dir: "auto" }, config.notices.data) : null,
         links.length ? h("ul", { class: "al-links" }, links) : null));
     this.log = h("div", { class: "al-messages", role: "region", tabindex: "0" }, intro);
-    this.tx(this.log, "chatLabel", "aria-label");
+    this.tx(this.log, "history", "aria-label");
     return this.log;
   }
 
@@ -202,10 +206,27 @@ class ChatWidget {
   }
 
   onKeydown(event) {
-    if (event.key !== "Escape" || this.mode !== "embed") return;
+    if (this.mode !== "embed") return;
+    if (event.key === "Tab" && !WINDOWED.matches) this.wrapFocus(event);
+    if (event.key !== "Escape") return;
     if (this.root.querySelector("dialog[open]")) return; // Escape closes the source first
     event.preventDefault();
     this.toggle(false);
+  }
+
+  /** On a phone the panel covers the page: Tab stays inside it instead of reaching hidden links. */
+  wrapFocus(event) {
+    const focusable = [...this.panel.querySelectorAll("a[href], button, select, textarea, input, [tabindex='0']")]
+      .filter((el) => !el.disabled && el.getClientRects().length);
+    const [first, last] = [focusable[0], focusable[focusable.length - 1]];
+    const active = this.root.activeElement;
+    if (event.shiftKey && active === first) {
+      event.preventDefault();
+      last.focus();
+    } else if (!event.shiftKey && active === last) {
+      event.preventDefault();
+      first.focus();
+    }
   }
 
   setLanguage(lang) {
@@ -246,7 +267,7 @@ class ChatWidget {
     this.input.value = "";
     const mine = h("div", { class: "al-msg al-user" },
       this.tx(h("span", { class: "al-sr-only" }), "you"), " ", h("p", { class: "al-user-text", dir: "auto" }, text));
-    const turn = new Turn(this, text);
+    const turn = new Turn(this, text, mine);
     this.log.append(mine, turn.el);
     this.scrollTo(mine); // the question on top, the answer grows below it (no jumping while it streams)
     this.announce(this.t("searching"));
@@ -267,11 +288,6 @@ class ChatWidget {
     this.log.scrollTop = el.offsetTop - 8;
   }
 
-  /** Brings el's start into view unless it is visible already. */
-  reveal(el) {
-    const top = el.offsetTop;
-    if (top < this.log.scrollTop || top > this.log.scrollTop + this.log.clientHeight - 64) this.scrollTo(el);
-  }
 
   errorText(error, fallbackKey) {
     // Server messages are German: shown as they are in a German UI, otherwise our translation.
@@ -281,9 +297,10 @@ class ChatWidget {
 
 /** One answer of the assistant, from "Ich suche in den Quellen …" to the rendered text. */
 class Turn {
-  constructor(widget, question) {
+  constructor(widget, question, questionEl) {
     this.widget = widget;
     this.question = question;
+    this.questionEl = questionEl;
     this.status = h("p", { class: "al-status" }, h("span", { class: "al-spinner", "aria-hidden": "true" }),
       h("span", {}, widget.t("searching")));
     this.urgent = h("div", { class: "al-urgent-slot" });
@@ -326,8 +343,9 @@ class Turn {
     }
     this.el.setAttribute("aria-busy", "false");
     this.el.dataset.messageId = answer.message_id ?? "";
-    if (answer.urgent) widget.scrollTo(this.el); // the emergency contacts first
-    else widget.reveal(this.el);
+    // Now that the answer has its height: question at the top, answer below it (the emergency
+    // contacts at the top when urgent).
+    widget.scrollTo(answer.urgent ? this.el : this.questionEl);
     widget.announce(`${widget.t("assistant")} ${plainText(text)}`);
   }
 

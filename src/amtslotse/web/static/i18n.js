@@ -17,6 +17,7 @@ const TEXTS = {
   de: {
     launcher: "Fragen an das Jobcenter",
     chatLabel: "Chat",
+    history: "Gesprächsverlauf",
     subtitle: "Digitaler Assistent (KI)",
     close: "Chat schließen",
     language: "Sprache",
@@ -72,6 +73,7 @@ const TEXTS = {
   en: {
     launcher: "Ask the Jobcenter",
     chatLabel: "Chat",
+    history: "Conversation",
     subtitle: "Digital assistant (AI)",
     close: "Close chat",
     language: "Language",
@@ -127,6 +129,7 @@ const TEXTS = {
   uk: {
     launcher: "Запитати Jobcenter",
     chatLabel: "Чат",
+    history: "Історія розмови",
     subtitle: "Цифровий помічник (ШІ)",
     close: "Закрити чат",
     language: "Мова",
@@ -182,6 +185,7 @@ const TEXTS = {
   ru: {
     launcher: "Вопрос в Jobcenter",
     chatLabel: "Чат",
+    history: "История разговора",
     subtitle: "Цифровой помощник (ИИ)",
     close: "Закрыть чат",
     language: "Язык",
@@ -237,6 +241,7 @@ const TEXTS = {
   tr: {
     launcher: "Jobcenter'a sorun",
     chatLabel: "Sohbet",
+    history: "Sohbet geçmişi",
     subtitle: "Dijital asistan (yapay zekâ)",
     close: "Sohbeti kapat",
     language: "Dil",
@@ -292,6 +297,7 @@ const TEXTS = {
   ar: {
     launcher: "اسأل مركز العمل",
     chatLabel: "دردشة",
+    history: "سجل المحادثة",
     subtitle: "مساعد رقمي (ذكاء اصطناعي)",
     close: "إغلاق الدردشة",
     language: "اللغة",

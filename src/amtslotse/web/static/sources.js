@@ -39,7 +39,11 @@ export class SourceDialog {
     this.body = h("div", { class: "al-dialog-body" });
     this.el = h("dialog", { class: "al-dialog", "aria-labelledby": "al-source-title" },
       h("div", { class: "al-dialog-head" }, this.title, close), this.body);
-    this.el.addEventListener("close", () => this.opener?.focus());
+    this.el.addEventListener("close", () => {
+      // Browsers put the focus back on the opener themselves; do it only where one did not
+      // (and never pull the focus back once the user has moved on).
+      if (!widget.root.activeElement && this.opener?.isConnected) this.opener.focus();
+    });
     this.el.addEventListener("click", (event) => {
       if (event.target === this.el) this.el.close(); // a click on the backdrop
     });
