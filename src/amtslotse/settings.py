@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     )
     llm_timeout_seconds: float = Field(default=60.0, gt=0, description="Time limit for one LLM answer, in seconds.")
     llm_max_tokens: int = Field(default=600, ge=1, description="Maximum tokens the LLM may generate for one answer.")
+    llm_context_tokens: int = Field(
+        default=2048, ge=512,
+        description="Context window of the LLM in tokens; the prompt gets this minus AMTSLOTSE_LLM_MAX_TOKENS (more passages with a bigger model).",
+    )
     llm_temperature: float = Field(
         default=0.2, ge=0.0, le=2.0, description="Sampling temperature of the LLM (low: closer to the sources)."
     )

@@ -1,11 +1,15 @@
 """Generative composer: the "compose" step of the Ask flow when an LLM is configured.
 
     composer = GenerativeComposer(llm, settings)
+    generation = composer.stream(redacted_question, hits, history=turns, language="en", simple=False)
     try:
-        generation = composer.stream(redacted_question, hits, language="en", simple=False)
+        first = next(generation)  # sends the request, waits for the first checked chunk
+    except StopIteration:
+        ...  # it began by repeating its rules (generation.leaked): show the refusal
     except LLMError:
         ...  # nothing was shown yet: fall back to the extractive answer
-    for chunk in generation:  # validated text, as the model writes it
+    send(first)
+    for chunk in generation:  # checked text, as the model writes it
         send(chunk)
     generation.text, generation.cited, generation.grounded, generation.leaked, generation.error
 
@@ -22,9 +26,10 @@ model's text passes two streaming checks before a client sees it:
    (`leaked`); the trailing words that could be the start of such a run are held back, so the
    repeated rules never reach the client. The pipeline then shows its refusal instead.
 
-Errors: an LLMError before the first chunk propagates from `stream()`, which waits for it
-(nothing was shown: the caller falls back). After that the answer ends cleanly (no half
-marker), with INTERRUPTED_NOTE, and `error` holds the German message. The whole answer is
+Errors: every failure before the first chunk (no usable passage, server down, time limit,
+HTTP error, empty answer) is an LLMError raised by the first `next()`: nothing was shown, the
+caller falls back. After that the answer ends cleanly (no half marker) with
+INTERRUPTED_NOTE, and `error` holds the German message. The whole answer is
 bounded by AMTSLOTSE_LLM_TIMEOUT_SECONDS: the provider enforces it, and so does this module
 between chunks for providers that do not.
 """
@@ -35,16 +40,24 @@ import re
 import secrets
 import time
 from collections.abc import Iterator, Sequence
+from functools import lru_cache
 
 from amtslotse.ask import prompts
-from amtslotse.llm import LLM, ChatMessage, LLMBadResponseError, LLMError, LLMTimeoutError
+from amtslotse.llm import (
+    LLM,
+    ChatMessage,
+    LLMBadResponseError,
+    LLMError,
+    LLMTimeoutError,
+)
 from amtslotse.models import Hit
 from amtslotse.settings import Settings
 
 LEAK_WORDS = 8
 """Words in a row that the answer may share with the rules before it counts as a leak. The
-rules are worded so that what the model should say ("die Mitarbeitenden entscheiden darüber")
-shares fewer words in a row with them; an echoed prompt shares dozens."""
+rules are worded so that what the model should say ("Darüber entscheiden die Mitarbeitenden")
+shares fewer words in a row with them (tests/test_generative.py checks typical answers and
+the starter pack's pages); an echoed prompt shares dozens."""
 
 INTERRUPTED_NOTE = (
     "(Die Antwort wurde unterbrochen. Bitte fragen Sie noch einmal oder geben Sie Ihre Frage an "
@@ -193,6 +206,13 @@ class CitationFilter:
 _WORD = re.compile(r"\w+")
 
 
+@lru_cache(maxsize=64)
+def _runs(rules: str, words: int) -> frozenset[tuple[str, ...]]:
+    """Every run of 1..`words` words of the rules (case-folded): what may grow into a leak."""
+    sequence = [w.casefold() for w in _WORD.findall(rules)]
+    return frozenset(tuple(sequence[i:i + k]) for k in range(1, words + 1) for i in range(len(sequence) - k + 1))
+
+
 class LeakGuard:
     """Streaming check that an answer does not repeat `rules` (the system prompt).
 
@@ -210,10 +230,8 @@ class LeakGuard:
     """
 
     def __init__(self, rules: str, canary: str, *, words: int = LEAK_WORDS) -> None:
-        sequence = [w.casefold() for w in _WORD.findall(rules)]
         self._n = words
-        # Every run of 1..words words of the rules: what may grow into a leak.
-        self._runs = {tuple(sequence[i:i + k]) for k in range(1, words + 1) for i in range(len(sequence) - k + 1)}
+        self._runs = _runs(rules, words)
         self._canary = canary.casefold()
         self._buffer = ""
         self.leaked = False
@@ -302,7 +320,7 @@ class GenerativeComposer:
     def stream(
         self, question: str, hits: Sequence[Hit], *, history: Sequence[ChatMessage | str] = (),
         language: str = "de", simple: bool = False, individual: bool = False,
-    ) -> "Generation":
+    ) -> Generation:
         """The answer, to be iterated. Nothing is sent before the first `next()`.
 
         `question` and `history` must be redacted (they are redacted again as a safety net).
@@ -323,7 +341,7 @@ class GenerativeComposer:
             ))
         return Generation(prompt, self)
 
-    def compose(self, question: str, hits: Sequence[Hit], **options) -> "Generation":
+    def compose(self, question: str, hits: Sequence[Hit], **options) -> Generation:
         """`stream()` read to its end, for callers that do not stream (CLI, batch). Raises
         LLMError when nothing could be generated."""
         return self.stream(question, hits, **options).finish()
@@ -371,7 +389,7 @@ class Generation:
     def dropped_markers(self) -> int:
         return self._citations.dropped
 
-    def __iter__(self) -> "Generation":
+    def __iter__(self) -> Generation:
         return self
 
     def __next__(self) -> str:
@@ -390,7 +408,7 @@ class Generation:
         self.text += chunk
         return chunk
 
-    def finish(self) -> "Generation":
+    def finish(self) -> Generation:
         """Read it to the end (the rest, if reading began) and return self."""
         for _ in self:
             pass
@@ -399,13 +417,12 @@ class Generation:
     def close(self) -> None:
         """Stop generating (ends the LLM request); the result is what was handed out."""
         self._ready.clear()
-        if not self.finished:
-            self.finished = True
-            self._settle()
+        self.finished = True
+        self._settle()  # again: chunks checked but not handed out are no longer part of it
         if self._chunks is not None and hasattr(self._chunks, "close"):
             self._chunks.close()
 
-    def __enter__(self) -> "Generation":
+    def __enter__(self) -> Generation:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -87,6 +87,14 @@ class Asker:
     llm: Any = None  # an amtslotse.llm.LLM, or None: extractive answers only
     emergency_contacts: Any = None  # callable tenant -> list[EmergencyContact]; None: the fixed texts only
 
+    def __post_init__(self) -> None:
+        self._composer = None
+        if self.llm is not None:
+            from amtslotse.ask.generative import GenerativeComposer
+
+            settings = self.retriever.settings
+            self._composer = GenerativeComposer(self.llm, settings, context_tokens=settings.llm_context_tokens)
+
     def ask(self, question: str, tenant: str = SHARED_TENANT, as_of: date | None = None, **options) -> Answer:
         for event in self.stream(question, tenant, as_of, **options):
             pass
@@ -176,7 +184,7 @@ class Asker:
         elif not confident:
             answer.handover, answer.outcome, answer.answer = True, "unsure", texts.UNSURE
             return
-        elif self.llm is not None:
+        elif self._composer is not None:
             generated = yield from self._generate(answer, asked, hits, history, simple, prefix)
             if generated:
                 return
@@ -199,23 +207,21 @@ class Asker:
         What is streamed is the final answer (notice, text, sources), except when the finished
         text turns out unusable (it cites nothing, or repeats the rules): then the replacement
         comes as one more chunk and in the done event, which clients render as authoritative."""
-        from amtslotse.ask.generative import GenerativeComposer
-        from amtslotse.llm import ChatMessage, LLMError
+        from amtslotse.llm import LLMError
 
-        composer = GenerativeComposer(self.llm, self.retriever.settings)
-        turns = [ChatMessage("user", q) for q in history]
-        generation = composer.stream(question, hits, history=turns, language=answer.language, simple=simple)
-        chunks = iter(generation)
+        generation = self._composer.stream(question, hits, history=history, language=answer.language, simple=simple)
         try:
-            first = next(chunks, None)
+            first = next(generation)
+        except StopIteration:  # nothing to show; when it began by reciting its rules, refuse
+            if generation.leaked:
+                answer.answer, answer.refused, answer.outcome, answer.mode = texts.REFUSE_INJECTION, True, "injection", "fixed"
+            return generation.leaked
         except LLMError:
             return False  # the server failed before saying anything: extractive fallback
-        if first is None:
-            return False
         yield Event("sources", {"citations": [citation_dict(h) for h in generation.hits]})
         answer.mode = "generative"
         yield Event("text", {"delta": prefix + first})
-        for chunk in chunks:
+        for chunk in generation:
             yield Event("text", {"delta": chunk})
         if generation.leaked:
             answer.answer, answer.refused, answer.outcome, answer.mode = texts.REFUSE_INJECTION, True, "injection", "fixed"
