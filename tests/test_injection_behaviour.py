@@ -73,3 +73,15 @@ def test_instructions_hidden_in_an_ingested_document_are_never_quoted(services, 
     ingest_paths([page], services.store, services.settings, tenant=TENANT)
     answer = services.asker.ask("Wie beantrage ich den Heizkostenzuschuss im Musterkreis?", TENANT, as_of=date.today())
     assert "Raffke" not in answer.answer
+
+
+def test_every_reply_to_the_behaviour_set_is_grounded(services):
+    """All outcomes (answers, handovers, urgent contacts, refusals) are made of fixed texts,
+    the tenant's emergency contacts and source text only."""
+    rows = [json.loads(line) for line in (Path(__file__).parent / "data" / "behaviour.jsonl").open(encoding="utf-8")]
+    ungrounded = {}
+    for row in rows:
+        rest = leftover(services.asker.ask(row["text"], TENANT), services.store, TENANT)
+        if rest:
+            ungrounded[row["id"]] = rest
+    assert ungrounded == {}

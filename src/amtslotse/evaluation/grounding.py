@@ -16,6 +16,7 @@ import re
 from amtslotse.ask import texts
 from amtslotse.ask.extractive import ELLIPSIS
 from amtslotse.ask.pipeline import Answer
+from amtslotse.tenants import EmergencyContact
 
 MIN_PIECE_CHARS = 12
 _MARKER = re.compile(r"\s*\[\d+(?:,\s*\d+)*\]")
@@ -44,10 +45,7 @@ def leftover(answer: Answer, store, tenant: str) -> list[str]:
     for fixed in _fixed_texts():
         text = text.replace(fixed, "\n")
     for contact in answer.emergency_contacts:
-        text = text.replace(" ".join(str(contact[k]) for k in ("label", "phone") if contact.get(k)), "\n")
-        for value in contact.values():
-            if value:
-                text = text.replace(str(value), "\n")
+        text = text.replace(EmergencyContact(**contact).line(), "\n")
     text = _MARKER.sub("\n", _SOURCE_LINE.sub("", text))  # each marker ends a piece of source text
     sources = [_norm(p.text) for p in store.get_passages(tenant, answer.passage_ids)]
     sources += [_norm(p.meta.get("answer_simple", "")) for p in store.get_passages(tenant, answer.passage_ids)]
