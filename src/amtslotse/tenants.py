@@ -65,6 +65,13 @@ class TenantConfig:
     emergency_contacts: tuple[EmergencyContact, ...] = ()
     configured: bool = False  # a file exists for this tenant
     raw: dict = field(default_factory=dict)
+    path: Path | None = None  # the TOML file; relative paths in it (e.g. [inbox] routing) start beside it
+
+    def inbox(self):
+        """The `[inbox]` table: categories (renamed, hidden, added) and routing rules."""
+        from amtslotse.inbox.categories import inbox_config
+
+        return inbox_config(self.raw if self.configured else None, base_dir=self.path.parent if self.path else None)
 
     def public_dict(self, retention_days: int) -> dict:
         """What the citizen widget may know (GET /api/v1/tenants/{tenant}/config)."""
@@ -116,5 +123,5 @@ def _parse(tenant: str, path: Path, _mtime: int) -> TenantConfig:
         tenant=tenant, name=str(raw.get("name", f"Jobcenter {tenant.capitalize()}")), reference_prefix=prefix,
         greeting=str(raw.get("greeting", texts.GREETING)), colors=colors, logo_url=raw.get("logo_url"),
         privacy_url=raw.get("privacy_url"), accessibility_url=raw.get("accessibility_url"),
-        imprint_url=raw.get("imprint_url"), emergency_contacts=contacts, configured=True, raw=raw,
+        imprint_url=raw.get("imprint_url"), emergency_contacts=contacts, configured=True, raw=raw, path=path,
     )

@@ -9,7 +9,7 @@ import sys
 
 import typer
 
-from amtslotse.cli import knowledge, chat, server  # noqa: F401,I001  (register their commands, in help order)
+from amtslotse.cli import knowledge, chat, inbox, inbox_queue, server  # noqa: F401,I001  (register their commands, in help order)
 from amtslotse.cli.common import UserError, app, err
 
 

@@ -25,10 +25,10 @@ its `inbox` table; a missing table gives the defaults. Errors are `InboxConfigEr
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Mapping
 
 CATEGORIES: Mapping[str, str] = MappingProxyType({
     "weiterbewilligung": "Weiterbewilligung",
@@ -46,6 +46,23 @@ CATEGORIES: Mapping[str, str] = MappingProxyType({
     "sonstiges": "Sonstiges",
 })
 """Built-in category keys -> German labels shown to staff (the keys never change)."""
+
+DESCRIPTIONS: Mapping[str, str] = MappingProxyType({
+    "weiterbewilligung": "Weiterbewilligungsantrag, Bewilligungszeitraum endet",
+    "antrag": "Erstantrag, erstmals Leistungen beantragen",
+    "veraenderung": "Veränderung: Arbeit, Einkommen, Lohnabrechnung, Haushalt, Adresse, Rente",
+    "unterkunft": "Miete, Nebenkosten, Heizung, Strom, Umzug, Kaution",
+    "krankmeldung": "Krankmeldung, AU-Bescheinigung, krank und kann nicht kommen",
+    "termin": "Termin verschieben oder absagen, Fragen zur Einladung",
+    "widerspruch": "Widerspruch gegen einen Bescheid, Leistungsminderung",
+    "zahlung": "Geld nicht angekommen, Zahltag, neue Bankverbindung",
+    "bildung_teilhabe": "Klassenfahrt, Mittagessen, Nachhilfe, Schulbedarf, Sportverein",
+    "arbeit_foerderung": "Arbeitsvermittlung, Weiterbildung, Bildungsgutschein, Bewerbungskosten",
+    "mehrbedarf": "Schwangerschaft, alleinerziehend, Behinderung, Ernährung, Erstausstattung",
+    "rueckforderung": "Rückforderung, Erstattungsbescheid, Aufrechnung, Ratenzahlung, Stundung",
+    "sonstiges": "alles andere: Dank, Beschwerde, Datenschutz, Kindergeld",
+})
+"""One line per built-in category (German): what belongs there; used in the LLM prompt."""
 
 FALLBACK = "sonstiges"
 """The category that can never be hidden: where everything lands that fits nowhere else."""

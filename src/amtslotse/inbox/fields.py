@@ -64,6 +64,13 @@ class Field:
         return out
 
 
+FIELD_LABELS = {
+    "bg_nummer": "BG-Nummer", "kundennummer": "Kundennummer", "name": "Name", "iban": "IBAN",
+    "telefon": "Telefon", "e_mail": "E-Mail", "adresse": "Adresse", "geburtsdatum": "Geburtsdatum",
+    "steuer_id": "Steuer-ID", "sv_nummer": "Versicherungsnummer", "datum": "Datum", "betrag": "Betrag",
+}
+"""German names of the field kinds, for staff."""
+
 # ---------------------------------------------------------------- personal data (redaction.mark)
 
 _KINDS = {
@@ -74,7 +81,7 @@ _KINDS = {
 _COMPACT = (Kind.BG_NUMMER, Kind.KUNDENNUMMER, Kind.IBAN, Kind.STEUER_ID, Kind.SV_NUMMER)
 
 
-def _personal(text: str, today: date) -> list[Field]:
+def _personal(text: str, today: date | None) -> list[Field]:
     out = []
     for f in mark(text, keep_values=True):
         value: str = f.value or ""
@@ -85,6 +92,19 @@ def _personal(text: str, today: date) -> list[Field]:
             value = parsed[0][2].isoformat() if parsed else value
         out.append(Field(_KINDS[f.kind], value, f.value or "", f.start, f.end, True,
                          valid=True if f.kind is Kind.IBAN else None))
+    return out
+
+
+# The Kundennummer of the Bundesagentur: three digits, a letter, six digits ("123D456789").
+# redaction.mark knows only the letter D so far; the others are found here (personal too).
+_KUNDENNUMMER = re.compile(r"(?<![0-9A-Za-z])[0-9]{3}[ ]?[A-Za-z][ ]?[0-9]{3}[ ]?[0-9]{3}(?![0-9A-Za-z])")
+
+
+def _other_kundennummern(text: str, taken: list[Field]) -> list[Field]:
+    out = []
+    for m in _KUNDENNUMMER.finditer(text):
+        if not any(f.start < m.end() and m.start() < f.end for f in taken):
+            out.append(Field("kundennummer", re.sub(r"\s", "", m.group()).upper(), m.group(), m.start(), m.end(), True))
     return out
 
 
@@ -132,16 +152,22 @@ for _number, _names in enumerate([
 _MONTH_RE = "|".join(sorted((re.escape(m) for m in _MONTHS), key=len, reverse=True))
 
 _NUMERIC = re.compile(
-    r"(?<![\d.,/])(?:(?P<iy>20\d{2})-(?P<im>\d{1,2})-(?P<id>\d{1,2})"
-    r"|(?P<d>\d{1,2})[./](?P<m>\d{1,2})(?:[./](?P<y>(?:19|20)\d{2}|\d{2})(?![\d])|\.(?![\d])))"
-    r"(?![\d/]|[.,]\d)")
+    r"(?<![\d.,/€$])(?:(?P<iy>20\d{2})-(?P<im>\d{1,2})-(?P<id>\d{1,2})"
+    r"|(?P<d>\d{1,2})[./](?P<m>\d{1,2})(?:[./](?P<y>(?:19|20)\d{2}|\d{2})(?![\d])|\.(?![\d]))"
+    # "05.10" without the final dot (Turkish "10.12'ye", Arabic and Cyrillic texts): only with a
+    # two-digit month and no unit after it, so that 12.50 €, 3.5 Stunden, 10.30 Uhr stay out.
+    r"|(?P<d2>\d{1,2})\.(?P<m2>0[1-9]|1[0-2])(?![\d.,])(?!\s?(?:€|eur|euro|%|uhr|h\b|std|stunden|kg|km|prozent)))"
+    r"(?![\d/]|[.,]\d)", re.IGNORECASE)
 _NAMED = re.compile(
     rf"(?i)(?<!\w)(?:(?P<d>\d{{1,2}})(?:\.|st|nd|rd|th)?(?:\s+of)?\s+(?P<mon>{_MONTH_RE})\.?"
     rf"|(?P<mon2>{_MONTH_RE})\.?\s+(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?,?)(?!\w)(?:\s+(?P<y>(?:19|20)\d{{2}}))?(?!\d)")
 
 
-def _year(day: int, month: int, today: date) -> date | None:
-    """The date nearest to `today` with this day and month (a deadline is rarely half a year off)."""
+def _year(day: int, month: int, today: date | None) -> date | None:
+    """A date written without a year: the one nearest to the message date (a deadline is rarely
+    half a year off); without a message date, the current year."""
+    if today is None:
+        return date(date.today().year, month, day)
     best = None
     for year in (today.year - 1, today.year, today.year + 1):
         try:
@@ -153,7 +179,7 @@ def _year(day: int, month: int, today: date) -> date | None:
     return best
 
 
-def _make(day: str, month: int, year: str | None, today: date) -> date | None:
+def _make(day: str, month: int, year: str | None, today: date | None) -> date | None:
     try:
         if year is None:
             return _year(int(day), month, today)
@@ -163,12 +189,14 @@ def _make(day: str, month: int, year: str | None, today: date) -> date | None:
         return None
 
 
-def _dates_in(text: str, today: date) -> list[tuple[int, int, date]]:
+def _dates_in(text: str, today: date | None) -> list[tuple[int, int, date]]:
     plain = text.translate(_DIGITS)  # same length: offsets stay valid
     found: list[tuple[int, int, date]] = []
     for m in _NUMERIC.finditer(plain):
         if m.group("iy"):
             value = _make(m.group("id"), int(m.group("im")), m.group("iy"), today)
+        elif m.group("d2"):
+            value = _make(m.group("d2"), int(m.group("m2")), None, today)
         else:
             value = _make(m.group("d"), int(m.group("m")), m.group("y"), today) if int(m.group("m")) <= 12 else None
         if value:
@@ -181,29 +209,46 @@ def _dates_in(text: str, today: date) -> list[tuple[int, int, date]]:
     return sorted(found)
 
 
-# Cues in folded form (fold(): lower case, umlauts as plain vowels, diacritics off).
+# Cues in folded form (flags.fold: lower case, umlauts as plain vowels, other diacritics off;
+# Arabic ى as ي, ة as ه, أ/إ/آ as ا). The text before a date ends with one space.
 _FRIST_BEFORE = re.compile(
-    r"(?:\bbis\s+(?:zum|spatestens|spaetestens|sp\.|am|den|einschliesslich)?|\bspatestens(?:\s+(?:am|bis(?:\s+zum)?|zum))?"
-    r"|\bfrist\w*(?:\s+\w+){0,3}|\bfallig(?:\s+(?:am|bis(?:\s+zum)?|zum))?|\bzahlbar(?:\s+bis(?:\s+zum)?)?|\bdeadline(?:\s+is)?"
-    r"|\buntil|\bby|\bno later than|\bdue(?:\s+(?:on|by|date))?|\bbefore|\bдо|\bне позднее|\bне пизниш\w*|\bне позднише"
-    r"|\bсрок(?:\s+до)?|\bтермин(?:\s+до)?|\bпротягом|\bحتى|\bقبل|\bبحلول|\bاقصاه|\bموعد)\s*[:,]?\s*(?:dem\s+|the\s+)?$")
+    r"(?:\bbis\s+(?:zum\s+|spatestens\s+|sp\.\s+|am\s+|den\s+|einschliesslich\s+)?"
+    r"|\bspatestens\s+(?:am\s+|bis\s+(?:zum\s+)?|zum\s+)?|\bfrist\w*\s+(?:\w+\s+){0,3}"
+    r"|\bfallig\s+(?:am\s+|bis\s+(?:zum\s+)?|zum\s+)?|\bzahlbar\s+(?:bis\s+(?:zum\s+)?)?|\bdeadline\s+(?:is\s+)?"
+    r"|\buntil\s+|\bby\s+|\bno later than\s+|\bdue\s+(?:on\s+|by\s+|date\s+)?|\bbefore\s+|\bexpires\s+(?:on\s+)?"
+    r"|\bдо\s+|\bне позднее\s+|\bне пізніше\s+|\b(?:срок|термін)\s+(?:до\s+|истекает\s+|спливає\s+|закінчується\s+)?"
+    r"|\bsuresi\s+|(?<!\w)(?:حتي|قبل|بحلول|اقصاه|موعد اقصاه)\s+)[:,]?\s*(?:dem\s+|the\s+)?$")
+# A named deadline that ends on the date: "die Frist ... endet am", "Frist läuft bis", "مهلة ... تنتهي في".
+_DEADLINE_ENDS = re.compile(
+    r"(?:\bfrist\w*|\bdeadline|\bсрок|\bтермін)\b.{0,60}\b(?:endet|lauft|ablauft|ist|ends|expires|истекает|спливає)"
+    r"\s+(?:am\s+|bis\s+(?:zum\s+)?|der\s+|on\s+)?$|مهله\S*(?:\s+\S+){0,3}\s+تنتهي\s+في\s+$")
 _FRIST_AFTER = re.compile(r"^\s*(?:'?(?:e|a|ye|ya)\s+|'?(?:tarihine|tarihe)\s+)kadar\b|^\s*(?:son gun|sona)")
-_RANGE_BEFORE = re.compile(r"(?:\d{1,2}[./]\d{1,2}[./]?\d{0,4}|vom\s+\w+|von\s+\w+)\s+bis\s*(?:zum|einschliesslich)?\s*$")
+_RANGE_BEFORE = re.compile(
+    r"(?:\d{1,2}[./]\d{1,2}[./]?\d{0,4}|\bvom\s+\w+|\bvon\s+\w+|\bfrom\s+\w+|\bс\s+\w+|\bз\s+\w+)\s+"
+    r"(?:bis|to|until|по|до)\s+(?:zum\s+|einschliesslich\s+|voraussichtlich\s+)?$")
+# "krankgeschrieben bis", "AU bis", "Urlaub bis", "läuft bis": a period ends, nobody must act.
+_PERIOD_BEFORE = re.compile(
+    r"\b(?:krank\w*|au|eau|arbeitsunfahig\w*|\w*bescheinigung|urlaub|ortsabwesenheit|reha|kur|krankenhaus\w*"
+    r"|klinik\w*|bescheid\w*|bewilligung\w*|bewilligt|lauft|gilt|geht|dauert|heute|jetzt|dato|sick|leave|hospital)"
+    r"(?:\s+\w+){0,2}\s+(?:bis|until|до)\s+(?:zum\s+|einschliesslich\s+|voraussichtlich\s+)?$")
+# The date of a decision: "Bescheid vom", "Leistungsminderung vom", "decision dated", "решение от".
+# Letters ("Schreiben vom", "Einladung vom") are not decisions: their dates stay plain dates.
 _BESCHEID_BEFORE = re.compile(
-    r"(?:\b(?:\w*bescheid\w*|schreiben\w*|brief\w*|anhorung\w*|mahnung\w*|forderung\w*|aufforderung\w*|einladung\w*)"
-    r"(?:\s+\w+){0,3}\s+(?:vom|von|datiert(?:\s+auf)?|mit datum)"
-    r"|\b(?:decision|notice|letter|demand|notification)(?:\s+\w+){0,2}\s+(?:dated|of|from)"
-    r"|\b(?:решени\w*|уведомлени\w*|письм\w*|рiшенн\w*|ришенн\w*|лист\w*|повидомленн\w*|требовани\w*)(?:\s+\w+){0,2}\s+(?:от|вид)"
-    r"|(?:القرار|قرار|الرسالة|رسالة|اشعار|الاشعار)(?:\s+\S+){0,2}\s+(?:بتاريخ|المؤرخ\w*))\s*:?\s*$")
-_BESCHEID_AFTER = re.compile(r"^\s*tarihli\s+(?:\w+\s+)?(?:karar|yazi|bildirim|mektup|belge)")
+    r"(?:\b(?:\w*bescheid\w*|\w*minderung\w*|sanktion\w*|entscheidung\w*|decision|notice|demand|"
+    r"решени\w*|рішенн\w*|постановлени\w*|karar\w*|القرار|قرار|قرارکم)"
+    r"(?:\W+\w+){0,4}?\W+(?:vom|von|datiert(?:\s+auf)?|mit datum|dated|of|from|от|від|بتاريخ|المؤرخ\w*)"
+    r"|(?:القرار|قرار)(?:\s+\S+){0,3}\s+(?:بتاريخ|المؤرخ\w*))\W*$")
+_BESCHEID_AFTER = re.compile(r"^\s*tarihli\s+(?:\w+\s+)?(?:karar|yazi|bildirim|mektup|belge|bescheid)")
 
 
 def _role(text: str, start: int, end: int) -> str | None:
-    before = fold(text[max(0, start - 60):start])
+    before = fold(text[max(0, start - 90):start]) + " "
     after = fold(text[end:end + 30])
     if _BESCHEID_BEFORE.search(before) or _BESCHEID_AFTER.search(after):
         return "bescheid"
-    if (_FRIST_BEFORE.search(before) and not _RANGE_BEFORE.search(before)) or _FRIST_AFTER.search(after):
+    if _DEADLINE_ENDS.search(before) or _FRIST_AFTER.search(after) or (
+        _FRIST_BEFORE.search(before) and not _RANGE_BEFORE.search(before) and not _PERIOD_BEFORE.search(before)
+    ):
         return "frist"
     return None
 
@@ -211,7 +256,6 @@ def _role(text: str, start: int, end: int) -> str | None:
 def extract_dates(text: str, today: date | None = None, births: list[tuple[int, int]] | None = None) -> list[Field]:
     """The dates of a message with their role (frist, bescheid, geburtsdatum, or None);
     `births`: the spans of birth dates if already known (else redaction.mark finds them)."""
-    today = today or date.today()
     if births is None:
         births = [(f.start, f.end) for f in mark(text) if f.kind is Kind.GEBURTSDATUM]
     out = []
@@ -223,11 +267,10 @@ def extract_dates(text: str, today: date | None = None, births: list[tuple[int, 
     return out
 
 
-def deadline(dates: list[Field], today: date) -> date | None:
-    """The earliest deadline on or after the message date."""
-    future = [date.fromisoformat(str(d.value)) for d in dates if d.role == "frist"]
-    future = [d for d in future if d >= today]
-    return min(future, default=None)
+def deadline(dates: list[Field], today: date | None = None) -> date | None:
+    """The earliest deadline on or after the message date (any deadline if that is unknown)."""
+    days = [date.fromisoformat(str(d.value)) for d in dates if d.role == "frist"]
+    return min((d for d in days if today is None or d >= today), default=None)
 
 
 def bescheid_date(dates: list[Field]) -> date | None:
@@ -271,10 +314,11 @@ def extract_amounts(text: str) -> list[Field]:
 
 
 def extract_fields(text: str, today: date | None = None) -> list[Field]:
-    """All fields of a message, in text order (overlaps resolved: personal data first)."""
-    today = today or date.today()
+    """All fields of a message, in text order (overlaps resolved: personal data first).
+    `today`: the message date (decides the year of "15.12."); None: unknown."""
     personal = _personal(text, today)
     personal += _invalid_ibans(text, personal)
+    personal += _other_kundennummern(text, personal)
     fields = list(personal)
     births = [(f.start, f.end) for f in personal if f.kind == "geburtsdatum"]
     for f in [d for d in extract_dates(text, today, births) if d.kind == "datum"] + extract_amounts(text):

@@ -14,8 +14,10 @@ any of these says so, and triage.py ORs the classifier's flags on top.
 - frist: a deadline word that needs no date (Anhörung, Mitwirkungsaufforderung, Frist), or a
   date on or after the message date that a deadline cue belongs to ("bis zum 15.12.", "zahlbar
   bis", "до 15.12", "15.12.2026 tarihine kadar"; see fields.py), or a deadline word that needs
-  a date ("spätestens", "until") together with any future date, or an objection ("Widerspruch")
-  against a Bescheid dated within the last month and a few days (the objection period runs).
+  a date ("spätestens", "fällig") together with any such date, or a relative deadline ("bis
+  Freitag", "bis Ende des Monats") together with a duty ("muss", "soll", "sonst"), or an
+  objection ("Widerspruch") against a Bescheid dated within the last month and a few days
+  (the objection period runs).
 
 Word lists: `data/inbox/flags/<language>.txt`, `[section]` headers and one phrase per line
 (see that folder's README.md). Phrases match on folded text (lower case, ä/ae/a alike, other
@@ -26,11 +28,12 @@ more letters. The same `PhraseMatcher` serves routing keywords and tenant catego
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 from importlib import resources
-from typing import Generic, Iterable, TypeVar
+from typing import Generic, TypeVar
 
 from amtslotse.ask.guard import check, normalize
 
@@ -141,7 +144,7 @@ class PhraseMatcher(Generic[T]):
         self._exact: dict[str, list[int]] = {}
         self._fuzzy: dict[str, list[int]] = {}
         self._prefix: dict[str, list[int]] = {}
-        self._scan: list[int] = []  # suffix and infix first words: tried on every word
+        self._scan: dict[str, list[int]] = {}  # suffix and infix first words, by script: tried on every word
         for phrase, label in phrases:
             tokens = _compile(phrase)
             if not tokens:
@@ -157,7 +160,7 @@ class PhraseMatcher(Generic[T]):
             elif first.kind == "prefix":
                 self._prefix.setdefault(first.value[:2], []).append(index)
             else:
-                self._scan.append(index)
+                self._scan.setdefault(_script(first.value), []).append(index)
 
     def __len__(self) -> int:
         return len(self._phrases)
@@ -172,12 +175,19 @@ class PhraseMatcher(Generic[T]):
                 for key in _deletes(word) | {word}:
                     candidates.update(self._fuzzy.get(key, ()))
             candidates.update(self._prefix.get(word[:2], ()))
-            candidates.update(self._scan)
+            if self._scan:
+                candidates.update(self._scan.get(_script(word), ()))
             for index in candidates:
                 phrase, label = self._phrases[index]
                 if label not in found and phrase[0].matches(word) and _rest(phrase, 1, tokens, i + 1):
                     found.add(label)
         return found
+
+
+def _script(word: str) -> str:
+    """The script of a word by its first letter: an Arabic infix never matches a Latin word."""
+    c = word[:1]
+    return "arabic" if "\u0600" <= c <= "\u06ff" else "cyrillic" if "\u0400" <= c <= "\u04ff" else "other"
 
 
 def _rest(phrase: tuple[_Token, ...], p: int, tokens: list[str], t: int) -> bool:
@@ -191,14 +201,17 @@ def _rest(phrase: tuple[_Token, ...], p: int, tokens: list[str], t: int) -> bool
 
 # ---------------------------------------------------------------- the word lists
 
-NOTLAGE, FRIST, FRIST_WITH_DATE, WIDERSPRUCH = "notlage", "frist", "frist.mit_datum", "widerspruch"
-_SECTIONS = (NOTLAGE, FRIST, FRIST_WITH_DATE, WIDERSPRUCH)
+NOTLAGE, FRIST, WIDERSPRUCH = "notlage", "frist", "widerspruch"
+FRIST_WITH_DATE, FRIST_RELATIVE, FRIST_DUTY = "frist.mit_datum", "frist.relativ", "frist.pflicht"
+FRIST_DAY = "frist.tag"
+_SECTIONS = (NOTLAGE, FRIST, FRIST_WITH_DATE, FRIST_RELATIVE, FRIST_DUTY, FRIST_DAY, WIDERSPRUCH)
 
 
-@lru_cache(maxsize=1)
-def _matcher() -> PhraseMatcher[tuple[str, str]]:
-    """All phrases of data/inbox/flags/*.txt, labelled (section, language)."""
-    folder = resources.files("amtslotse").joinpath("data", "inbox", "flags")
+def read_phrase_folder(name: str, sections: Iterable[str]) -> list[tuple[str, tuple[str, str]]]:
+    """Phrases of `data/inbox/<name>/<language>.txt`, each labelled (section, language).
+    Files hold `[section]` headers and one phrase per line; `#` starts a comment line."""
+    allowed = set(sections)
+    folder = resources.files("amtslotse").joinpath("data", "inbox", name)
     phrases: list[tuple[str, tuple[str, str]]] = []
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if not entry.name.endswith(".txt"):
@@ -206,17 +219,24 @@ def _matcher() -> PhraseMatcher[tuple[str, str]]:
         language, section = entry.name[:-4], None
         for number, raw in enumerate(entry.read_text("utf-8").splitlines(), start=1):
             line = raw.strip()
+            where = f"{name}/{entry.name}, Zeile {number}"
             if not line or line.startswith("#"):
                 continue
             if line.startswith("[") and line.endswith("]"):
                 section = line[1:-1]
-                if section not in _SECTIONS:
-                    raise ValueError(f"flags/{entry.name}, Zeile {number}: unbekannter Abschnitt [{section}]")
+                if section not in allowed:
+                    raise ValueError(f"{where}: unbekannter Abschnitt [{section}]")
             elif section is None:
-                raise ValueError(f"flags/{entry.name}, Zeile {number}: Wendung vor dem ersten [Abschnitt]")
+                raise ValueError(f"{where}: Wendung vor dem ersten [Abschnitt]")
             else:
                 phrases.append((line, (section, language)))
-    return PhraseMatcher(phrases)
+    return phrases
+
+
+@lru_cache(maxsize=1)
+def _matcher() -> PhraseMatcher[tuple[str, str]]:
+    """All phrases of data/inbox/flags/*.txt, labelled (section, language)."""
+    return PhraseMatcher(read_phrase_folder("flags", _SECTIONS))
 
 
 # ---------------------------------------------------------------- the flags
@@ -236,11 +256,14 @@ class RuleFlags:
 
 
 def rule_flags(text: str, today: date | None = None, dates: list | None = None) -> RuleFlags:
-    """Flags of one message by rules. `today` is the message date (default: today); `dates`
-    the date fields of the message if already extracted (fields.extract_dates)."""
+    """Flags of one message by rules.
+
+    `today` is the date the message came in; None when it is unknown (an undated text): then
+    any date a deadline cue belongs to counts, past or not, and a Bescheid date counts as
+    recent (recall first). `dates`: the message's date fields if already extracted
+    (fields.extract_dates), else they are extracted here."""
     from amtslotse.inbox.fields import extract_dates
 
-    today = today or date.today()
     verdict = check(text)  # the Ask guard: urgent situations in six languages
     reasons: list[str] = []
     if verdict.urgent:
@@ -250,14 +273,20 @@ def rule_flags(text: str, today: date | None = None, dates: list | None = None) 
     reasons.extend(f"{section}:{language}" for section, language in sorted(hits) if section in (NOTLAGE, FRIST))
     if dates is None:
         dates = extract_dates(text, today)
-    future = [d for d in dates if d.value >= today and d.role != "geburtsdatum"]
-    if any(d.role == "frist" for d in future):
+    days = [(date.fromisoformat(str(d.value)), d.role) for d in dates if d.role != "geburtsdatum"]
+    open_days = [(day, role) for day, role in days if today is None or day >= today]
+    if any(role == "frist" for _, role in open_days):
         reasons.append("frist:datum")
-    elif future and FRIST_WITH_DATE in sections:
+    elif open_days and FRIST_WITH_DATE in sections:
         reasons.append("frist:wort+datum")
+    if FRIST_RELATIVE in sections and FRIST_DUTY in sections:
+        reasons.append("frist:relativ+pflicht")
     if WIDERSPRUCH in sections and any(
-        d.role == "bescheid" and today - OBJECTION_WINDOW <= d.value <= today for d in dates
+        role == "bescheid" and (today is None or today - OBJECTION_WINDOW <= day <= today) for day, role in days
     ):
         reasons.append("frist:widerspruch+bescheid")
+    if any(r.startswith(NOTLAGE + ":") for r in reasons) and (open_days or FRIST_DAY in sections):
+        # "Der Strom wird am Freitag abgestellt": the day of the cut-off is the deadline to act by.
+        reasons.append("frist:notlage+tag")
     flags = tuple(f for f in (NOTLAGE, FRIST) if any(r.startswith(f + ":") for r in reasons))
     return RuleFlags(flags, tuple(reasons), verdict.language)

@@ -372,7 +372,7 @@ def _find_sv(text: str):
 # ---------------------------------------------------------------- ids of the Jobcenter
 
 _BG = re.compile(r"(?<![0-9A-Za-z])[0-9](?:[ ]?[0-9]){4}[ \-]?[Bb][Gg][ \-]?[0-9](?:[ ]?[0-9]){6}(?![0-9])")
-_KUNDE = re.compile(r"(?<![0-9A-Za-z])[0-9]{3}[ ]?[Dd][ ]?[0-9]{3}[ ]?[0-9]{3}(?![0-9])")
+_KUNDE = re.compile(r"(?<![0-9A-Za-z])[0-9]{3}[ ]?[A-Za-z][ ]?[0-9]{3}[ ]?[0-9]{3}(?![0-9])")  # usually D, other letters exist
 
 
 def _find_bg(text: str):

@@ -1,0 +1,35 @@
+"""Per category, the documents a reply typically still asks for (German, for staff and drafts).
+
+    >>> checklist_for("unterkunft")[:2]
+    ['Mietvertrag', 'aktuelle Nebenkostenabrechnung']
+    >>> checklist_for("energieschulden")  # unknown category: no checklist
+    []
+
+Data: `data/inbox/checklists.toml`, one list per category key. The draft reply adds the list
+as "Bitte reichen Sie noch ein: ..."; staff strike what the message already contained.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from functools import lru_cache
+from importlib import resources
+
+from amtslotse.inbox.categories import CATEGORIES
+
+
+@lru_cache(maxsize=1)
+def _checklists() -> dict[str, tuple[str, ...]]:
+    text = resources.files("amtslotse").joinpath("data", "inbox", "checklists.toml").read_text("utf-8")
+    data = tomllib.loads(text)
+    unknown = set(data) - set(CATEGORIES)
+    if unknown:
+        raise ValueError(f"checklists.toml: unbekannte Kategorie {', '.join(sorted(unknown))}")
+    if not all(isinstance(v, list) and all(isinstance(d, str) for d in v) for v in data.values()):
+        raise ValueError("checklists.toml: je Kategorie eine Liste von Texten erwartet")
+    return {key: tuple(docs) for key, docs in data.items()}
+
+
+def checklist_for(category: str) -> list[str]:
+    """The documents typically still needed for a category ([] if none are listed)."""
+    return list(_checklists().get(category, ()))

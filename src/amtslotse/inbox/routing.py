@@ -1,0 +1,118 @@
+"""Routing: which team gets a message, by the tenant's rules (first match wins).
+
+    >>> from amtslotse.inbox.triage import triage
+    >>> route_to_team(triage("Ich lege Widerspruch gegen den Bescheid vom 03.11.2026 ein."))
+    'Widerspruchsstelle'
+
+Rules are a data file, `data/inbox/routing.tsv` by default; a tenant names its own with
+`[inbox] routing = "path"` (see categories.py). One rule per line, four columns separated by
+tabs (several tabs may align them):
+
+    category            flags     keywords                      team
+    unterkunft          notlage   *                             KdU-Team
+    veraenderung        *         umgezogen, neue Adresse       KdU-Team
+    *                   *         *                             Eingangszone
+
+- category: a category key, several separated by commas (any of them), or `*` (any).
+- flags: `notlage`, `frist`, both separated by a comma (all of them), `-` (none) or `*` (any).
+- keywords: phrases separated by commas (any of them, matched like the flag word lists:
+  folded, typo-tolerant, `word*` for a prefix), or `*` (no condition).
+- team: the team's name as staff know it.
+
+The first rule that matches wins; when none does, the message goes to the Eingangszone
+(the front desk). Staff see the team as a proposal and may forward the message elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from amtslotse.inbox.categories import DEFAULT_CONFIG, FLAGS, InboxConfig
+from amtslotse.inbox.flags import PhraseMatcher
+
+if TYPE_CHECKING:
+    from amtslotse.inbox.triage import Triage
+
+DEFAULT_TEAM = "Eingangszone"
+TEAMS = ("Leistungsabteilung", "Arbeitsvermittlung", "KdU-Team", "Widerspruchsstelle", "Forderungsmanagement",
+         "Bildung-und-Teilhabe-Team", "Eingangszone")
+"""The teams of the bundled rules (a tenant's file may name any others)."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    categories: frozenset[str] | None  # None: any
+    flags: frozenset[str] | None  # None: any; empty: none at all
+    keywords: PhraseMatcher | None  # None: no condition
+    team: str
+    line: int
+
+    def matches(self, category: str, flags: Iterable[str], words: list[str]) -> bool:
+        flags = set(flags)
+        if self.categories is not None and category not in self.categories:
+            return False
+        if self.flags is not None and (not self.flags <= flags if self.flags else flags):
+            return False
+        return self.keywords is None or bool(self.keywords.labels(words))
+
+
+def default_rules_file() -> Path:
+    return Path(str(resources.files("amtslotse").joinpath("data", "inbox", "routing.tsv")))
+
+
+def load_rules(path: Path | None = None, categories: Iterable[str] = ()) -> list[Rule]:
+    """The rules of a routing file (default: the bundled one), checked against the known
+    category keys; a malformed line raises ValueError naming file and line (German)."""
+    path = Path(path) if path is not None else default_rules_file()
+    try:
+        stamp = os.stat(path).st_mtime_ns
+    except OSError:
+        raise ValueError(f"Routing-Datei nicht gefunden: {path}") from None
+    return _load(path, stamp, frozenset(categories))
+
+
+@lru_cache(maxsize=32)
+def _load(path: Path, stamp: int, known: frozenset[str]) -> list[Rule]:
+    rules = []
+    for number, raw in enumerate(path.read_text("utf-8").splitlines(), start=1):
+        if not raw.strip() or raw.lstrip().startswith("#"):
+            continue
+        where = f"{path.name}, Zeile {number}"
+        cells = [c.strip() for c in raw.split("\t") if c.strip()]
+        if len(cells) != 4:
+            raise ValueError(f"{where}: erwartet 4 durch Tabulatoren getrennte Spalten "
+                             f"(Kategorie, Markierungen, Stichwörter, Team), gefunden {len(cells)}")
+        category, flags, keywords, team = cells
+        categories = None if category == "*" else frozenset(c.strip() for c in category.split(",") if c.strip())
+        if categories and known and not categories <= known:
+            unknown = ", ".join(sorted(categories - known))
+            raise ValueError(f"{where}: unbekannte Kategorie {unknown}")
+        if flags == "*":
+            flag_set = None
+        elif flags == "-":
+            flag_set = frozenset()
+        else:
+            flag_set = frozenset(f.strip() for f in flags.split(",") if f.strip())
+            if not flag_set <= set(FLAGS):
+                raise ValueError(f"{where}: unbekannte Markierung in {flags!r} (erlaubt: notlage, frist, -, *)")
+        matcher = None
+        if keywords != "*":
+            matcher = PhraseMatcher((k.strip(), k.strip()) for k in keywords.split(",") if k.strip())
+        rules.append(Rule(categories, flag_set, matcher, team, number))
+    return rules
+
+
+def route_to_team(triage: Triage, config: InboxConfig | None = None) -> str:
+    """The team for a triaged message under the tenant's rules (first match wins)."""
+    config = config or DEFAULT_CONFIG
+    words = list(triage.words)
+    for rule in load_rules(config.routing, config.labels):
+        if rule.matches(triage.category, triage.flags, words):
+            return rule.team
+    return DEFAULT_TEAM
