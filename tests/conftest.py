@@ -17,6 +17,7 @@ import pytest
 
 from amtslotse.store.protocol import Store
 from app_server import app_server, starter_settings  # noqa: F401  (session fixtures: the real app, tests/app_server.py)
+from dovecot import dovecot  # noqa: F401  (session fixture: a real IMAP server, tests/dovecot.py)
 from llm_server import llama_server  # noqa: F401  (session fixture: a real LLM server, tests/llm_server.py)
 
 STORE_KINDS = ["sqlite", "postgres"]

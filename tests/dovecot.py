@@ -12,8 +12,7 @@ that user, with its login and internal users set to it.
 If Dovecot is missing or does not start, the IMAP tests FAIL rather than skip: CI installs
 `dovecot-imapd`, and a skipped IMAP test would look green.
 
-Usage in a test module:
-    from dovecot import dovecot  # noqa: F401  (session fixture)
+The fixture is registered in conftest.py (one server per test session). In a test module:
 
     def test_x(dovecot):
         dovecot.append(raw, folder="x")

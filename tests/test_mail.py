@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from dovecot import PASSWORD, dovecot  # noqa: F401  (session fixture: a real IMAP server)
+from dovecot import PASSWORD
 from llm_server import free_port
 
 from amtslotse.inbox.attachments import (

@@ -105,6 +105,16 @@ class Settings(BaseSettings):
         default="*",
         description="Web sites that may embed the chat widget (comma-separated origins, e.g. https://www.musterkreis.de; * = any).",
     )
+    inbox_retention_days: int = Field(
+        default=90, ge=1, description="Days after intake that an inbox message (text, attachments) is deleted; the audit log stays."
+    )
+    inbox_max_text_chars: int = Field(
+        default=50_000, ge=1000, description="Longest inbox message text accepted, in characters (subject included)."
+    )
+    inbox_max_attachments: int = Field(default=10, ge=0, description="Most attachments per inbox message.")
+    inbox_max_attachment_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=1024, description="Largest attachment accepted, in bytes."
+    )
     imap_host: str = Field(default="", description="IMAP server polled for incoming mail (empty: no IMAP polling).")
     imap_port: int = Field(default=0, ge=0, le=65535, description="IMAP port; 0: 993 with SSL, 143 without.")
     imap_user: str = Field(default="", description="User name of the inbox mailbox.")

@@ -8,17 +8,7 @@ from typing import Optional
 
 import typer
 
-from amtslotse.cli.common import TENANT, UserError, app, embed_missing_vectors, question_items
-from amtslotse.settings import get_settings
-
-
-def _open_services():
-    from amtslotse.services import Services
-
-    try:
-        return Services.open(get_settings())
-    except Exception as error:  # the user's database settings or file, not our code
-        raise UserError(f"Datenbank nicht erreichbar: {error}") from None
+from amtslotse.cli.common import TENANT, app, embed_missing_vectors, open_services, question_items
 
 
 @app.command()
@@ -29,7 +19,7 @@ def quickstart(
     """Schnellstart: Starterpaket einlesen, eine Beispielfrage beantworten, Server starten."""
     from amtslotse.knowledge.starter import load_starter
 
-    with _open_services() as services:
+    with open_services() as services:
         for layer, report in load_starter(services.store, services.settings, tenant).items():
             typer.echo(f"{layer}: {report.ingested} neu, {report.unchanged} unverändert, {len(report.failed)} fehlerhaft")
         embed_missing_vectors(services.store, services.embedder, services.settings)
@@ -52,7 +42,7 @@ def ask(
 ) -> None:
     """Eine Frage beantworten, wie der Chat es tut: mit Quellen, Übergabe oder Ablehnung."""
     items = question_items(question, questions, "--questions")
-    with _open_services() as services:
+    with open_services() as services:
         for item in items:
             answer = services.asker.ask(item["question"], tenant, simple=simple)
             if questions is not None:

@@ -97,3 +97,13 @@ def embed_missing_vectors(store, embedder, settings: Settings) -> int:
     with progress_bar() as progress:
         task = progress.add_task(f"Vektoren ({embedder.name})", total=None)
         return embed_missing(store, embedder, settings.embed_batch_size, lambda n: progress.advance(task, n))
+
+
+def open_services():
+    """The Services of this process (store, search, Ask flow, LLM), as the server builds them."""
+    from amtslotse.services import Services
+
+    try:
+        return Services.open(get_settings())
+    except Exception as error:  # the user's database settings or file, not our code
+        raise UserError(f"Datenbank nicht erreichbar: {error}") from None

@@ -30,19 +30,6 @@ from amtslotse.tenants import TenantConfigError, load_tenant_config
 
 log = logging.getLogger(__name__)
 
-DEFAULTS = {
-    "inbox_retention_days": 90,
-    "inbox_max_text_chars": 50_000,
-    "inbox_max_attachments": 10,
-    "inbox_max_attachment_bytes": 10 * 1024 * 1024,
-}
-"""Inbox limits until Settings declares them (then the settings win): see the report/README."""
-
-
-def inbox_setting(settings: Settings, name: str) -> int:
-    return getattr(settings, name, DEFAULTS[name])
-
-
 class IntakeError(ValueError):
     """The message cannot be accepted; `code` for the HTTP answer, the message in German."""
 
@@ -68,11 +55,13 @@ def accept(store, message: IncomingMessage, tenant: str, settings: Settings) -> 
     received = min(message.received_at.astimezone(timezone.utc), now)
     whole = f"{message.subject}\n\n{message.text}" if message.subject.strip() else message.text
     item = InboxItem(
-        tenant=tenant, channel=message.channel, external_id=message.external_id[:500], received_at=received,
+        # Mail imported from a file and fetched by IMAP is one message (same Message-ID).
+        tenant=tenant, channel="email" if message.channel == "imap" else message.channel,
+        external_id=message.external_id[:500], received_at=received,
         body=message.text, redacted=redact(whole).text, subject=message.subject, sender=message.sender,
         # Retention counts from intake, not from the message's date: an old mail imported
         # today must not be deleted at once.
-        delete_after=now + timedelta(days=inbox_setting(settings, "inbox_retention_days")),
+        delete_after=now + timedelta(days=settings.inbox_retention_days),
         attachments=[InboxAttachment(a.filename or "anhang", a.content_type or "application/octet-stream", a.data)
                      for a in message.attachments],
     )
@@ -81,6 +70,87 @@ def accept(store, message: IncomingMessage, tenant: str, settings: Settings) -> 
     log.info("inbox %s %s (%s, %d Anhänge)", reference, "angenommen" if created else "schon vorhanden",
              message.channel, len(message.attachments))
     return Accepted(reference, item_id, created)
+
+
+def accept_mail(store, raw: bytes, tenant: str, settings: Settings, channel: str = "email") -> Accepted:
+    """Accept one raw e-mail (a file or an IMAP fetch). Unattended intake must neither lose a
+    mail nor retry it forever: one over the limits is accepted without what does not fit (with
+    a note for staff), one that cannot be read as a note with the original attached."""
+    from amtslotse.inbox.mail import MailError, parse_email
+
+    try:
+        message = parse_email(raw, channel=channel)
+    except MailError as error:
+        message = _unreadable(raw, channel, settings, f"Die E-Mail konnte nicht gelesen werden: {error.message}")
+    if not message.text.strip() and not message.attachments:
+        message = _unreadable(raw, channel, settings, "Die E-Mail hat weder Text noch Anhänge.", message)
+    return accept(store, _fit(message, settings), tenant, settings)
+
+
+def _fit(message: IncomingMessage, settings: Settings) -> IncomingMessage:
+    """The message within the limits: too large attachments left out, the text shortened,
+    and a German note at the top saying so (the original stays in the mailbox or file)."""
+    size, count = settings.inbox_max_attachment_bytes, settings.inbox_max_attachments
+    fitting = [a for a in message.attachments if len(a.data) <= size]
+    kept = fitting[:count]
+    notes = []
+    if len(kept) < len(message.attachments):
+        notes.append(f"{len(message.attachments) - len(kept)} Anhang/Anhänge zu groß oder zu viele, nicht übernommen.")
+    limit = settings.inbox_max_text_chars - len(message.subject) - 400
+    text = message.text
+    if len(text) > limit:
+        text = text[:max(limit, 0)]
+        notes.append("Text gekürzt.")
+    if not notes:
+        return message
+    note = (
+        f"Hinweis: Diese E-Mail wurde nicht vollständig übernommen ({' '.join(notes)}) "
+        "Das Original bitte im Postfach oder in der Datei ansehen."
+    )
+    return IncomingMessage(
+        channel=message.channel, external_id=message.external_id, received_at=message.received_at,
+        sender=message.sender, subject=message.subject, text=f"{note}\n\n{text}", attachments=kept,
+    )
+
+
+def imap_config(settings: Settings):
+    """The mailbox of the settings (AMTSLOTSE_IMAP_*) as an `ImapConfig`; None if no host is set."""
+    from amtslotse.inbox.imap import ImapConfig
+
+    if not settings.imap_host:
+        return None
+    return ImapConfig(
+        host=settings.imap_host, port=settings.imap_port or (993 if settings.imap_ssl else 143),
+        user=settings.imap_user, password=settings.imap_password.get_secret_value(), folder=settings.imap_folder,
+        ssl=settings.imap_ssl,
+    )
+
+
+def poll_imap(store, settings: Settings, tenant: str, config=None) -> list[Accepted]:
+    """One IMAP round for `tenant`: each unseen mail is accepted (committed) before the server
+    marks it seen, so a crash in between means the mail is fetched again, and deduplicated."""
+    from amtslotse.inbox.imap import poll
+
+    accepted: list[Accepted] = []
+    poll(config or imap_config(settings), lambda raw: accepted.append(accept_mail(store, raw, tenant, settings, "imap")))
+    return accepted
+
+
+def _unreadable(
+    raw: bytes, channel: str, settings: Settings, note: str, parsed: IncomingMessage | None = None,
+) -> IncomingMessage:
+    """A stand-in message: the note, the start of the text, the raw mail attached if it fits."""
+    from amtslotse.inbox.mail import raw_hash
+    from amtslotse.inbox.message import Attachment
+
+    limit = settings.inbox_max_attachment_bytes
+    text = note + (f"\n\n{parsed.text[:10_000]}" if parsed and parsed.text.strip() else "")
+    return IncomingMessage(
+        channel=channel, external_id=parsed.external_id if parsed else raw_hash(raw),
+        received_at=parsed.received_at if parsed else datetime.now(timezone.utc),
+        sender=parsed.sender if parsed else "", subject=parsed.subject[:500] if parsed else "",
+        text=text, attachments=[Attachment("original.eml", "message/rfc822", raw)] if len(raw) <= limit else [],
+    )
 
 
 def _check_tenant(store, tenant: str, settings: Settings) -> str:
@@ -97,13 +167,13 @@ def _check_tenant(store, tenant: str, settings: Settings) -> str:
 def _check_size(message: IncomingMessage, settings: Settings) -> None:
     if not message.text.strip() and not message.attachments:
         raise IntakeError("empty_message", "Die Nachricht ist leer: Bitte einen Text oder einen Anhang senden.")
-    limit = inbox_setting(settings, "inbox_max_text_chars")
+    limit = settings.inbox_max_text_chars
     if len(message.text) + len(message.subject) > limit:
         raise IntakeError("too_large", f"Die Nachricht ist zu lang (höchstens {limit:,} Zeichen).".replace(",", "."), 413)
-    count = inbox_setting(settings, "inbox_max_attachments")
+    count = settings.inbox_max_attachments
     if len(message.attachments) > count:
         raise IntakeError("too_many_attachments", f"Zu viele Anhänge (höchstens {count}).", 413)
-    size = inbox_setting(settings, "inbox_max_attachment_bytes")
+    size = settings.inbox_max_attachment_bytes
     for number, attachment in enumerate(message.attachments, start=1):
         if len(attachment.data) > size:
             raise IntakeError(

@@ -69,7 +69,7 @@ def parse_email(raw: bytes, *, channel: str = "email") -> IncomingMessage:
         raise MailError("", "E-Mail ist zu tief verschachtelt (Tausende Teile ineinander): nicht lesbar.") from None
     return IncomingMessage(
         channel=channel,
-        external_id=_message_id(msg) or _raw_hash(raw),
+        external_id=_message_id(msg) or raw_hash(raw),
         received_at=_received_at(msg),
         sender=_header(msg, "from"),
         subject=_header(msg, "subject"),
@@ -206,7 +206,7 @@ def _message_id(msg: EmailMessage) -> str:
     return ident if 0 < len(ident) <= 500 else ""
 
 
-def _raw_hash(raw: bytes) -> str:
+def raw_hash(raw: bytes) -> str:
     data = raw.replace(b"\r\n", b"\n")
     if data.startswith(b"From "):  # an mbox "From " line some mail programs add on export
         data = data.split(b"\n", 1)[-1]

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Collection, Protocol, Sequence
 
 import numpy as np
 
 from amtslotse.models import Document, Passage
+
+if TYPE_CHECKING:  # the inbox's row types live beside their SQL (store/sql_inbox.py)
+    from amtslotse.store.sql_inbox import AuditEntry, InboxItem, TriageRecord
 
 
 @dataclass(frozen=True)
@@ -138,3 +141,49 @@ class Store(Protocol):
     def staff_session(self, token: str, now: datetime) -> tuple[str, str, frozenset[str]] | None: ...
 
     def end_staff_session(self, token: str) -> None: ...
+
+    # --- inbox and audit log (store/sql_inbox.py) ----------------------------------
+    def add_inbox_item(self, item: InboxItem, prefix: str) -> tuple[int, str, bool]:
+        """Insert a message with its attachments and commit; (id, reference, created). The same
+        (tenant, channel, external_id) again returns the first one's id and reference, created False."""
+
+    def inbox_item(self, tenant: str, key: int | str, with_data: bool = False) -> InboxItem | None:
+        """One message by id or reference, with body and attachments (bytes if `with_data`)."""
+
+    def inbox_items(
+        self, tenant: str, *, state: str | None = None, category: str | None = None, team: str | None = None,
+        flag: str | None = None, received_after: datetime | None = None, received_before: datetime | None = None,
+        limit: int = 100, offset: int = 0,
+    ) -> list[InboxItem]:
+        """Messages by priority descending (notlage 2, frist 1, rest 0, untriaged -1), then oldest first;
+        without bodies."""
+
+    def pending_inbox(self, limit: int, tenant: str | None = None, status: str = "pending") -> list[tuple[str, int]]:
+        """(tenant, id) of messages whose triage_status is `status`, oldest first (the worker's queue)."""
+
+    def save_inbox_triage(self, tenant: str, item_id: int, record: TriageRecord, audit: AuditEntry) -> bool:
+        """Save a triage, mark the message 'done' and append the audit entry in one transaction;
+        only a pending message changes (False otherwise)."""
+
+    def set_inbox_triage_status(
+        self, tenant: str, item_id: int, status: str, audit: AuditEntry, expected: str,
+        flags: list[str] | None = None, priority: int | None = None,
+    ) -> bool:
+        """Move triage_status from `expected` to `status` (with flags/priority if known) and log it."""
+
+    def update_inbox_item(
+        self, tenant: str, item_id: int, changes: dict[str, Any], audit: AuditEntry,
+        expected_states: Collection[str] | None = None,
+    ) -> bool:
+        """Change state/assignee/team/draft/first_response_at with its audit entry, in one transaction,
+        if the message is in one of `expected_states`."""
+
+    def append_audit(self, entry: AuditEntry) -> int: ...
+
+    def audit_entries(
+        self, tenant: str, object_type: str | None = None, object_id: str | None = None, limit: int = 1000,
+    ) -> list[AuditEntry]:
+        """A tenant's audit entries (of one object if named), oldest first. Append-only: no update, no delete."""
+
+    def delete_expired_inbox(self, now: datetime) -> int:
+        """Retention: delete messages (with attachments) past `delete_after`; returns how many."""

@@ -27,8 +27,10 @@ STATES = ("new", "in_review", "answered", "forwarded", "closed")
 
 TRIAGE_STATUSES = ("pending", "done", "failed")
 
-UNTRIAGED_PRIORITY = 9
-"""Priority of a message not yet triaged (the schema's default); triaged ones have 0..2."""
+UNTRIAGED_PRIORITY = -1
+"""Priority of a message not yet triaged. Triaged ones have triage.py's 2 (notlage), 1 (frist)
+or 0; queues sort by priority descending, so untriaged ones (seconds, normally) come last
+and a backlog after an outage does not hide the known urgent ones."""
 
 
 @dataclass
@@ -142,13 +144,13 @@ class InboxSql:
         with self._tx() as cur:
             cur.execute(
                 "INSERT INTO inbox_messages(tenant, reference, channel, external_id, received_at, sender, subject, "
-                "body, redacted, conversation_id, contact, state, updated_at, delete_after) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (tenant, channel, external_id) DO NOTHING RETURNING id",
+                "body, redacted, conversation_id, contact, state, priority, updated_at, delete_after) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (tenant, channel, external_id) DO NOTHING RETURNING id",
                 (
                     # A unique placeholder until the id is known (the reference is UNIQUE).
                     item.tenant, f"~{item.tenant}~{item.channel}~{item.external_id}", item.channel, item.external_id,
                     iso(item.received_at), item.sender, item.subject, item.body, item.redacted,
-                    item.conversation_id, item.contact, "new", now, iso(item.delete_after),
+                    item.conversation_id, item.contact, "new", UNTRIAGED_PRIORITY, now, iso(item.delete_after),
                 ),
             )
             row = cur.fetchone()
@@ -202,8 +204,8 @@ class InboxSql:
         flag: str | None = None, received_after: datetime | None = None, received_before: datetime | None = None,
         limit: int = 100, offset: int = 0,
     ) -> list[InboxItem]:
-        """Messages of a tenant, most urgent first: priority (notlage, frist, rest, untriaged),
-        then oldest first. Without `body` and attachments."""
+        """Messages of a tenant, most urgent first: priority descending (notlage, frist, rest,
+        untriaged), then oldest first. Without `body` and attachments."""
         where, params = ["tenant = ?"], [tenant]
         for column, value in (("state", state), ("category", category), ("team", team)):
             if value is not None:
@@ -220,7 +222,7 @@ class InboxSql:
             params.append(iso(received_before))
         rows = self._read(
             f"SELECT {_LIST_COLUMNS} FROM inbox_messages WHERE {' AND '.join(where)} "
-            "ORDER BY priority, received_at, id LIMIT ? OFFSET ?",
+            "ORDER BY priority DESC, received_at, id LIMIT ? OFFSET ?",
             (*params, int(limit), int(offset)),
         )
         return [_item(r) for r in rows]
@@ -258,14 +260,23 @@ class InboxSql:
             self._audit(cur, audit)
         return True
 
-    def set_inbox_triage_status(self, tenant: str, item_id: int, status: str, audit: AuditEntry, expected: str) -> bool:
-        """Move triage_status from `expected` to `status` (failed, or back to pending for a retry)."""
+    def set_inbox_triage_status(
+        self, tenant: str, item_id: int, status: str, audit: AuditEntry, expected: str,
+        flags: list[str] | None = None, priority: int | None = None,
+    ) -> bool:
+        """Move triage_status from `expected` to `status` (failed, or back to pending for a
+        retry); `flags`/`priority` if known (a failed triage may still know the urgent ones)."""
         if status not in TRIAGE_STATUSES:
             raise ValueError(f"unknown triage status {status!r}")
+        sets, params = "triage_status = ?, updated_at = ?", [status, iso(utc_now())]
+        if flags is not None:
+            sets, params = sets + ", flags = ?", params + [_json(flags)]
+        if priority is not None:
+            sets, params = sets + ", priority = ?", params + [int(priority)]
         with self._tx() as cur:
             cur.execute(
-                "UPDATE inbox_messages SET triage_status = ?, updated_at = ? WHERE id = ? AND tenant = ? AND triage_status = ?",
-                (status, iso(utc_now()), item_id, tenant, expected),
+                f"UPDATE inbox_messages SET {sets} WHERE id = ? AND tenant = ? AND triage_status = ?",
+                (*params, item_id, tenant, expected),
             )
             if cur.rowcount == 0:
                 return False

@@ -18,13 +18,10 @@ from starlette.middleware.base import BaseHTTPMiddleware
 from amtslotse.privacy.retention import purge_expired
 from amtslotse.services import Services
 from amtslotse.settings import Settings, get_settings
-from amtslotse.web import auth, chat_api, openai_api, widget
-from amtslotse.web.errors import error_response, install_error_handlers
+from amtslotse.web import auth, chat_api, inbox_api, openai_api, widget
+from amtslotse.web.errors import MAX_BODY_BYTES, error_response, install_error_handlers
 
 log = logging.getLogger("amtslotse.web")
-
-MAX_BODY_BYTES = 12 * 1024 * 1024
-"""Largest request body (inbox attachments included); chat messages have their own, smaller limit."""
 
 RETENTION_INTERVAL_SECONDS = 3600.0
 
@@ -55,10 +52,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         purge_expired(app.state.services.store)
         stop = threading.Event()
         threading.Thread(target=_retention_loop, args=(app.state.services, stop), daemon=True).start()
+        stop_inbox = inbox_api.start_background(app)  # what a crash left pending, then IMAP and new mail
         try:
             yield
         finally:
             stop.set()
+            stop_inbox()
             if own:
                 app.state.services.close()
 
@@ -78,8 +77,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         allow_methods=["GET", "POST"], allow_headers=["Content-Type", "Accept"], allow_credentials=False,
     )
     install_error_handlers(app)
-    from amtslotse.web import inbox_api  # imports this module's limits
-
     for router in (chat_api.router, openai_api.router, auth.router, inbox_api.router, widget.router):
         app.include_router(router)
 

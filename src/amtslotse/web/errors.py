@@ -8,6 +8,10 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
+MAX_BODY_BYTES = 12 * 1024 * 1024
+"""Largest request body (inbox attachments included); chat messages have their own, smaller limit."""
+
+
 class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)

@@ -1,0 +1,358 @@
+"""The inbox over HTTP: intake (`POST /api/v1/inbox`) and the staff queue (`/api/v1/staff/inbox`).
+
+    POST /api/v1/inbox  {"tenant": "musterkreis", "text": "...", "client_key": "form-4711",
+                         "attachments": [{"filename": "au.pdf", "content_type": "application/pdf",
+                                          "data_base64": "JVBERi0..."}]}
+    -> 202 {"reference": "MK-2026-000017", "status": "accepted"}     (after the commit)
+
+The client key (or the `Idempotency-Key` header) makes a retry safe: the same key gives the
+same reference and stores nothing new. Without one, every request is a new message.
+
+Staff endpoints need a login (`require_staff`) with the role "sachbearbeitung" for the
+message's tenant; an account of the cooperative ("*") names the tenant with `?tenant=`.
+The routes only translate HTTP to `inbox.intake`, `inbox.review` and the store, and back.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import threading
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Optional
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field, ValidationError
+
+from amtslotse.inbox import review
+from amtslotse.inbox.intake import IntakeError, accept
+from amtslotse.inbox.message import Attachment, IncomingMessage
+from amtslotse.inbox.triage import PRIORITY_LABELS as TRIAGE_PRIORITY_LABELS
+from amtslotse.privacy.redaction import mark
+from amtslotse.store.sql_inbox import UNTRIAGED_PRIORITY, AuditEntry, InboxItem
+from amtslotse.web.auth import StaffUser, require_staff
+from amtslotse.web.errors import MAX_BODY_BYTES, ApiError
+
+router = APIRouter(tags=["Posteingang"])
+
+ROLE = "sachbearbeitung"
+MAX_KEY_CHARS = 200
+PREVIEW_CHARS = 200
+PRIORITY_LABELS = {**TRIAGE_PRIORITY_LABELS, UNTRIAGED_PRIORITY: "noch nicht eingeordnet"}
+
+
+# --- intake -------------------------------------------------------------------------------
+
+
+class AttachmentIn(BaseModel):
+    filename: str = Field(default="anhang", max_length=255)
+    content_type: str = Field(default="application/octet-stream", max_length=255)
+    data_base64: str
+
+
+class MessageIn(BaseModel):
+    tenant: str = Field(min_length=1, max_length=63)
+    text: str = ""
+    subject: str = Field(default="", max_length=500)
+    sender: str = Field(default="", max_length=500)
+    client_key: Optional[str] = Field(default=None, min_length=1, max_length=MAX_KEY_CHARS)
+    attachments: list[AttachmentIn] = Field(default_factory=list)
+
+
+@router.post("/api/v1/inbox", status_code=202, summary="Eine Nachricht an das Jobcenter senden")
+async def post_message(request: Request, background: BackgroundTasks) -> JSONResponse:
+    """Accept a message: the answer comes after the message is safely stored (202)."""
+    services = request.app.state.services
+    body = await _read_body(request, MAX_BODY_BYTES)
+    message, tenant = _incoming(body, request.headers.get("idempotency-key"))
+    try:
+        accepted = await run_in_threadpool(accept, services.store, message, tenant, services.settings)
+    except IntakeError as error:
+        raise ApiError(error.status, error.code, str(error)) from None
+    background.add_task(_worker(request.app).kick)
+    return JSONResponse({"reference": accepted.reference, "status": "accepted"}, status_code=202, background=background)
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The body, refused once it passes `limit` (also without a Content-Length header)."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, "too_large", f"Die Anfrage ist zu groß (höchstens {limit // 1024 // 1024} MB).")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _incoming(body: bytes, header_key: str | None) -> tuple[IncomingMessage, str]:
+    try:
+        data = MessageIn.model_validate(json.loads(body))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ApiError(400, "invalid_json", "Der Inhalt ist kein gültiges JSON.") from None
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = ".".join(str(p) for p in first.get("loc", ())) or "Inhalt"
+        problem = "fehlt" if first.get("type") == "missing" else f"ist ungültig ({first.get('msg', '')})"
+        raise ApiError(422, "invalid_request", f"Das Feld „{name}“ {problem}.") from None
+    key = data.client_key or (header_key or "").strip() or None
+    if key is not None and len(key) > MAX_KEY_CHARS:
+        raise ApiError(422, "invalid_request", f"Der Idempotency-Key ist zu lang (höchstens {MAX_KEY_CHARS} Zeichen).")
+    attachments = []
+    for number, a in enumerate(data.attachments, start=1):
+        try:
+            raw = base64.b64decode(a.data_base64, validate=True)
+        except (binascii.Error, ValueError):
+            raise ApiError(422, "invalid_attachment", f"Anhang Nr. {number}: data_base64 ist kein gültiges Base64.") from None
+        attachments.append(Attachment(a.filename, a.content_type, raw))
+    message = IncomingMessage(
+        channel="api", external_id=f"key:{key}" if key else f"uuid:{uuid.uuid4()}",
+        received_at=datetime.now(timezone.utc), sender=data.sender, subject=data.subject, text=data.text,
+        attachments=attachments,
+    )
+    return message, data.tenant
+
+
+def _worker(app):
+    """One background processor per app (made with the first intake or `start_background`)."""
+    from amtslotse.inbox.processing import Worker
+
+    worker = getattr(app.state, "inbox_worker", None)
+    if worker is None:
+        services = app.state.services
+        worker = app.state.inbox_worker = Worker(services.store, services.settings, services.asker)
+    return worker
+
+
+def start_background(app) -> Callable[[], None]:
+    """Start the server's inbox loop (processing at start and every AMTSLOTSE_IMAP_POLL_SECONDS,
+    polling the IMAP mailbox for AMTSLOTSE_DEFAULT_TENANT if one is set); returns `stop`.
+
+        stop_inbox = start_background(app)   # in the lifespan, after app.state.services is set
+        ...
+        stop_inbox()
+    """
+    from amtslotse.inbox.intake import imap_config, poll_imap
+    from amtslotse.inbox.processing import run_background
+
+    services, worker = app.state.services, _worker(app)
+    settings = services.settings
+    config = imap_config(settings)
+    poll = (lambda: poll_imap(services.store, settings, settings.default_tenant, config)) if config else None
+    threading.Thread(target=run_background, args=(worker, settings.imap_poll_seconds, poll), daemon=True,
+                     name="amtslotse-inbox").start()
+    return worker.stop.set
+
+
+# --- staff ----------------------------------------------------------------------------------
+
+staff = APIRouter(prefix="/api/v1/staff/inbox", tags=["Posteingang (Mitarbeitende)"])
+
+
+def _tenant(user: StaffUser, tenant: str | None) -> str:
+    name = tenant or (user.tenant if user.tenant != "*" else None)
+    if name is None:
+        raise ApiError(422, "tenant_required", "Bitte das Jobcenter angeben (?tenant=…).")
+    user.require(ROLE, name)
+    return name
+
+
+@staff.get("", summary="Nachrichten, dringende und älteste zuerst")
+def list_messages(
+    request: Request, user: StaffUser = Depends(require_staff), tenant: Optional[str] = None,
+    state: Optional[str] = None, category: Optional[str] = None, team: Optional[str] = None,
+    flag: Optional[str] = None, min_age_hours: Optional[float] = None, max_age_hours: Optional[float] = None,
+    limit: int = 50, offset: int = 0,
+) -> dict:
+    services = request.app.state.services
+    name = _tenant(user, tenant)
+    if state is not None and state not in review.STATE_LABELS:
+        raise ApiError(422, "invalid_request", f"Unbekannter Zustand „{state}“; möglich: {', '.join(review.STATE_LABELS)}.")
+    if not 1 <= limit <= 500 or offset < 0:
+        raise ApiError(422, "invalid_request", "limit muss zwischen 1 und 500 liegen, offset ab 0.")
+    now = datetime.now(timezone.utc)
+    items = services.store.inbox_items(
+        name, state=state, category=category, team=team, flag=flag, limit=limit, offset=offset,
+        received_before=now - timedelta(hours=min_age_hours) if min_age_hours is not None else None,
+        received_after=now - timedelta(hours=max_age_hours) if max_age_hours is not None else None,
+    )
+    labels = _labels(services, name)
+    return {"tenant": name, "items": [_summary(i, labels, now) for i in items], "limit": limit, "offset": offset}
+
+
+@staff.get("/{key}", summary="Eine Nachricht mit markierten persönlichen Daten, Feldern und Entwurf")
+def get_message(key: str, request: Request, user: StaffUser = Depends(require_staff), tenant: Optional[str] = None) -> dict:
+    services = request.app.state.services
+    name = _tenant(user, tenant)
+    item = _call(review.open_message, services.store, name, key, user.name)
+    labels = _labels(services, name)
+    from amtslotse.inbox.attachments import DOCUMENT_TYPES
+
+    out = _summary(item, labels, datetime.now(timezone.utc)) | {
+        "subject": item.subject, "sender": item.sender, "text": item.body,
+        "personal_data": [f.to_dict() for f in mark(item.body)],
+        "subject_personal_data": [f.to_dict() for f in mark(item.subject)],
+        "redacted": item.redacted, "fields": item.fields, "draft": item.draft,
+        "attachments": [
+            {
+                "id": a.id, "filename": a.filename, "content_type": a.content_type, "size": a.size,
+                "doc_type": a.doc_type, "doc_type_label": DOCUMENT_TYPES.get(a.doc_type, ""), "text": a.text,
+            }
+            for a in item.attachments
+        ],
+        "delete_after": item.delete_after.isoformat(), "first_response_at": _iso(item.first_response_at),
+        "triage_error": _triage_error(services.store, name, item),
+    }
+    return out
+
+
+@staff.get("/{key}/attachments/{attachment_id}", summary="Einen Anhang herunterladen")
+def get_attachment(key: str, attachment_id: int, request: Request, user: StaffUser = Depends(require_staff),
+                   tenant: Optional[str] = None) -> Response:
+    services = request.app.state.services
+    name = _tenant(user, tenant)
+    item = _call(review.find, services.store, name, key)
+    full = services.store.inbox_item(name, item.id, with_data=True)
+    attachment = next((a for a in full.attachments if a.id == attachment_id), None) if full else None
+    if attachment is None:
+        raise ApiError(404, "not_found", "Diesen Anhang gibt es nicht.")
+    services.store.append_audit(AuditEntry(
+        name, user.name, "attachment_viewed", "inbox_message", str(item.id),
+        {"reference": item.reference, "attachment_id": attachment_id},
+    ))
+    return Response(attachment.data, media_type=attachment.content_type, headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{_quote(attachment.filename)}",
+        "X-Content-Type-Options": "nosniff",
+    })
+
+
+@staff.get("/{key}/audit", summary="Protokoll einer Nachricht: wer hat wann was getan")
+def get_audit(key: str, request: Request, user: StaffUser = Depends(require_staff), tenant: Optional[str] = None) -> dict:
+    services = request.app.state.services
+    name = _tenant(user, tenant)
+    entries = _call(review.trail, services.store, name, key)
+    return {"entries": [
+        {"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "details": e.details} for e in entries
+    ]}
+
+
+class AssignIn(BaseModel):
+    person: Optional[str] = None
+    team: Optional[str] = None
+
+
+class TextIn(BaseModel):
+    text: str
+
+
+class AnswerIn(BaseModel):
+    text: Optional[str] = None
+
+
+class ForwardIn(BaseModel):
+    team: str
+
+
+class CloseIn(BaseModel):
+    reason: str
+
+
+def _step(request: Request, user: StaffUser, tenant: str | None, function, key: str, *args) -> dict:
+    services = request.app.state.services
+    name = _tenant(user, tenant)
+    item = _call(function, services.store, name, key, user.name, *args)
+    return _summary(item, _labels(services, name), datetime.now(timezone.utc)) | {"draft": item.draft}
+
+
+@staff.post("/{key}/review", summary="Bearbeitung beginnen (neu -> in Bearbeitung)")
+def post_review(key: str, request: Request, user: StaffUser = Depends(require_staff), tenant: Optional[str] = None) -> dict:
+    return _step(request, user, tenant, review.start_review, key)
+
+
+@staff.post("/{key}/assign", summary="Einer Person oder einem Team zuweisen")
+def post_assign(key: str, body: AssignIn, request: Request, user: StaffUser = Depends(require_staff),
+                tenant: Optional[str] = None) -> dict:
+    return _step(request, user, tenant, review.assign, key, body.person, body.team)
+
+
+@staff.put("/{key}/draft", summary="Antwortentwurf bearbeiten")
+def put_draft(key: str, body: TextIn, request: Request, user: StaffUser = Depends(require_staff),
+              tenant: Optional[str] = None) -> dict:
+    return _step(request, user, tenant, review.edit_draft, key, body.text)
+
+
+@staff.post("/{key}/answer", summary="Antwort freigeben (in Bearbeitung -> beantwortet)")
+def post_answer(key: str, body: AnswerIn, request: Request, user: StaffUser = Depends(require_staff),
+                tenant: Optional[str] = None) -> dict:
+    return _step(request, user, tenant, review.answer, key, body.text)
+
+
+@staff.post("/{key}/forward", summary="Weiterleiten (in Bearbeitung -> weitergeleitet)")
+def post_forward(key: str, body: ForwardIn, request: Request, user: StaffUser = Depends(require_staff),
+                 tenant: Optional[str] = None) -> dict:
+    return _step(request, user, tenant, review.forward, key, body.team)
+
+
+@staff.post("/{key}/close", summary="Abschließen (in Bearbeitung -> abgeschlossen)")
+def post_close(key: str, body: CloseIn, request: Request, user: StaffUser = Depends(require_staff),
+               tenant: Optional[str] = None) -> dict:
+    return _step(request, user, tenant, review.close, key, body.reason)
+
+
+router.include_router(staff)
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _call(function, *args):
+    try:
+        return function(*args)
+    except review.ReviewError as error:
+        raise ApiError(error.status, error.code, str(error)) from None
+
+
+def _labels(services, tenant: str):
+    """The tenant's category labels; the built-in ones if its [inbox] table is broken (the
+    queue must stay readable; processing reports the error on each message)."""
+    from amtslotse.inbox.categories import DEFAULT_CONFIG, InboxConfigError, inbox_config
+
+    config = services.tenant(tenant)
+    try:
+        return inbox_config(config.raw if config.configured else None)
+    except InboxConfigError:
+        return DEFAULT_CONFIG
+
+
+def _summary(item: InboxItem, labels, now: datetime) -> dict:
+    return {
+        "id": item.id, "reference": item.reference, "tenant": item.tenant, "channel": item.channel,
+        "received_at": item.received_at.isoformat(),
+        "age_hours": round((now - item.received_at).total_seconds() / 3600, 1),
+        "state": item.state, "state_label": review.STATE_LABELS.get(item.state, item.state),
+        "priority": item.priority, "priority_label": PRIORITY_LABELS.get(item.priority, str(item.priority)),
+        "flags": item.flags, "category": item.category,
+        "category_label": labels.label(item.category) if item.category else None,
+        "team": item.team, "assignee": item.assignee, "confidence": item.confidence,
+        "triage_status": item.triage_status, "preview": item.redacted[:PREVIEW_CHARS],
+    }
+
+
+def _triage_error(store, tenant: str, item: InboxItem) -> str | None:
+    if item.triage_status != "failed":
+        return None
+    failures = [e for e in store.audit_entries(tenant, "inbox_message", str(item.id)) if e.action == "triage_failed"]
+    return failures[-1].details.get("reason") if failures else None
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _quote(name: str) -> str:
+    from urllib.parse import quote
+
+    return quote(name, safe="")
