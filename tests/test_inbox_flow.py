@@ -24,7 +24,7 @@ from amtslotse.inbox.processing import process_pending
 
 TENANT = "posteingangkreis"  # only this module's messages: the shared server also serves other tests
 MAIL = Path(__file__).parent / "data" / "mail"
-CLI = ["-c", "import amtslotse.cli.inbox_queue; from amtslotse.cli import run; run()"]
+CLI = ["-m", "amtslotse.cli"]
 PASSWORD = "Sachbearbeitung-2026"
 
 NAME, IBAN = "Ayşe Demir", "DE89 3704 0044 0532 0130 00"
@@ -360,3 +360,37 @@ def test_a_mail_over_the_limits_is_taken_in_part_with_a_note_not_refused(api, ap
     unreadable = accept_mail(services.store, b"\r\n\r\n", TENANT, services.settings, "imap")
     stored = services.store.inbox_item(TENANT, unreadable.reference)
     assert stored.body.startswith("Die E-Mail konnte nicht gelesen werden") and stored.attachments[0].filename == "original.eml"
+
+
+def test_cli_review_steps_follow_the_workflow_and_are_logged(api, starter_settings, tmp_path, app_server):
+    accepted = send(api, "Hallo, ich ziehe zum 1.12. um und brauche eine Zusicherung für die neue Miete.", key="cli-review-1")
+    reference = accepted.json()["reference"]
+    assert cli(starter_settings, "inbox", "process", "--tenant", TENANT).returncode == 0
+
+    shown = cli(starter_settings, "inbox", "show", reference, "--as", "frau.meyer", "--tenant", TENANT, "--json")
+    assert shown.returncode == 0, shown.stderr
+    message = json.loads(shown.stdout)
+    assert message["state"] == "new" and "Zusicherung" in message["text"] and message["draft"]["label"] == "Entwurf"
+    too_early = cli(starter_settings, "inbox", "answer", reference, "--as", "frau.meyer", "--tenant", TENANT)
+    assert too_early.returncode == 2 and "Traceback" not in too_early.stderr  # not yet in review
+
+    steps = [
+        ("review", [], "in Bearbeitung"),
+        ("assign", ["--team", "KdU-Team"], "KdU-Team"),
+        ("draft", ["--file", str(tmp_path / "entwurf.txt")], "in Bearbeitung"),
+        ("answer", [], "beantwortet"),
+    ]
+    (tmp_path / "entwurf.txt").write_text("Guten Tag, bitte reichen Sie das Mietangebot ein.", encoding="utf-8")
+    for step, extra, expect in steps:
+        done = cli(starter_settings, "inbox", step, reference, "--as", "frau.meyer", "--tenant", TENANT, *extra)
+        assert done.returncode == 0, (step, done.stderr)
+        assert reference in done.stdout and expect in done.stdout, (step, done.stdout)
+    closed = cli(starter_settings, "inbox", "close", reference, "--as", "frau.meyer", "--tenant", TENANT, "--reason", "erledigt")
+    assert closed.returncode == 2 and "Traceback" not in closed.stderr  # answered is final
+
+    audit = cli(starter_settings, "inbox", "audit", reference, "--tenant", TENANT)
+    actions = [line.split()[3] for line in audit.stdout.splitlines()]
+    assert actions[-5:] == ["viewed", "review_started", "assigned", "draft_edited", "answered"]
+    assert "Zusicherung" not in audit.stdout and "Mietangebot" not in audit.stdout  # no message text in the log
+    stored = app_server.services.store.inbox_item(TENANT, reference)
+    assert stored.draft["approved_text"] == "Guten Tag, bitte reichen Sie das Mietangebot ein."

@@ -1,12 +1,15 @@
-"""Inbox commands: `amtslotse inbox import|poll|process|list`.
+"""Inbox commands: intake (import, poll), processing, the queue, and the review steps.
 
     amtslotse inbox import export/ --tenant musterkreis     # .eml files, folders, Maildir
     amtslotse inbox poll                                    # the IMAP mailbox, once (cron)
     amtslotse inbox process                                 # triage and drafts for what is pending
     amtslotse inbox list --json                             # the queue, urgent and oldest first
+    amtslotse inbox review MK-2026-000017 --as frau.meyer   # show, review, assign, draft, answer,
+    amtslotse inbox answer MK-2026-000017 --as frau.meyer   #   forward, close, audit
 
 Thin: each command calls the functions the HTTP API calls (`inbox.intake`, `inbox.processing`,
-the store). Output names references, categories and states, never message text.
+the store). Output names references, categories and states; only `show` prints message text
+(for the staff member named with --as, and the reading is logged).
 """
 
 from __future__ import annotations
@@ -139,3 +142,135 @@ def list_command(
             )
     if not items and not as_json:
         typer.echo("Keine Nachrichten.")
+
+
+# --- review (the same steps as the staff API; each one in the audit log) ----------------------
+
+ACTOR = typer.Option(..., "--as", help="Wer den Schritt tut (Name der Mitarbeiterin/des Mitarbeiters, fürs Protokoll).")
+REFERENCE = typer.Argument(..., help="Vorgangsnummer (z. B. MK-2026-000017) oder Nummer der Nachricht.")
+
+
+def _review_step(step, reference: str, tenant: Optional[str], *args, **kwargs):
+    from amtslotse.inbox.review import STATE_LABELS, ReviewError
+
+    with services() as (_settings, store, _embedder):
+        try:
+            item = step(store, _tenant(tenant), reference, *args, **kwargs)
+        except ReviewError as error:
+            raise UserError(str(error)) from None
+    typer.echo(f"{item.reference}: {STATE_LABELS[item.state]}" + (f", Team {item.team}" if item.team else "")
+               + (f", bei {item.assignee}" if item.assignee else ""))
+    return item
+
+
+def _read_text_file(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise UserError(f"{path}: nicht lesbar ({error})") from None
+
+
+@inbox_app.command("show")
+def show_command(
+    reference: str = REFERENCE, actor: str = ACTOR, tenant: Optional[str] = TENANT,
+    as_json: bool = typer.Option(False, "--json", help="Als JSON."),
+) -> None:
+    """Eine Nachricht lesen: Text, Felder, Entwurf (das Lesen wird protokolliert)."""
+    from amtslotse.inbox.review import STATE_LABELS, ReviewError, open_message
+
+    with services() as (_settings, store, _embedder):
+        try:
+            item = open_message(store, _tenant(tenant), reference, actor)
+        except ReviewError as error:
+            raise UserError(str(error)) from None
+    draft = item.draft or {}
+    if as_json:
+        typer.echo(json.dumps({
+            "reference": item.reference, "state": item.state, "category": item.category, "flags": item.flags,
+            "team": item.team, "assignee": item.assignee, "subject": item.subject, "text": item.body,
+            "fields": item.fields, "draft": draft,
+        }, ensure_ascii=False, default=str))
+        return
+    typer.echo(f"{item.reference}  {STATE_LABELS[item.state]}  {','.join(item.flags) or '-'}  "
+               f"{item.category or '(offen)'}  {item.team or '-'}\nBetreff: {item.subject}\n\n{item.body}\n")
+    if draft.get("text"):
+        typer.echo(f"--- {draft.get('label', 'Entwurf')} ---\n{draft['text']}")
+
+
+@inbox_app.command("review")
+def review_command(reference: str = REFERENCE, actor: str = ACTOR, tenant: Optional[str] = TENANT) -> None:
+    """Bearbeitung beginnen (neu -> in Bearbeitung)."""
+    from amtslotse.inbox.review import start_review
+
+    _review_step(start_review, reference, tenant, actor)
+
+
+@inbox_app.command("assign")
+def assign_command(
+    reference: str = REFERENCE, actor: str = ACTOR, tenant: Optional[str] = TENANT,
+    person: Optional[str] = typer.Option(None, help="Zuständige Person."),
+    team: Optional[str] = typer.Option(None, help="Zuständiges Team."),
+) -> None:
+    """Einer Person und/oder einem Team zuweisen."""
+    from amtslotse.inbox.review import assign
+
+    _review_step(assign, reference, tenant, actor, person=person, team=team)
+
+
+@inbox_app.command("draft")
+def draft_command(
+    reference: str = REFERENCE, actor: str = ACTOR, tenant: Optional[str] = TENANT,
+    file: Path = typer.Option(..., "--file", help="Datei mit dem neuen Entwurfstext (UTF-8)."),
+) -> None:
+    """Den Antwortentwurf ersetzen (er bleibt ein Entwurf bis zur Freigabe)."""
+    from amtslotse.inbox.review import edit_draft
+
+    _review_step(edit_draft, reference, tenant, actor, _read_text_file(file))
+
+
+@inbox_app.command("answer")
+def answer_command(
+    reference: str = REFERENCE, actor: str = ACTOR, tenant: Optional[str] = TENANT,
+    file: Optional[Path] = typer.Option(None, "--file", help="Freigegebener Text; ohne Angabe der aktuelle Entwurf."),
+) -> None:
+    """Antwort freigeben (in Bearbeitung -> beantwortet)."""
+    from amtslotse.inbox.review import answer
+
+    _review_step(answer, reference, tenant, actor, _read_text_file(file) if file else None)
+
+
+@inbox_app.command("forward")
+def forward_command(
+    reference: str = REFERENCE, actor: str = ACTOR, tenant: Optional[str] = TENANT,
+    team: str = typer.Option(..., help="Wohin weitergeleitet wird."),
+) -> None:
+    """Weiterleiten (in Bearbeitung -> weitergeleitet)."""
+    from amtslotse.inbox.review import forward
+
+    _review_step(forward, reference, tenant, actor, team)
+
+
+@inbox_app.command("close")
+def close_command(
+    reference: str = REFERENCE, actor: str = ACTOR, tenant: Optional[str] = TENANT,
+    reason: str = typer.Option(..., help="erledigt, doppelt, kein_anliegen oder werbung."),
+) -> None:
+    """Abschließen (in Bearbeitung -> abgeschlossen)."""
+    from amtslotse.inbox.review import close
+
+    _review_step(close, reference, tenant, actor, reason)
+
+
+@inbox_app.command("audit")
+def audit_command(reference: str = REFERENCE, tenant: Optional[str] = TENANT) -> None:
+    """Das Protokoll einer Nachricht: wer hat wann was getan."""
+    from amtslotse.inbox.review import ReviewError, trail
+
+    with services() as (_settings, store, _embedder):
+        try:
+            entries = trail(store, _tenant(tenant), reference)
+        except ReviewError as error:
+            raise UserError(str(error)) from None
+    for entry in entries:
+        typer.echo(f"{entry.at:%d.%m.%Y %H:%M:%S}  {entry.actor:<20}  {entry.action:<12}  "
+                   + json.dumps(entry.details, ensure_ascii=False))
