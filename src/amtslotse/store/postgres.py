@@ -27,6 +27,19 @@ from psycopg.conninfo import conninfo_to_dict
 from amtslotse.store.migrations import apply_migrations
 from amtslotse.store.protocol import StoreStats
 from amtslotse.store.sql_base import SqlStore, StoreError
+from amtslotse.store.sqlite import MIGRATIONS as SQLITE_MIGRATIONS
+
+def _postgres_types(script: str) -> str:
+    """A SQLite migration in PostgreSQL's types: identity keys, 64-bit references, bytea, double."""
+    for sqlite, postgres in (
+        ("INTEGER PRIMARY KEY AUTOINCREMENT", "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"),
+        ("message_id INTEGER NOT NULL", "message_id BIGINT NOT NULL"),
+        (" BLOB", " BYTEA"),
+        (" REAL", " DOUBLE PRECISION"),
+    ):
+        script = script.replace(sqlite, postgres)
+    return script
+
 
 MIGRATIONS: list[str] = [
     # 1: the tables of the SQLite store in PostgreSQL types; vectors of any dimension
@@ -91,99 +104,9 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE passages ADD COLUMN meta TEXT NOT NULL DEFAULT '{}'
     """,
-    # 3: conversations (redacted turns, retention), the inbox (messages, attachments) and
-    # the append-only audit log
-    """
-    CREATE TABLE conversations (
-        id TEXT PRIMARY KEY,
-        tenant TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL,
-        expires_at TEXT NOT NULL
-    );
-    CREATE INDEX conversations_expires ON conversations(expires_at);
-    CREATE TABLE turns (
-        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
-        tenant TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        question TEXT NOT NULL,
-        answer TEXT NOT NULL,
-        outcome TEXT NOT NULL,
-        mode TEXT NOT NULL,
-        confidence DOUBLE PRECISION NOT NULL,
-        language TEXT NOT NULL,
-        topic TEXT NOT NULL DEFAULT '',
-        citations TEXT NOT NULL DEFAULT '[]',
-        rating TEXT,
-        comment TEXT
-    );
-    CREATE INDEX turns_conversation ON turns(conversation_id);
-    CREATE INDEX turns_tenant_created ON turns(tenant, created_at);
-    CREATE TABLE inbox_messages (
-        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        tenant TEXT NOT NULL,
-        reference TEXT NOT NULL UNIQUE,
-        channel TEXT NOT NULL,
-        external_id TEXT NOT NULL,
-        received_at TEXT NOT NULL,
-        sender TEXT NOT NULL DEFAULT '',
-        subject TEXT NOT NULL DEFAULT '',
-        body TEXT NOT NULL,
-        redacted TEXT NOT NULL,
-        conversation_id TEXT,
-        contact TEXT NOT NULL DEFAULT '',
-        state TEXT NOT NULL DEFAULT 'new',
-        assignee TEXT,
-        team TEXT,
-        category TEXT,
-        flags TEXT NOT NULL DEFAULT '[]',
-        fields TEXT NOT NULL DEFAULT '{}',
-        priority INTEGER NOT NULL DEFAULT 9,
-        confidence DOUBLE PRECISION,
-        draft TEXT,
-        triage_status TEXT NOT NULL DEFAULT 'pending',
-        updated_at TEXT NOT NULL,
-        first_response_at TEXT,
-        delete_after TEXT NOT NULL,
-        UNIQUE (tenant, channel, external_id)
-    );
-    CREATE INDEX inbox_tenant_state ON inbox_messages(tenant, state, priority, received_at);
-    CREATE INDEX inbox_triage ON inbox_messages(triage_status);
-    CREATE TABLE inbox_attachments (
-        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        message_id BIGINT NOT NULL REFERENCES inbox_messages(id) ON DELETE CASCADE,
-        filename TEXT NOT NULL,
-        content_type TEXT NOT NULL,
-        data BYTEA NOT NULL,
-        text TEXT NOT NULL DEFAULT '',
-        doc_type TEXT NOT NULL DEFAULT ''
-    );
-    CREATE INDEX inbox_attachments_message ON inbox_attachments(message_id);
-    CREATE TABLE audit_log (
-        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        tenant TEXT NOT NULL,
-        at TEXT NOT NULL,
-        actor TEXT NOT NULL,
-        action TEXT NOT NULL,
-        object_type TEXT NOT NULL,
-        object_id TEXT NOT NULL,
-        details TEXT NOT NULL DEFAULT '{}'
-    );
-    CREATE INDEX audit_tenant_at ON audit_log(tenant, at);
-    CREATE TABLE staff_users (
-        name TEXT PRIMARY KEY,
-        tenant TEXT NOT NULL,
-        roles TEXT NOT NULL,
-        password_hash TEXT NOT NULL,
-        created_at TEXT NOT NULL
-    );
-    CREATE TABLE staff_sessions (
-        token_hash TEXT PRIMARY KEY,
-        name TEXT NOT NULL REFERENCES staff_users(name) ON DELETE CASCADE,
-        expires_at TEXT NOT NULL
-    );
-    """,
+    # 3: conversations, the inbox, the audit log and staff accounts: the SQLite script in
+    # PostgreSQL types (see _postgres_types); written once so the two cannot drift apart.
+    _postgres_types(SQLITE_MIGRATIONS[2]),
 ]
 
 _MIGRATION_LOCK = 0x616D74736C6F7473  # pg_advisory_lock key ("amtslots"): one migrating process at a time
