@@ -54,7 +54,7 @@ def test_generative_answers_cite_valid_sources_or_fall_back(starter_settings, sc
     streamed = "".join(e.data["delta"] for e in events if e.kind == "text")
     if script == "cites":
         assert len(answer.citations) == 1 and answer.citations[0]["passage_id"]  # [9] was not retrieved: gone
-        assert "[9]" not in streamed and streamed == answer.answer and answer.answer.endswith(answer.citations[0]["citation"])
+        assert "[9]" not in streamed and streamed == answer.answer and f"[1] {answer.citations[0]['citation']}\nStand: " in answer.answer
         sources = next(e.data["citations"] for e in events if e.kind == "sources")
         assert answer.citations[0]["passage_id"] in [c["passage_id"] for c in sources]
     if script == "echo":  # the rules never reach the citizen
@@ -64,6 +64,7 @@ def test_generative_answers_cite_valid_sources_or_fall_back(starter_settings, sc
 def test_the_real_llama_server_streams_through_http(starter_settings, llama_server):
     services = services_with(
         starter_settings, llm_base_url=llama_server.base_url, llm_api_key=llama_server.api_key, llm_max_tokens=48,
+        llm_timeout_seconds=600,  # a loaded 2-core machine: the tiny model may take long, the test is about plumbing
     )
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(services=services), host="127.0.0.1", port=port, log_level="warning"))
@@ -72,7 +73,7 @@ def test_the_real_llama_server_streams_through_http(starter_settings, llama_serv
     try:
         while not server.started:
             thread.join(0.05)
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=700) as client:
             response = client.post(
                 "/api/v1/conversations/generativ-0001/messages", json={"text": QUESTION, "tenant": "musterkreis"},
                 headers={"Accept": "text/event-stream"},

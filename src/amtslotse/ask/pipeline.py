@@ -167,7 +167,7 @@ class Asker:
             yield Event("sources", {"citations": answer.citations})
             text = (simple and curated.passage.meta.get("answer_simple")) or curated.passage.text
             answer.passage_ids = [curated.passage.id]
-            answer.answer = text + _sources_block(answer.citations)
+            answer.answer = text + _sources_block(answer.citations, date.fromisoformat(answer.stand))
             return
         extract = compose_extractive(
             question, hits, query_terms=self.retriever.query_terms(question, tenant), tenant=tenant,
@@ -197,7 +197,7 @@ class Asker:
             yield Event("sources", {"citations": answer.citations})
             if simple and not individual:
                 answer.answer = f"{texts.SIMPLE_LAW_NOTE}\n\n{answer.answer}"
-            answer.answer += _sources_block(answer.citations)
+            answer.answer += _sources_block(answer.citations, date.fromisoformat(answer.stand))
 
     def _generate(
         self, answer: Answer, question: str, hits: list[Hit], history: Sequence[str], simple: bool, prefix: str,
@@ -230,7 +230,7 @@ class Asker:
         else:
             answer.citations = [citation_dict(h) for h in generation.cited]
             answer.passage_ids = [h.passage.id for h in generation.cited]
-            sources = _sources_block(answer.citations)
+            sources = _sources_block(answer.citations, date.fromisoformat(answer.stand))
             yield Event("text", {"delta": sources})
             answer.answer = generation.text + sources
         return True
@@ -243,12 +243,12 @@ def _instructs(text: str) -> bool:
     return guard.scan_document(text)
 
 
-def _sources_block(citations: list[dict]) -> str:
+def _sources_block(citations: list[dict], day: date) -> str:
+    """ "Quellen:" with one line per citation, then the day the knowledge was valid for ("Stand")."""
     if not citations:
         return ""
-    return "\n\n" + texts.SOURCES_NOTE + ":\n" + "\n".join(
-        f"[{n}] {c['citation']}" for n, c in enumerate(citations, start=1)
-    )
+    lines = [f"[{n}] {c['citation']}" for n, c in enumerate(citations, start=1)]
+    return f"\n\n{texts.SOURCES_NOTE}:\n" + "\n".join(lines) + f"\n{texts.STAND}: {day:%d.%m.%Y}"
 
 
 def handover_summary(question: str, history: Sequence[str], answer: Answer) -> str:

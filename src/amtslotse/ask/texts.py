@@ -74,6 +74,7 @@ URGENT = {
 URGENT_HANDOVER = "Ich kann Ihr Anliegen als dringend an die Mitarbeitenden weitergeben."
 
 SOURCES_NOTE = "Quellen"
+STAND = "Stand"
 
 SEARCHING = "Ich suche in den Quellen …"
 

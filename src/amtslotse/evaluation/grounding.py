@@ -20,7 +20,7 @@ from amtslotse.tenants import EmergencyContact
 
 MIN_PIECE_CHARS = 12
 _MARKER = re.compile(r"\s*\[\d+(?:,\s*\d+)*\]")
-_SOURCE_LINE = re.compile(rf"^\[\d+\] .*$|^{texts.SOURCES_NOTE}:$", re.MULTILINE)
+_SOURCE_LINE = re.compile(rf"^\[\d+\] .*$|^{texts.SOURCES_NOTE}:$|^{texts.STAND}: [0-9.]+$", re.MULTILINE)
 
 
 def _fixed_texts() -> list[str]:
@@ -41,14 +41,14 @@ def _norm(text: str) -> str:
 
 def leftover(answer: Answer, store, tenant: str) -> list[str]:
     """Pieces of the answer text that are neither fixed text nor taken from its passages."""
-    text = answer.answer
+    text = _SOURCE_LINE.sub("", answer.answer)
     for fixed in _fixed_texts():
         text = text.replace(fixed, "\n")
     for contact in answer.emergency_contacts:
         text = text.replace(EmergencyContact(**contact).line(), "\n")
-    text = _MARKER.sub("\n", _SOURCE_LINE.sub("", text))  # each marker ends a piece of source text
-    sources = [_norm(p.text) for p in store.get_passages(tenant, answer.passage_ids)]
-    sources += [_norm(p.meta.get("answer_simple", "")) for p in store.get_passages(tenant, answer.passage_ids)]
+    text = _MARKER.sub("\n", text)  # each marker ends a piece of source text
+    passages = store.get_passages(tenant, answer.passage_ids)
+    sources = [_norm(p.text) for p in passages] + [_norm(p.meta.get("answer_simple", "")) for p in passages]
     pieces = [_norm(piece) for block in text.split("\n") for piece in block.split(ELLIPSIS)]
     return [
         piece for piece in pieces
