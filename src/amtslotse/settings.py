@@ -101,6 +101,10 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Address `amtslotse serve` listens on (0.0.0.0: all interfaces).")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `amtslotse serve` listens on.")
     staff_session_hours: float = Field(default=10.0, gt=0, description="Hours a staff login stays valid.")
+    review_after_days: int = Field(
+        default=365, ge=1,
+        description="Days after its ingest that a document is listed as 'review due' in the staff workspace.",
+    )
     cors_origins: str = Field(
         default="*",
         description="Web sites that may embed the chat widget (comma-separated origins, e.g. https://www.musterkreis.de; * = any).",

@@ -121,7 +121,10 @@ def forward(store, tenant: str, key: int | str, actor: str, team: str) -> InboxI
     team = _name(team, "Team")
     if team is None:
         raise ReviewError("invalid_request", "Bitte angeben, wohin die Nachricht weitergeleitet wird.", 422)
-    return _apply(store, tenant, find(store, tenant, key), actor, "forward", {"team": team}, {"team": team})
+    item = find(store, tenant, key)
+    # Handed to the office in charge: the Jobcenter's first response (analytics: time to it).
+    changes = {"team": team, "first_response_at": item.first_response_at or utc_now()}
+    return _apply(store, tenant, item, actor, "forward", changes, {"team": team})
 
 
 def close(store, tenant: str, key: int | str, actor: str, reason: str) -> InboxItem:

@@ -187,3 +187,10 @@ class Store(Protocol):
 
     def delete_expired_inbox(self, now: datetime) -> int:
         """Retention: delete messages (with attachments) past `delete_after`; returns how many."""
+
+    # --- staff workspace reads (store/sql_analytics.py) -------------------------------
+    def document_ingested_at(self, tenant: str) -> dict[tuple[str, date | None], datetime]:
+        """(source, valid_from) -> when that version of a tenant's document was stored (UTC)."""
+
+    def document_passages(self, tenant: str, source: str) -> list[Passage]:
+        """All passages of a tenant's document (every version), in version and position order."""

@@ -18,6 +18,7 @@ import numpy as np
 from amtslotse.models import SHARED_TENANT, Document, Passage
 from amtslotse.search.lexical_index import NEVER, IndexRow, LexicalIndex
 from amtslotse.store.protocol import Analyzed, DocumentInfo
+from amtslotse.store.sql_analytics import AnalyticsSql
 from amtslotse.store.sql_conversations import ConversationsSql
 from amtslotse.store.sql_inbox import InboxSql
 from amtslotse.store.sql_staff import StaffSql
@@ -44,7 +45,7 @@ def _as_date(value: Any) -> date | None:
     return date.fromisoformat(value)
 
 
-class SqlStore(ConversationsSql, StaffSql, InboxSql):
+class SqlStore(ConversationsSql, StaffSql, InboxSql, AnalyticsSql):
     """Base of both stores. Subclasses provide `_tx()`, `_read()`, `_dialect_sql()` and dense search."""
 
     def __init__(self) -> None:

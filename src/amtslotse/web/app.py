@@ -18,7 +18,7 @@ from starlette.middleware.base import BaseHTTPMiddleware
 from amtslotse.privacy.retention import purge_expired
 from amtslotse.services import Services
 from amtslotse.settings import Settings, get_settings
-from amtslotse.web import auth, chat_api, inbox_api, openai_api, widget
+from amtslotse.web import auth, chat_api, inbox_api, openai_api, staff, staff_api, widget
 from amtslotse.web.errors import MAX_BODY_BYTES, error_response, install_error_handlers
 
 log = logging.getLogger("amtslotse.web")
@@ -77,7 +77,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         allow_methods=["GET", "POST"], allow_headers=["Content-Type", "Accept"], allow_credentials=False,
     )
     install_error_handlers(app)
-    for router in (chat_api.router, openai_api.router, auth.router, inbox_api.router, widget.router):
+    for router in (chat_api.router, openai_api.router, auth.router, inbox_api.router, widget.router, staff.router, staff_api.router):
         app.include_router(router)
 
     @app.get("/healthz", include_in_schema=False)

@@ -1,0 +1,157 @@
+"""The staff workspace: HTML shells for login, inbox, message, knowledge and analytics pages,
+their static files, and the page context (who is logged in, the tenant's categories and teams).
+
+    >>> from fastapi import FastAPI
+    >>> from amtslotse.web import staff
+    >>> app = FastAPI()
+    >>> app.include_router(staff.router)
+
+    GET /staff/login            the login form (posts to /api/v1/staff/login; the HttpOnly cookie
+                                then authenticates the pages' same-origin fetches)
+    GET /staff                  the inbox, most urgent first, with filters
+    GET /staff/inbox/{ref}      one message: marked personal data, fields, draft, actions, audit trail
+    GET /staff/knowledge        documents and curated answers (needs the staff API of web/staff_api.py)
+    GET /staff/analytics        charts, tables and the CSV export (same)
+    GET /staff/context.json     for the pages: user, roles, tenant, categories, teams, labels
+
+Like the citizen widget (web/widget.py) the pages are plain JavaScript modules in
+``staff_static/`` (no build step, nothing from elsewhere) under the same strict
+Content-Security-Policy; the data comes from /api/v1/staff. The shells hold no data: a page
+loaded without a login sends the browser to /staff/login.
+"""
+
+from __future__ import annotations
+
+import re
+from html import escape
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+
+from amtslotse.inbox.categories import FLAGS
+from amtslotse.inbox.fields import FIELD_LABELS
+from amtslotse.inbox.review import CLOSE_REASONS, STATE_LABELS
+from amtslotse.inbox.routing import DEFAULT_TEAM, TEAMS, load_rules
+from amtslotse.tenants import TENANT_NAME
+from amtslotse.web.auth import StaffUser, require_staff
+from amtslotse.web.errors import ApiError
+from amtslotse.web.widget import SECURITY_HEADERS, STATIC_NAME, _file_response
+
+STATIC = Path(__file__).parent / "staff_static"
+REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+router = APIRouter(include_in_schema=False)
+
+# page -> (title, module). The shells use relative URLs, so the workspace also works under a
+# path prefix behind a proxy.
+PAGES = {
+    "login": ("Anmeldung", "login.js"),
+    "inbox": ("Posteingang", "inbox.js"),
+    "message": ("Nachricht", "message.js"),
+    "knowledge": ("Wissen", "knowledge.js"),
+    "analytics": ("Auswertung", "analytics.js"),
+}
+
+
+def _shell(page: str, root: str) -> HTMLResponse:
+    """`root`: the relative way from the page to the app's root ("", "../", "../../")."""
+    title, module = PAGES[page]
+    static = f"{root}staff/static/"
+    html = (
+        '<!doctype html>\n<html lang="de">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{escape(title)} – Amtslotse für Mitarbeitende</title>\n"
+        f'<link rel="icon" href="{root}widget/icon.svg" type="image/svg+xml">\n'
+        f'<link rel="stylesheet" href="{static}staff.css">\n'
+        f'<script type="module" src="{static}{module}"></script>\n'
+        "</head>\n<body>\n"
+        '<a class="skip" href="#main">Zum Inhalt springen</a>\n'
+        '<header class="bar" id="bar"><p class="brand">Amtslotse <span>für Mitarbeitende</span></p></header>\n'
+        f'<main id="main" tabindex="-1" data-page="{page}">\n<h1>{escape(title)}</h1>\n'
+        "<noscript><p>Bitte aktivieren Sie JavaScript, um den Arbeitsbereich zu nutzen.</p></noscript>\n"
+        "</main>\n</body>\n</html>\n"
+    )
+    return HTMLResponse(html, headers=SECURITY_HEADERS | {"Cache-Control": "no-store"})
+
+
+@router.get("/staff/login", response_class=HTMLResponse)
+def login_page() -> Response:
+    return _shell("login", "../")
+
+
+@router.get("/staff", response_class=HTMLResponse)
+def inbox_page() -> Response:
+    return _shell("inbox", "")
+
+
+@router.get("/staff/inbox/{reference}", response_class=HTMLResponse)
+def message_page(reference: str) -> Response:
+    if not REFERENCE.match(reference):
+        return _not_found("Diese Nachricht gibt es nicht. Bitte prüfen Sie die Adresse.")
+    return _shell("message", "../../")
+
+
+@router.get("/staff/knowledge", response_class=HTMLResponse)
+def knowledge_page() -> Response:
+    return _shell("knowledge", "../")
+
+
+@router.get("/staff/analytics", response_class=HTMLResponse)
+def analytics_page() -> Response:
+    return _shell("analytics", "../")
+
+
+@router.get("/staff/static/{name}")
+def static_file(name: str, request: Request) -> Response:
+    """The workspace's modules, styles and icon (a fixed set of names: no paths, no traversal)."""
+    path = STATIC / name
+    if not STATIC_NAME.match(name) or not path.is_file():
+        return _not_found("Diese Datei gibt es nicht.")
+    return _file_response(request, path)
+
+
+@router.get("/staff/context.json")
+def context(request: Request, user: StaffUser = Depends(require_staff), tenant: str | None = None) -> dict:
+    """What every page needs besides its data: the user, the tenant worked for, the names to show."""
+    services = request.app.state.services
+    tenants = services.store.tenants() if user.tenant == "*" else [user.tenant]
+    name = tenant or (user.tenant if user.tenant != "*" else (tenants[0] if tenants else None))
+    if name is not None and (not TENANT_NAME.match(name) or not user.may_act_for(name)):
+        raise ApiError(403, "forbidden", "Sie dürfen nicht für dieses Jobcenter arbeiten.")
+    categories, teams = _inbox_names(services, name)
+    return {
+        "user": {"name": user.name, "tenant": user.tenant, "roles": sorted(user.roles)},
+        "tenant": name, "tenants": tenants,
+        "tenant_name": services.tenant(name).name if name else None,
+        "categories": categories, "teams": teams, "flags": dict(FLAGS),
+        "states": STATE_LABELS, "close_reasons": CLOSE_REASONS, "field_labels": FIELD_LABELS,
+    }
+
+
+def _inbox_names(services, tenant: str | None) -> tuple[list[dict], list[str]]:
+    """The tenant's visible categories and the teams its routing rules name (for filters and
+    forwarding); the built-in ones if its configuration is broken (the inbox stays usable)."""
+    from amtslotse.inbox.categories import DEFAULT_CONFIG, inbox_config
+
+    config = DEFAULT_CONFIG
+    if tenant is not None:
+        raw = services.tenant(tenant)
+        try:
+            config = inbox_config(raw.raw if raw.configured else None)
+        except ValueError:
+            config = DEFAULT_CONFIG
+    try:
+        teams = {rule.team for rule in load_rules(config.routing, config.labels)} | {DEFAULT_TEAM}
+    except ValueError:
+        teams = set(TEAMS)
+    return [{"key": k, "label": config.label(k)} for k in config.keys], sorted(teams)
+
+
+def _not_found(text: str) -> HTMLResponse:
+    html = (
+        '<!doctype html>\n<html lang="de">\n<head>\n<meta charset="utf-8">\n<title>Nicht gefunden</title>\n'
+        "</head>\n<body>\n<main><h1>Nicht gefunden</h1>\n"
+        f"<p>{escape(text)}</p></main>\n</body>\n</html>\n"
+    )
+    return HTMLResponse(html, status_code=404, headers=SECURITY_HEADERS)

@@ -1,0 +1,130 @@
+"""The staff workspace over HTTP: analytics (JSON, CSV, SVG charts) and the search test.
+
+    GET /api/v1/staff/analytics?tenant=musterkreis&days=30            -> the report (analytics/report.py)
+    GET /api/v1/staff/analytics.csv?tenant=musterkreis&days=30        -> the same as CSV for Excel
+    GET /api/v1/staff/analytics/chart/topics.svg?tenant=musterkreis   -> an accessible SVG chart
+    GET /api/v1/staff/search-test?tenant=musterkreis&q=Wer zahlt die Miete?  -> what a citizen would get
+
+Roles: analytics "auswertung", the search test any staff member of the tenant ("admin" may do
+everything). An account of the cooperative ("*") names the tenant with `?tenant=`. Knowledge
+and curated answers are in web/staff_knowledge.py (included in this router).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Optional
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
+
+from amtslotse.analytics import CHARTS, Minutes, Period, build_report, render_chart, report_csv
+from amtslotse.analytics.report import MAX_DAYS
+from amtslotse.ask.conversation import PUBLIC_FIELDS
+from amtslotse.tenants import TENANT_NAME, TenantConfigError
+from amtslotse.web.auth import StaffUser, require_staff
+from amtslotse.web.errors import ApiError
+from amtslotse.web.inbox_api import _labels
+from amtslotse.web.staff_knowledge import router as knowledge_router
+
+router = APIRouter(prefix="/api/v1/staff", tags=["Arbeitsbereich (Mitarbeitende)"])
+
+ANALYTICS_ROLE = "auswertung"
+INBOX_PAGE = 500
+MAX_QUESTION_CHARS = 2000
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def staff_tenant(user: StaffUser, tenant: str | None, role: str | None = None) -> str:
+    """The tenant a request is for (the account's own unless it is the cooperative's), checked
+    against the account: with `role`, it must have that role (or admin)."""
+    name = tenant or (user.tenant if user.tenant != "*" else None)
+    if name is None:
+        raise ApiError(422, "tenant_required", "Bitte das Jobcenter angeben (?tenant=…).")
+    if not TENANT_NAME.match(name):
+        raise ApiError(422, "invalid_tenant", f"„{name}“ ist kein gültiger Mandant.")
+    if role is not None:
+        user.require(role, name)
+    elif not user.may_act_for(name):
+        raise ApiError(403, "forbidden", "Sie dürfen nicht für dieses Jobcenter arbeiten.")
+    return name
+
+
+# --- analytics -------------------------------------------------------------------------------
+
+
+def _report(request: Request, tenant: str, days: int) -> dict:
+    services = request.app.state.services
+    if not 1 <= days <= MAX_DAYS:
+        raise ApiError(422, "invalid_request", f"Der Zeitraum (days) muss zwischen 1 und {MAX_DAYS} Tagen liegen.")
+    try:
+        config = services.tenant(tenant)
+        minutes = Minutes.from_config(config.raw if config.configured else {})
+    except (TenantConfigError, ValueError) as error:
+        raise ApiError(422, "invalid_tenant_config", f"Die Einstellungen des Jobcenters sind fehlerhaft: {error}") from None
+    period = Period.last_days(days, datetime.now(timezone.utc))
+    store = services.store
+    turns = store.turns_between(tenant, period.start, period.end)
+    items, offset = [], 0
+    while page := store.inbox_items(tenant, received_after=period.start, received_before=period.end,
+                                    limit=INBOX_PAGE, offset=offset):
+        items += page
+        offset += INBOX_PAGE
+    report = build_report(turns, items, period, minutes, _labels(services, tenant).label)
+    return {"tenant": tenant, "tenant_name": config.name} | report
+
+
+@router.get("/analytics", summary="Auswertung: Fragen, Anteile, Rückmeldungen, Lücken, Posteingang, eingesparte Zeit")
+async def get_analytics(request: Request, user: StaffUser = Depends(require_staff), tenant: Optional[str] = None,
+                        days: int = 30) -> Response:
+    name = staff_tenant(user, tenant, ANALYTICS_ROLE)
+    report = await run_in_threadpool(_report, request, name, days)
+    return JSONResponse(report, headers=NO_STORE)
+
+
+@router.get("/analytics.csv", summary="Auswertung als CSV (Excel)")
+async def get_analytics_csv(request: Request, user: StaffUser = Depends(require_staff), tenant: Optional[str] = None,
+                            days: int = 30) -> Response:
+    name = staff_tenant(user, tenant, ANALYTICS_ROLE)
+    report = await run_in_threadpool(_report, request, name, days)
+    filename = f"amtslotse-auswertung-{name}-{report['period']['from']}-{report['period']['to']}.csv"
+    return Response(report_csv(report, report["tenant_name"]), media_type="text/csv; charset=utf-8", headers=NO_STORE | {
+        "Content-Disposition": f'attachment; filename="{filename}"',
+    })
+
+
+@router.get("/analytics/chart/{name}.svg", summary="Ein Diagramm der Auswertung (SVG)")
+async def get_chart(name: str, request: Request, user: StaffUser = Depends(require_staff), tenant: Optional[str] = None,
+                    days: int = 30) -> Response:
+    tenant_name = staff_tenant(user, tenant, ANALYTICS_ROLE)
+    if name not in CHARTS:
+        raise ApiError(404, "not_found", f"Dieses Diagramm gibt es nicht; möglich sind: {', '.join(CHARTS)}.")
+    report = await run_in_threadpool(_report, request, tenant_name, days)
+    return Response(render_chart(name, report), media_type="image/svg+xml", headers=NO_STORE | {
+        # Opened on its own, the image may do nothing: no scripts, no loads.
+        "Content-Security-Policy": "default-src 'none'", "X-Content-Type-Options": "nosniff",
+    })
+
+
+# --- search test -----------------------------------------------------------------------------
+
+
+@router.get("/search-test", summary="Suchtest: was eine Bürgerin oder ein Bürger als Antwort bekäme")
+async def get_search_test(request: Request, user: StaffUser = Depends(require_staff), tenant: Optional[str] = None,
+                          q: str = Query(default="", max_length=MAX_QUESTION_CHARS), simple_language: bool = False) -> dict:
+    name = staff_tenant(user, tenant)
+    if not q.strip():
+        raise ApiError(422, "empty_question", "Bitte eine Frage eingeben.")
+    services = request.app.state.services
+    # As a follow-up turn (no AI notice in front) and without storing a turn: a test must
+    # not count as a citizen's question in the analytics.
+    answer = await run_in_threadpool(services.asker.ask, q, name, first_turn=False, simple=simple_language)
+    data = answer.to_dict()
+    return {k: data[k] for k in PUBLIC_FIELDS} | {
+        "outcome": answer.outcome, "passage_ids": answer.passage_ids, "redacted_question": answer.redacted_question,
+        "reasons": answer.reasons,
+    }
+
+
+router.include_router(knowledge_router)  # documents and curated answers (web/staff_knowledge.py)

@@ -1,0 +1,284 @@
+"""Knowledge of a tenant for the editorial staff: documents (list, upload, delete) and curated
+answers (list, create, change, delete), each change in the audit log ("who changed what").
+
+    GET    /api/v1/staff/knowledge?tenant=musterkreis          -> documents, with "review due"
+    POST   /api/v1/staff/knowledge?tenant=musterkreis          multipart: file (one or more), valid_from, valid_to
+    DELETE /api/v1/staff/knowledge/{source}?tenant=musterkreis[&valid_from=2026-01-01]
+    GET    /api/v1/staff/knowledge/audit?tenant=musterkreis    -> changes to documents and curated answers
+    GET    /api/v1/staff/curated?tenant=musterkreis            -> {"items": [...]}
+    POST   /api/v1/staff/curated?tenant=musterkreis            {"question": ..., "answer": ..., ...} -> 201 item
+    PUT    /api/v1/staff/curated/{id}?tenant=musterkreis       -> item
+    DELETE /api/v1/staff/curated/{id}?tenant=musterkreis
+
+Role "redaktion" (or admin). Uploads are ingested like `amtslotse ingest` (knowledge.ingest),
+from a temporary folder: the store keeps the passages, not the file. A document is "review
+due" when it was stored more than `review_after_days` ago.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Optional
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from pydantic import BaseModel, Field
+
+from amtslotse.knowledge.curated import CURATED_SOURCE, curated_answers, new_id, save_curated_answers
+from amtslotse.knowledge.ingest import embed_missing, ingest_paths
+from amtslotse.knowledge.loaders import SUPPORTED_SUFFIXES
+from amtslotse.store.sql_inbox import AuditEntry
+from amtslotse.web.auth import StaffUser, require_staff
+from amtslotse.web.errors import ApiError
+
+router = APIRouter(tags=["Wissen (Mitarbeitende)"])  # paths below /api/v1/staff: included by staff_api.router
+
+ROLE = "redaktion"
+MAX_FILENAME = 200
+AUDIT_LIMIT = 200
+OBJECT_TYPES = ("document", "curated")
+
+_WRITE = threading.Lock()
+"""One knowledge change at a time in this process: curated answers are read, changed and
+written back as one document, and two editors must not overwrite each other's change."""
+
+
+def _tenant(user: StaffUser, tenant: str | None) -> str:
+    from amtslotse.web.staff_api import staff_tenant  # here: staff_api imports this module for its router
+
+    return staff_tenant(user, tenant, ROLE)
+
+
+def _audit(request: Request, tenant: str, user: StaffUser, action: str, object_type: str, object_id: str, **details) -> None:
+    request.app.state.services.store.append_audit(AuditEntry(tenant, user.name, action, object_type, object_id, details))
+
+
+# --- documents --------------------------------------------------------------------------------
+
+
+def _documents(services, tenant: str) -> list[dict]:
+    store = services.store
+    review_days = services.settings.review_after_days
+    now = datetime.now(timezone.utc)
+    ingested = store.document_ingested_at(tenant)
+    changed: dict[str, AuditEntry] = {}
+    for entry in store.audit_entries(tenant, "document", limit=100_000):
+        changed[entry.object_id] = entry  # oldest first: the last one wins
+    out = []
+    for d in store.documents(tenant):
+        at = ingested.get((d.source, d.valid_from))
+        due_at = at + timedelta(days=review_days) if at else None
+        last = changed.get(d.source)
+        out.append({
+            "source": d.source, "title": d.title, "kind": d.kind, "curated": d.source == CURATED_SOURCE,
+            "valid_from": _iso(d.valid_from), "valid_to": _iso(d.valid_to), "passages": d.passages,
+            "ingested_at": at.isoformat() if at else None, "review_due_at": due_at.date().isoformat() if due_at else None,
+            "review_due": bool(due_at and due_at <= now),
+            "changed_by": last.actor if last else None, "changed_at": last.at.isoformat() if last and last.at else None,
+        })
+    return out
+
+
+@router.get("/knowledge", summary="Dokumente des Jobcenters, mit fälliger Prüfung")
+def list_documents(request: Request, user: StaffUser = Depends(require_staff), tenant: Optional[str] = None) -> dict:
+    services = request.app.state.services
+    name = _tenant(user, tenant)
+    documents = _documents(services, name)
+    return {
+        "tenant": name, "documents": documents,
+        "review_after_days": services.settings.review_after_days,
+        "review_due": [d for d in documents if d["review_due"]],
+    }
+
+
+@router.post("/knowledge", status_code=201, summary="Dokumente hochladen (PDF, DOCX, HTML, Markdown, Text, JSONL)")
+def upload_documents(
+    request: Request, user: StaffUser = Depends(require_staff), tenant: Optional[str] = None,
+    file: list[UploadFile] = File(...), valid_from: str = Form(default=""), valid_to: str = Form(default=""),
+) -> dict:
+    services = request.app.state.services
+    name = _tenant(user, tenant)
+    start, end = _day(valid_from, "valid_from"), _day(valid_to, "valid_to")
+    if start and end and end < start:
+        raise ApiError(422, "invalid_request", "„Gültig bis“ liegt vor „Gültig ab“.")
+    names = [_filename(f.filename) for f in file]
+    if len(set(names)) != len(names):
+        raise ApiError(422, "invalid_request", "Zwei Dateien haben denselben Namen.")
+    with tempfile.TemporaryDirectory(prefix="amtslotse-upload-") as folder, _WRITE:
+        paths = []
+        for upload, filename in zip(file, names):
+            path = Path(folder) / filename
+            path.write_bytes(upload.file.read())
+            paths.append(path)
+        report = ingest_paths(paths, services.store, services.settings, tenant=name, valid_from=start, valid_to=end, workers=0)
+    if report.ingested and services.embedder is not None and services.settings.embed_on_ingest:
+        embed_missing(services.store, services.embedder, services.settings.embed_batch_size)
+    failed = {path.name: message for path, message in report.failed}
+    for filename in names:
+        if filename not in failed:
+            _audit(request, name, user, "document_uploaded", "document", filename,
+                   valid_from=_iso(start), valid_to=_iso(end))
+    errors = [{"file": f, "error": m} for f, m in failed.items()]
+    if failed and len(failed) == len(names):
+        raise ApiError(422, "upload_failed", "; ".join(f"{f}: {m}" for f, m in failed.items()))
+    return {
+        "ingested": report.ingested, "unchanged": report.unchanged, "passages": report.passages, "errors": errors,
+        "documents": [d for d in _documents(services, name) if d["source"] in names],
+    }
+
+
+@router.delete("/knowledge/{source}", summary="Ein Dokument löschen (alle Fassungen oder die ab valid_from)")
+def delete_document(source: str, request: Request, user: StaffUser = Depends(require_staff),
+                    tenant: Optional[str] = None, valid_from: Optional[str] = None) -> dict:
+    services = request.app.state.services
+    name = _tenant(user, tenant)
+    day = _day(valid_from or "", "valid_from")
+    with _WRITE:
+        deleted = services.store.delete_document(name, source, day)
+    if not deleted:
+        raise ApiError(404, "not_found", f"Das Dokument „{source}“ gibt es hier nicht.")
+    _audit(request, name, user, "document_deleted", "document", source, valid_from=_iso(day), versions=deleted)
+    return {"deleted": deleted}
+
+
+@router.get("/knowledge/audit", summary="Wer hat wann welches Dokument oder welche kuratierte Antwort geändert")
+def knowledge_audit(request: Request, user: StaffUser = Depends(require_staff), tenant: Optional[str] = None) -> dict:
+    store = request.app.state.services.store
+    name = _tenant(user, tenant)
+    entries = [e for kind in OBJECT_TYPES for e in store.audit_entries(name, kind, limit=100_000)]
+    entries.sort(key=lambda e: e.id or 0, reverse=True)
+    return {"entries": [
+        {"at": e.at.isoformat() if e.at else None, "actor": e.actor, "action": e.action, "object_type": e.object_type,
+         "object_id": e.object_id, "details": e.details}
+        for e in entries[:AUDIT_LIMIT]
+    ]}
+
+
+# --- curated answers ----------------------------------------------------------------------------
+
+
+class SourceIn(BaseModel):
+    citation: str = Field(min_length=1, max_length=300)
+    source: Optional[str] = Field(default=None, max_length=300)
+    section: Optional[str] = Field(default=None, max_length=100)
+    title: Optional[str] = Field(default=None, max_length=300)
+    url: Optional[str] = Field(default=None, max_length=1000, pattern=r"^https?://")
+
+
+class CuratedIn(BaseModel):
+    id: Optional[str] = Field(default=None, pattern=r"^[a-z0-9][a-z0-9_-]{0,79}$")
+    question: str = Field(min_length=3, max_length=500)
+    alternatives: list[str] = Field(default_factory=list, max_length=50)
+    answer: str = Field(min_length=1, max_length=8000)
+    answer_simple: Optional[str] = Field(default=None, max_length=8000)
+    sources: list[SourceIn] = Field(default_factory=list, max_length=20)
+    topic: Optional[str] = Field(default=None, max_length=100)
+    valid_from: Optional[date] = None
+    valid_to: Optional[date] = None
+
+    def item(self, ident: str) -> dict:
+        if self.valid_from and self.valid_to and self.valid_to < self.valid_from:
+            raise ApiError(422, "invalid_request", "„Gültig bis“ liegt vor „Gültig ab“.")
+        if not self.question.strip() or not self.answer.strip():
+            raise ApiError(422, "invalid_request", "Frage und Antwort dürfen nicht leer sein.")
+        alternatives = [a.strip() for a in self.alternatives if a.strip()]
+        if any(";" in a for a in alternatives):
+            # Alternatives are stored joined by ";" (the passage's keywords).
+            raise ApiError(422, "invalid_request", "Andere Formulierungen dürfen kein Semikolon enthalten.")
+        return {
+            "id": ident, "topic": (self.topic or "").strip() or None, "question": self.question.strip(),
+            "alternatives": alternatives, "answer": self.answer.strip(),
+            "answer_simple": (self.answer_simple or "").strip() or None,
+            "sources": [s.model_dump(exclude_none=True) for s in self.sources],
+            "valid_from": _iso(self.valid_from), "valid_to": _iso(self.valid_to),
+        }
+
+
+def _save(request: Request, tenant: str, items: list[dict]) -> None:
+    services = request.app.state.services
+    report = save_curated_answers(services.store, services.settings, tenant, items, services.embedder)
+    if report.failed:
+        raise ApiError(422, "invalid_curated", report.failed[0][1])
+
+
+@router.get("/curated", summary="Kuratierte Antworten des Jobcenters")
+def list_curated(request: Request, user: StaffUser = Depends(require_staff), tenant: Optional[str] = None) -> dict:
+    name = _tenant(user, tenant)
+    return {"tenant": name, "items": curated_answers(request.app.state.services.store, name)}
+
+
+@router.post("/curated", status_code=201, summary="Eine kuratierte Antwort anlegen")
+def create_curated(body: CuratedIn, request: Request, user: StaffUser = Depends(require_staff),
+                   tenant: Optional[str] = None) -> dict:
+    name = _tenant(user, tenant)
+    with _WRITE:
+        items = curated_answers(request.app.state.services.store, name)
+        taken = {i["id"] for i in items}
+        if body.id in taken:
+            raise ApiError(409, "conflict", f"Eine kuratierte Antwort „{body.id}“ gibt es schon.")
+        item = body.item(body.id or new_id(body.question, taken))
+        _save(request, name, [*items, item])
+    _audit(request, name, user, "curated_created", "curated", item["id"])
+    return item
+
+
+@router.put("/curated/{ident}", summary="Eine kuratierte Antwort ändern")
+def update_curated(ident: str, body: CuratedIn, request: Request, user: StaffUser = Depends(require_staff),
+                   tenant: Optional[str] = None) -> dict:
+    name = _tenant(user, tenant)
+    with _WRITE:
+        items = curated_answers(request.app.state.services.store, name)
+        index = _index(items, ident)
+        item = body.item(ident)
+        _save(request, name, items[:index] + [item] + items[index + 1:])
+    _audit(request, name, user, "curated_updated", "curated", ident)
+    return item
+
+
+@router.delete("/curated/{ident}", summary="Eine kuratierte Antwort löschen")
+def delete_curated(ident: str, request: Request, user: StaffUser = Depends(require_staff),
+                   tenant: Optional[str] = None) -> dict:
+    name = _tenant(user, tenant)
+    with _WRITE:
+        items = curated_answers(request.app.state.services.store, name)
+        index = _index(items, ident)
+        _save(request, name, items[:index] + items[index + 1:])
+    _audit(request, name, user, "curated_deleted", "curated", ident)
+    return {"deleted": ident}
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _index(items: list[dict], ident: str) -> int:
+    for n, item in enumerate(items):
+        if item["id"] == ident:
+            return n
+    raise ApiError(404, "not_found", f"Die kuratierte Antwort „{ident}“ gibt es nicht.")
+
+
+def _filename(raw: str | None) -> str:
+    """The file's own name (a browser may send a path); it becomes the document's source."""
+    name = Path((raw or "").replace("\\", "/")).name.strip()
+    if not name or name.startswith(".") or len(name) > MAX_FILENAME or any(ord(c) < 32 for c in name):
+        raise ApiError(422, "invalid_filename", "Der Dateiname ist ungültig.")
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        allowed = ", ".join(sorted(SUPPORTED_SUFFIXES))
+        raise ApiError(415, "unsupported_type", f"Dateiformat „{suffix or 'ohne Endung'}“ wird nicht unterstützt (möglich: {allowed}).")
+    return name
+
+
+def _day(value: str, field: str) -> date | None:
+    if not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise ApiError(422, "invalid_date", f"{field}: bitte ein Datum als JJJJ-MM-TT angeben.") from None
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value else None
