@@ -1,5 +1,6 @@
-"""Hybrid retrieval: German lexical (BM25 + vocabulary) and dense, fused by a convex
-combination of normalised scores.
+"""Hybrid retrieval: German lexical (BM25 + vocabulary + thesaurus) and dense, fused by a
+convex combination of normalised scores, whose lexical share follows how much of the
+question the best lexical passage covers.
 
     >>> retriever = Retriever(store, get_embedder("use-m3"), settings)
     >>> hits = retriever.search("Muss ich mein Auto verkaufen?", tenant="musterkreis")
@@ -10,14 +11,25 @@ combination of normalised scores.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from amtslotse.models import Hit
-from amtslotse.search import analysis, vocabulary
+from amtslotse.models import Hit, Passage
+from amtslotse.search import analysis, indexing, thesaurus, vocabulary
 from amtslotse.search.embedders import Embedder
 from amtslotse.settings import Settings
 from amtslotse.store.protocol import Store
+
+TYPICAL_COVERAGE = 0.6
+"""Coverage (see `coverage`) at which the configured lexical_weight applies unchanged."""
+
+COVERAGE_SLOPE = 0.4
+"""Change of the lexical share per unit of coverage: 0.04 per 10 points. With the default
+lexical_weight 0.75 the share runs from 0.51 (no question word in the best lexical passage)
+to 0.91 (all of them). Both constants were chosen on our development set
+(tests/data/retrieval_dev.jsonl), never on the public sets."""
+
 
 @dataclass
 class Retriever:
@@ -26,20 +38,40 @@ class Retriever:
     settings: Settings
 
     def query_terms(self, query: str, tenant: str) -> Counter[str]:
-        terms = analysis.weighted_terms(query)
-        for term, weight in vocabulary.expand(set(terms), tenant, self.settings.vocabulary_dir).items():
+        """The query's analyzed words, plus the legal terms of the domain vocabulary and
+        general synonyms, both weighted down."""
+        return self._expanded(analysis.weighted_terms(query), tenant)
+
+    def _expanded(self, written: Counter[str], tenant: str) -> Counter[str]:
+        # Both expansions start from the words written: a synonym does not trigger a
+        # vocabulary entry, nor a legal term a synonym.
+        terms = Counter(written)
+        for term, weight in vocabulary.expand(set(written), tenant, self.settings.vocabulary_dir).items():
+            terms[term] += weight
+        for term, weight in thesaurus.expand(written).items():
             terms[term] += weight
         return terms
 
     def search(self, query: str, tenant: str, as_of: date | None = None, limit: int = 10) -> list[Hit]:
         as_of = as_of or date.today()
         depth = max(limit, self.settings.search_candidates)
-        lexical = self.store.search_lexical(tenant, analysis.hashed(self.query_terms(query, tenant)), as_of, depth)
+        written = analysis.weighted_terms(query)
+        query_ids = analysis.hashed(self._expanded(written, tenant))
+        lexical = self.store.search_lexical(tenant, query_ids, as_of, depth)
         dense: list[tuple[int, float]] = []
         if self.embedder is not None:
             dense = self.store.search_dense(tenant, self.embedder.name, self.embedder.embed_query(query), as_of, depth)
-        fused = fuse(lexical, dense, self.settings.lexical_weight)[:limit]
-        passages = {p.id: p for p in self.store.get_passages(tenant, [pid for pid, _ in fused])}
+        weight = self.settings.lexical_weight
+        passages: dict[int, Passage] = {}
+        if lexical and dense:
+            best = self.store.get_passages(tenant, [lexical[0][0]])
+            if best:
+                passages[lexical[0][0]] = best[0]
+                weight = adapted_weight(weight, coverage(written, query_ids, best[0]))
+        fused = fuse(lexical, dense, weight)[:limit]
+        passages.update(
+            (p.id, p) for p in self.store.get_passages(tenant, [pid for pid, _ in fused if pid not in passages])
+        )
         lex_rank = {pid: r for r, (pid, _) in enumerate(lexical, 1)}
         dense_rank = {pid: r for r, (pid, _) in enumerate(dense, 1)}
         return [
@@ -47,6 +79,32 @@ class Retriever:
             for pid, score in fused
             if pid in passages
         ]
+
+
+def coverage(written: Mapping[str, float], query_ids: Mapping[int, float], passage: Passage) -> float:
+    """Share of the question that `passage` holds: the weights of the query terms found in
+    its index entry (expansions with their lower weights, so "Auto" is partly covered by
+    "Kraftfahrzeug") over the weight of the words written, at most 1. The same measure as
+    the extractive answer's confidence (`ask.extractive.confidence`), on the whole passage."""
+    own = sum(written.values())
+    if own <= 0:
+        return 0.0
+    held = analysis.hashed_terms(" ".join(indexing.indexed_fields(passage)))  # its index entry's terms
+    return min(1.0, sum(w for tid, w in query_ids.items() if tid in held) / own)
+
+
+def adapted_weight(weight: float, coverage: float) -> float:
+    """The lexical share for a query whose best lexical passage has this coverage.
+
+    A query-performance prediction: when even the best lexical match lacks most of the
+    question's words (the question paraphrases the text: "Wer hat ... erfunden?" against
+    "... entwickelte ..."), the lexical ranking rests on a few words and the dense one, which
+    compares meaning, deserves more say; when it holds them all, the lexical ranking is
+    precise (a § cited by name, a rare word) and the dense one may only blur it. A weight
+    of 0 or 1 (dense or lexical only) stays as configured."""
+    if not 0.0 < weight < 1.0:
+        return weight
+    return min(1.0, max(0.0, weight + COVERAGE_SLOPE * (coverage - TYPICAL_COVERAGE)))
 
 
 def fuse(lexical: list[tuple[int, float]], dense: list[tuple[int, float]], alpha: float) -> list[tuple[int, float]]:

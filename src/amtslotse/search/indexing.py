@@ -23,12 +23,18 @@ KEYWORD_WEIGHT = 2.0
 """Weight of an editorial keyword (data/keywords): the citizen's word for the section's topic."""
 
 
+def indexed_fields(passage: Passage) -> tuple[str, str, str]:
+    """The texts a passage is indexed by: body, head (heading, citation, title), keywords."""
+    head = " ".join(filter(None, (passage.heading, passage.citation, passage.title)))
+    return passage.text, head, passage.keywords
+
+
 def analyze_passage(passage: Passage) -> Analyzed:
     """The passage's hashed terms: body words, plus heading and keyword words weighted up
     (a heading or keyword word counts at most twice, however often it repeats)."""
-    terms = analysis.hashed_terms(passage.text)
-    head = " ".join(filter(None, (passage.heading, passage.citation, passage.title)))
-    for extra, weight in ((head, HEADING_WEIGHT), (passage.keywords, KEYWORD_WEIGHT)):
+    body, head, keywords = indexed_fields(passage)
+    terms = analysis.hashed_terms(body)
+    for extra, weight in ((head, HEADING_WEIGHT), (keywords, KEYWORD_WEIGHT)):
         for tid, count in analysis.hashed_terms(extra).items():
             terms[tid] = terms.get(tid, 0.0) + min(count, 2.0) * weight
     return Analyzed(

@@ -48,12 +48,32 @@ def entries_for(tenant: str, vocabulary_dir: Path | None) -> tuple[Entry, ...]:
     )
 
 
+_by_stem: dict[tuple[str, Path | None], tuple[tuple[Entry, ...], dict[str, tuple[Entry, ...]]]] = {}
+
+
+def _entries_by_stem(tenant: str, vocabulary_dir: Path | None) -> dict[str, tuple[Entry, ...]]:
+    """Each entry filed under one of its trigger stems: a query then checks only the entries
+    filed under its own stems instead of all of them (a few instead of ~800 subset tests).
+    Rebuilt whenever `entries_for` gives a new tuple (its cache was cleared)."""
+    entries = entries_for(tenant, vocabulary_dir)
+    cached = _by_stem.get((tenant, vocabulary_dir))
+    if cached is None or cached[0] is not entries:
+        index: dict[str, list[Entry]] = {}
+        for entry in entries:
+            index.setdefault(min(entry.trigger), []).append(entry)
+        cached = (entries, {stem: tuple(filed) for stem, filed in index.items()})
+        _by_stem[(tenant, vocabulary_dir)] = cached
+    return cached[1]
+
+
 def expand(query_stems: set[str], tenant: str, vocabulary_dir: Path | None) -> dict[str, float]:
     """Legal terms to add to a query whose analyzed words are `query_stems`."""
     added: dict[str, float] = {}
-    for entry in entries_for(tenant, vocabulary_dir):
-        if entry.trigger <= query_stems:
-            for term, weight in entry.expansion:
-                if term not in query_stems:
-                    added[term] = max(added.get(term, 0.0), weight * EXPANSION_WEIGHT)
+    index = _entries_by_stem(tenant, vocabulary_dir)
+    for stem in sorted(query_stems):  # a set's order changes between processes; scores must not
+        for entry in index.get(stem, ()):
+            if entry.trigger <= query_stems:
+                for term, weight in entry.expansion:
+                    if term not in query_stems:
+                        added[term] = max(added.get(term, 0.0), weight * EXPANSION_WEIGHT)
     return added
