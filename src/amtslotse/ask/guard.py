@@ -312,10 +312,12 @@ def check(text: str, *, history: Sequence[str] = ()) -> GuardVerdict:
                         out_of_scope=bool(out), simple_language=bool(simple), reasons=tuple(reasons))
 
 
+@lru_cache(maxsize=4096)
 def scan_document(text: str) -> bool:
     """True if an ingested document (or passage) carries instructions aimed at the assistant:
     the same injection cues as for chat messages, plus hidden-instruction markers (HTML
-    comments, "note to the AI") that are harmless in a chat message but not in a source."""
+    comments, "note to the AI") that are harmless in a chat message but not in a source.
+    Cached: the same top passages come back for many questions."""
     norm = normalize(text)
     return bool(_injection_reasons(norm, text) or _hits("document", norm))
 

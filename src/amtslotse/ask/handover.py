@@ -1,7 +1,7 @@
 """Handover: the citizen agrees to send a summary of their request to staff; it becomes an
 inbox message (channel "chat") that is triaged like any other.
 
-    >>> receipt = hand_over(services, "musterkreis", "3f1c9a2e-...", summary, contact="0171 ...")
+    >>> receipt = hand_over(services, "3f1c9a2e-...", summary, contact="0171 ...")
     >>> receipt.reference
     'MK-2026-000017'
 
@@ -31,12 +31,14 @@ class Receipt:
         return {"reference": self.reference, "status": self.status, "next_steps": self.next_steps, "priority": self.priority}
 
 
-def hand_over(services, tenant: str, conversation_id: str, summary: str, contact: str = "") -> Receipt:
+def hand_over(services, conversation_id: str, summary: str, contact: str = "") -> Receipt:
+    """Send the agreed summary to the inbox of the conversation's tenant."""
     from amtslotse.inbox.intake import accept
     from amtslotse.inbox.message import IncomingMessage
 
     settings = services.settings
-    if services.store.conversation_tenant(conversation_id) != tenant:
+    tenant = services.store.conversation_tenant(conversation_id)
+    if tenant is None:
         raise ChatError("conversation_not_found", "Dieses Gespräch gibt es nicht (mehr). Bitte stellen Sie Ihre Frage neu.")
     if not summary.strip():
         raise ChatError("empty_summary", "Die Zusammenfassung ist leer.")

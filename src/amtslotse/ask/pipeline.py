@@ -16,7 +16,6 @@ fallback when it fails or cites nothing.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
 from datetime import date
 from typing import Any, Iterator, Sequence
 
@@ -127,7 +126,7 @@ class Asker:
         else:
             # Only redacted text goes to retrieval and to an LLM.
             query = retrieval_question(redacted, history)
-            hits = [h for h in self.retriever.search(query, tenant, day, limit=SEARCH_DEPTH) if not _instructs(h.passage.text)]
+            hits = [h for h in self.retriever.search(query, tenant, day, limit=SEARCH_DEPTH) if not guard.scan_document(h.passage.text)]
             prefix = f"{texts.AI_NOTICE}\n\n" if first_turn else ""
             compose = self._compose(answer, redacted, query, hits, tenant, history, simple, outcome == "handover", prefix)
             for event in compose:
@@ -234,13 +233,6 @@ class Asker:
             yield Event("text", {"delta": sources})
             answer.answer = generation.text + sources
         return True
-
-
-@lru_cache(maxsize=4096)
-def _instructs(text: str) -> bool:
-    """A passage with instructions aimed at the assistant (hidden in an ingested document) is
-    never quoted nor given to an LLM. Cached: the same top passages come back again and again."""
-    return guard.scan_document(text)
 
 
 def _sources_block(citations: list[dict], day: date) -> str:

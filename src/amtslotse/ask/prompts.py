@@ -28,7 +28,6 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 from amtslotse.ask import guard
 from amtslotse.llm import ChatMessage
@@ -185,7 +184,7 @@ def build_prompt(
         if len(used) >= max_passages:
             break
         p = hit.passage
-        if _flagged("\n".join(filter(None, (p.title, p.heading, p.text)))):
+        if guard.scan_document("\n".join(filter(None, (p.title, p.heading, p.text)))):
             left_out += 1  # instructions hidden in a source never reach the model
             continue
         header = _header(len(used) + 1, hit)
@@ -214,12 +213,6 @@ def build_prompt(
     messages = [ChatMessage("system", rules), ChatMessage("user", user)]
     estimated = sum(estimate_tokens(m.content) for m in messages) + 8 * len(messages)
     return Prompt(messages, used, rules, left_out, trimmed, estimated)
-
-
-@lru_cache(maxsize=2048)
-def _flagged(text: str) -> bool:
-    """scan_document, cached: the same top passages come back for many questions."""
-    return guard.scan_document(text)
 
 
 def _clean(text: str) -> str:

@@ -61,7 +61,7 @@ def services() -> Iterator[tuple]:
 
 def question_items(question: Optional[str], path: Optional[Path], option: str) -> Iterator[dict]:
     """The single question as {"id": None, ...}, or the lines of a JSONL file, checked."""
-    from amtslotse.evaluation.retrieval import read_jsonl
+    from amtslotse.jsonl import read_jsonl
 
     if (question is None) == (path is None):
         raise UserError(f"Bitte genau eines angeben: eine Frage oder {option} DATEI.jsonl")

@@ -16,6 +16,7 @@ from typing import Optional
 import typer
 
 from amtslotse.cli.common import TENANT, UserError, app, err, parse_day
+from amtslotse.jsonl import read_jsonl_lines
 
 BATCH = 64
 """Messages triaged together from a --messages file (one embedding batch)."""
@@ -48,7 +49,7 @@ def triage(
         items = _read_messages(messages)
         for start in range(0, len(items), BATCH):
             chunk = items[start:start + BATCH]
-            for (number, item, when), result in zip(chunk, _triage_chunk(triager, chunk, config, today)):
+            for (item, _when), result in zip(chunk, _triage_chunk(triager, chunk, config, today)):
                 typer.echo(json.dumps({"id": item.get("id")} | result.to_dict(), ensure_ascii=False))
         return
     if file is not None:
@@ -66,10 +67,10 @@ def _triage_chunk(triager, chunk, config, today):
     """Messages of one date go through triage_many together; the results keep input order."""
     results: dict[int, object] = {}
     by_day: dict[date | None, list[int]] = {}
-    for index, (_, _, when) in enumerate(chunk):
+    for index, (_, when) in enumerate(chunk):
         by_day.setdefault(when or today, []).append(index)
     for when, indexes in by_day.items():
-        for index, result in zip(indexes, triager.triage_many([chunk[i][1]["text"] for i in indexes], config, today=when)):
+        for index, result in zip(indexes, triager.triage_many([chunk[i][0]["text"] for i in indexes], config, today=when)):
             results[index] = result
     return [results[i] for i in range(len(chunk))]
 
@@ -85,21 +86,14 @@ def _read_text(path: Path) -> str:
         raise UserError(f"{path.name}: nicht lesbar ({error.strerror})") from None
 
 
-def _read_messages(path: Path) -> list[tuple[int, dict, date | None]]:
-    """(line number, item, message date) of every line, checked before any output."""
+def _read_messages(path: Path) -> list[tuple[dict, date | None]]:
+    """(item, message date) of every line, checked before any output."""
     items = []
-    for number, line in enumerate(_read_text(path).splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{path.name}, Zeile {number}"
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise UserError(f"{where}: kein gültiges JSON ({error.msg})") from None
-        if not isinstance(item, dict) or not isinstance(item.get("text"), str) or not item["text"].strip():
+    for where, item in read_jsonl_lines(path):
+        if not isinstance(item.get("text"), str) or not item["text"].strip():
             raise UserError(f"{where}: Feld 'text' fehlt oder ist leer")
         when = parse_day(item["date"], f"{where}, Feld 'date'") if item.get("date") else None
-        items.append((number, item, when))
+        items.append((item, when))
     return items
 
 

@@ -10,24 +10,14 @@ import json
 import tempfile
 from datetime import date
 from pathlib import Path
-from typing import Iterator
 
 from amtslotse.knowledge.ingest import embed_missing, ingest_paths
 from amtslotse.search.embedders import get_embedder
 from amtslotse.search.hybrid import Retriever
 from amtslotse.evaluation.metrics import dedupe, summarize
+from amtslotse.jsonl import read_jsonl
 from amtslotse.settings import Settings
 from amtslotse.store.sqlite import SqliteStore
-
-
-def read_jsonl(path: Path) -> Iterator[dict]:
-    with open(path, encoding="utf-8") as f:
-        for number, line in enumerate(f, start=1):
-            if line.strip():
-                try:
-                    yield json.loads(line)
-                except json.JSONDecodeError as error:
-                    raise ValueError(f"{path.name}, Zeile {number}: kein gültiges JSON ({error.msg})") from None
 
 
 def eval_public_set(passages: Path, questions: Path, settings: Settings, limit: int = 10) -> dict:

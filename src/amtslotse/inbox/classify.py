@@ -32,7 +32,6 @@ Cache files are pickles: they live in the operator's own data folder, like the d
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import pickle
@@ -48,6 +47,7 @@ import numpy as np
 
 from amtslotse.inbox.categories import CATEGORIES, FLAGS
 from amtslotse.inbox.flags import PhraseMatcher, fold, read_phrase_folder, words
+from amtslotse.jsonl import read_jsonl_lines
 from amtslotse.privacy.redaction import redact
 from amtslotse.search.analysis import weighted_terms
 
@@ -83,23 +83,15 @@ def training_file() -> Path:
 def read_examples(path: Path) -> list[Example]:
     """Labelled messages of a JSONL file, checked (German error naming file and line)."""
     out = []
-    with open(path, encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            where = f"{Path(path).name}, Zeile {number}"
-            try:
-                item = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise ValueError(f"{where}: kein gültiges JSON ({error.msg})") from None
-            text, category, flags = item.get("text"), item.get("category"), item.get("flags", [])
-            if not isinstance(text, str) or not text.strip():
-                raise ValueError(f"{where}: Feld 'text' fehlt oder ist leer")
-            if category not in CATEGORIES:
-                raise ValueError(f"{where}: unbekannte Kategorie {category!r}")
-            if not isinstance(flags, list) or any(f not in FLAGS for f in flags):
-                raise ValueError(f"{where}: unbekannte Markierung in {flags!r}")
-            out.append(Example(text, category, tuple(flags)))
+    for where, item in read_jsonl_lines(path):
+        text, category, flags = item.get("text"), item.get("category"), item.get("flags", [])
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f"{where}: Feld 'text' fehlt oder ist leer")
+        if category not in CATEGORIES:
+            raise ValueError(f"{where}: unbekannte Kategorie {category!r}")
+        if not isinstance(flags, list) or any(f not in FLAGS for f in flags):
+            raise ValueError(f"{where}: unbekannte Markierung in {flags!r}")
+        out.append(Example(text, category, tuple(flags)))
     return out
 
 

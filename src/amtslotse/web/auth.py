@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
+from amtslotse.tenants import TENANT_NAME
 from amtslotse.web.errors import ApiError
 
 COOKIE = "amtslotse_staff"
@@ -34,6 +35,21 @@ class StaffUser:
             raise ApiError(403, "forbidden", f"Dafür fehlt die Rolle „{role}“.")
         if tenant is not None and not self.may_act_for(tenant):
             raise ApiError(403, "forbidden", "Sie dürfen nicht für dieses Jobcenter arbeiten.")
+
+
+def staff_tenant(user: StaffUser, tenant: str | None, role: str | None = None) -> str:
+    """The tenant a request is for (the account's own unless it is the cooperative's), checked
+    against the account: with `role`, it must have that role (or admin)."""
+    name = tenant or (user.tenant if user.tenant != "*" else None)
+    if name is None:
+        raise ApiError(422, "tenant_required", "Bitte das Jobcenter angeben (?tenant=…).")
+    if not TENANT_NAME.match(name):
+        raise ApiError(422, "invalid_tenant", f"„{name}“ ist kein gültiger Mandant.")
+    if role is not None:
+        user.require(role, name)
+    elif not user.may_act_for(name):
+        raise ApiError(403, "forbidden", "Sie dürfen nicht für dieses Jobcenter arbeiten.")
+    return name
 
 
 def _token(request: Request) -> str | None:

@@ -109,12 +109,8 @@ class HandoverIn(BaseModel):
 def post_handover(body: HandoverIn, request: Request) -> dict:
     if not body.consent:
         raise ApiError(422, "consent_missing", "Bitte bestätigen Sie, dass die Zusammenfassung gesendet werden soll.")
-    services = request.app.state.services
-    tenant = services.store.conversation_tenant(body.conversation_id)
-    if tenant is None:
-        raise ApiError(404, "conversation_not_found", "Dieses Gespräch gibt es nicht (mehr). Bitte stellen Sie Ihre Frage neu.")
     try:
-        return hand_over(services, tenant, body.conversation_id, body.summary, body.contact).to_dict()
+        return hand_over(request.app.state.services, body.conversation_id, body.summary, body.contact).to_dict()
     except ChatError as error:
         raise _chat_error(error) from None
 

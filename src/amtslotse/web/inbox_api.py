@@ -34,7 +34,7 @@ from amtslotse.inbox.message import Attachment, IncomingMessage
 from amtslotse.inbox.triage import PRIORITY_LABELS as TRIAGE_PRIORITY_LABELS
 from amtslotse.privacy.redaction import mark
 from amtslotse.store.sql_inbox import UNTRIAGED_PRIORITY, AuditEntry, InboxItem
-from amtslotse.web.auth import StaffUser, require_staff
+from amtslotse.web.auth import StaffUser, require_staff, staff_tenant
 from amtslotse.web.errors import MAX_BODY_BYTES, ApiError
 
 router = APIRouter(tags=["Posteingang"])
@@ -153,11 +153,7 @@ staff = APIRouter(prefix="/api/v1/staff/inbox", tags=["Posteingang (Mitarbeitend
 
 
 def _tenant(user: StaffUser, tenant: str | None) -> str:
-    name = tenant or (user.tenant if user.tenant != "*" else None)
-    if name is None:
-        raise ApiError(422, "tenant_required", "Bitte das Jobcenter angeben (?tenant=…).")
-    user.require(ROLE, name)
-    return name
+    return staff_tenant(user, tenant, ROLE)
 
 
 @staff.get("", summary="Nachrichten, dringende und älteste zuerst")

@@ -22,8 +22,8 @@ from fastapi.responses import JSONResponse, Response
 from amtslotse.analytics import CHARTS, Minutes, Period, build_report, render_chart, report_csv
 from amtslotse.analytics.report import MAX_DAYS
 from amtslotse.ask.conversation import PUBLIC_FIELDS
-from amtslotse.tenants import TENANT_NAME, TenantConfigError
-from amtslotse.web.auth import StaffUser, require_staff
+from amtslotse.tenants import TenantConfigError
+from amtslotse.web.auth import StaffUser, require_staff, staff_tenant
 from amtslotse.web.errors import ApiError
 from amtslotse.web.inbox_api import _labels
 from amtslotse.web.staff_knowledge import router as knowledge_router
@@ -34,21 +34,6 @@ ANALYTICS_ROLE = "auswertung"
 INBOX_PAGE = 500
 MAX_QUESTION_CHARS = 2000
 NO_STORE = {"Cache-Control": "no-store"}
-
-
-def staff_tenant(user: StaffUser, tenant: str | None, role: str | None = None) -> str:
-    """The tenant a request is for (the account's own unless it is the cooperative's), checked
-    against the account: with `role`, it must have that role (or admin)."""
-    name = tenant or (user.tenant if user.tenant != "*" else None)
-    if name is None:
-        raise ApiError(422, "tenant_required", "Bitte das Jobcenter angeben (?tenant=…).")
-    if not TENANT_NAME.match(name):
-        raise ApiError(422, "invalid_tenant", f"„{name}“ ist kein gültiger Mandant.")
-    if role is not None:
-        user.require(role, name)
-    elif not user.may_act_for(name):
-        raise ApiError(403, "forbidden", "Sie dürfen nicht für dieses Jobcenter arbeiten.")
-    return name
 
 
 # --- analytics -------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from amtslotse.knowledge.curated import CURATED_SOURCE, curated_answers, new_id,
 from amtslotse.knowledge.ingest import embed_missing, ingest_paths
 from amtslotse.knowledge.loaders import SUPPORTED_SUFFIXES
 from amtslotse.store.sql_inbox import AuditEntry
-from amtslotse.web.auth import StaffUser, require_staff
+from amtslotse.web.auth import StaffUser, require_staff, staff_tenant
 from amtslotse.web.errors import ApiError
 
 router = APIRouter(tags=["Wissen (Mitarbeitende)"])  # paths below /api/v1/staff: included by staff_api.router
@@ -46,8 +46,6 @@ written back as one document, and two editors must not overwrite each other's ch
 
 
 def _tenant(user: StaffUser, tenant: str | None) -> str:
-    from amtslotse.web.staff_api import staff_tenant  # here: staff_api imports this module for its router
-
     return staff_tenant(user, tenant, ROLE)
 
 

@@ -1,0 +1,43 @@
+"""Reading JSON Lines files (question sets, message sets, training data): one object per line,
+blank lines skipped, every problem a German ValueError that names the file and the line.
+
+    >>> for where, item in read_jsonl_lines(Path("fragen.jsonl")):
+    ...     if "question" not in item:
+    ...         raise ValueError(f"{where}: Feld 'question' fehlt")
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Iterator
+
+
+def read_jsonl_lines(path: Path) -> Iterator[tuple[str, dict]]:
+    """("<file>, Zeile N", object) for every non-blank line."""
+    path = Path(path)
+    try:
+        text = path.read_text("utf-8")
+    except FileNotFoundError:
+        raise ValueError(f"Datei nicht gefunden: {path}") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{path.name}: kein UTF-8-Text") from None
+    except OSError as error:
+        raise ValueError(f"{path.name}: nicht lesbar ({error.strerror})") from None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path.name}, Zeile {number}"
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{where}: kein gültiges JSON ({error.msg})") from None
+        if not isinstance(item, dict):
+            raise ValueError(f"{where}: kein JSON-Objekt")
+        yield where, item
+
+
+def read_jsonl(path: Path) -> Iterator[dict]:
+    """The objects of a JSON Lines file, in order."""
+    for _where, item in read_jsonl_lines(path):
+        yield item
