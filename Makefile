@@ -30,7 +30,7 @@ install-system:
 install-test: $(BIN)/python install-system
 	CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF" \
 	CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
-	$(BIN)/pip install --quiet -e ".[test,bench,e5]"
+	$(BIN)/pip install --quiet -e ".[test,bench]"
 	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error  # axe-core for the accessibility checks
 
 run: install

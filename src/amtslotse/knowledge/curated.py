@@ -4,7 +4,7 @@ tenant's `curated.jsonl` document, written as that JSONL file and ingested again
     >>> items = curated_answers(store, "musterkreis")
     >>> items[0]["id"], items[0]["question"]
     ('regelbedarf-2026-alleinstehend', 'Wie hoch ist der Regelbedarf 2026 für eine alleinstehende Person?')
-    >>> save_curated_answers(store, settings, "musterkreis", items, embedder)   # edit = re-ingest
+    >>> save_curated_answers(store, settings, "musterkreis", items)   # edit = re-ingest
 
 The store is the one place the answers live (no second copy on disk that could disagree):
 loaders._curated_record maps a JSONL line to a passage (answer -> text, question -> heading,
@@ -22,7 +22,7 @@ from datetime import date
 from pathlib import Path
 from typing import Iterable
 
-from amtslotse.knowledge.ingest import IngestReport, embed_missing, ingest_paths
+from amtslotse.knowledge.ingest import IngestReport, ingest_paths
 from amtslotse.models import Passage
 from amtslotse.settings import Settings
 
@@ -74,7 +74,7 @@ def to_jsonl(items: Iterable[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def save_curated_answers(store, settings: Settings, tenant: str, items: list[dict], embedder=None) -> IngestReport:
+def save_curated_answers(store, settings: Settings, tenant: str, items: list[dict]) -> IngestReport:
     """Store `items` as the tenant's curated answers (all of them: the document is replaced).
     The report's `failed` holds the loader's German message if an item is invalid; then
     nothing changed. No items: the document is deleted."""
@@ -85,8 +85,6 @@ def save_curated_answers(store, settings: Settings, tenant: str, items: list[dic
         path = Path(folder) / CURATED_SOURCE
         path.write_text(to_jsonl(items), encoding="utf-8")
         report = ingest_paths([path], store, settings, tenant=tenant, workers=0)
-    if embedder is not None and settings.embed_on_ingest and report.ingested:
-        embed_missing(store, embedder, settings.embed_batch_size)
     return report
 
 

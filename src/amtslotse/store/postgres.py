@@ -173,9 +173,11 @@ class PostgresStore(SqlStore):
             ) from None
         params.setdefault("connect_timeout", 10)
         try:
-            # prepare_threshold=None: no server-side prepared statements, so every query is
-            # planned with its parameters (and works behind transaction-mode poolers).
-            return psycopg.connect(**params, autocommit=False, prepare_threshold=None)
+            # autocommit: a read is one statement and one round trip; writes open an explicit
+            # transaction in _tx (BEGIN ... COMMIT). prepare_threshold=None: no server-side
+            # prepared statements, so every query is planned with its parameters (and works
+            # behind transaction-mode poolers).
+            return psycopg.connect(**params, autocommit=True, prepare_threshold=None)
         except psycopg.Error as error:
             reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             password = params.get("password")
@@ -208,17 +210,23 @@ class PostgresStore(SqlStore):
         with self._lock:
             self._conn.close()
 
+    def _connection(self) -> psycopg.Connection:
+        if self._conn.broken:  # the server restarted or the network dropped: reconnect
+            self._conn = self._connect()
+        return self._conn
+
     @contextmanager
     def _tx(self) -> Iterator[_Cursor]:
         with self._lock:
-            if self._conn.broken:  # the server restarted or the network dropped: reconnect
-                self._conn = self._connect()
-            with self._conn.transaction(), self._conn.cursor() as cur:
+            conn = self._connection()
+            with conn.transaction(), conn.cursor() as cur:
                 yield _Cursor(cur)
 
     def _read(self, query: str, params: Sequence[Any] = ()) -> list[tuple]:
-        with self._tx() as cur:
-            return cur.execute(query, params).fetchall()
+        # One statement outside a transaction block: a single round trip to the server
+        # (inside one, psycopg adds BEGIN and COMMIT, three round trips in all).
+        with self._lock:
+            return self._connection().execute(_q(query), tuple(params)).fetchall()
 
     def _date_param(self, value: date | None) -> Any:
         return value

@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.middleware.base import BaseHTTPMiddleware
 
+from amtslotse.knowledge.vector_worker import VectorWorker
 from amtslotse.privacy.retention import purge_expired
 from amtslotse.services import Services
 from amtslotse.settings import Settings, get_settings
@@ -42,6 +43,15 @@ def _retention_loop(services: Services, stop: threading.Event) -> None:
             log.exception("Löschen nach Aufbewahrungsfrist fehlgeschlagen")
 
 
+def _start_vectors(app: FastAPI):
+    """The vector worker: embeds at start what lacks a vector, then what uploads add."""
+    services = app.state.services
+    if services.embedder is None:
+        return lambda: None
+    app.state.vector_worker = VectorWorker(services.store, services.embedder, services.settings.embed_batch_size)
+    return app.state.vector_worker.start()
+
+
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
     settings = settings or (services.settings if services else get_settings())
 
@@ -53,11 +63,13 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         stop = threading.Event()
         threading.Thread(target=_retention_loop, args=(app.state.services, stop), daemon=True).start()
         stop_inbox = inbox_api.start_background(app)  # what a crash left pending, then IMAP and new mail
+        stop_vectors = _start_vectors(app)
         try:
             yield
         finally:
             stop.set()
             stop_inbox()
+            stop_vectors()
             if own:
                 app.state.services.close()
 

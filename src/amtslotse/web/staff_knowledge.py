@@ -27,7 +27,7 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from pydantic import BaseModel, Field
 
 from amtslotse.knowledge.curated import CURATED_SOURCE, curated_answers, new_id, save_curated_answers
-from amtslotse.knowledge.ingest import embed_missing, ingest_paths
+from amtslotse.knowledge.ingest import ingest_paths
 from amtslotse.knowledge.loaders import SUPPORTED_SUFFIXES
 from amtslotse.store.sql_inbox import AuditEntry
 from amtslotse.web.auth import StaffUser, require_staff, staff_tenant
@@ -111,8 +111,7 @@ def upload_documents(
             path.write_bytes(upload.file.read())
             paths.append(path)
         report = ingest_paths(paths, services.store, services.settings, tenant=name, valid_from=start, valid_to=end, workers=0)
-    if report.ingested and services.embedder is not None and services.settings.embed_on_ingest:
-        embed_missing(services.store, services.embedder, services.settings.embed_batch_size)
+    _want_vectors(request, report.ingested)
     failed = {path.name: message for path, message in report.failed}
     for filename in names:
         if filename not in failed:
@@ -194,11 +193,19 @@ class CuratedIn(BaseModel):
         }
 
 
+def _want_vectors(request: Request, ingested: int) -> None:
+    """New passages are searchable lexically now; the server's vector worker embeds them."""
+    worker = getattr(request.app.state, "vector_worker", None)
+    if ingested and worker is not None:
+        worker.request()
+
+
 def _save(request: Request, tenant: str, items: list[dict]) -> None:
     services = request.app.state.services
-    report = save_curated_answers(services.store, services.settings, tenant, items, services.embedder)
+    report = save_curated_answers(services.store, services.settings, tenant, items)
     if report.failed:
         raise ApiError(422, "invalid_curated", report.failed[0][1])
+    _want_vectors(request, report.ingested)
 
 
 @router.get("/curated", summary="Kuratierte Antworten des Jobcenters")
