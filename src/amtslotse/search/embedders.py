@@ -391,6 +391,12 @@ class CombinedEmbedder:
     def dim(self) -> int:
         return sum(p.dim for p in self.parts)
 
+    @property
+    def lead_dims(self) -> int:
+        """The main model's dimensions, which rank nearly as the whole vector does: a hint
+        for the exact index to score them first (`DenseIndex.search`)."""
+        return self.parts[0].dim
+
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         texts = _texts(texts)
         return np.hstack([p.embed_passages(texts) * s for p, s in zip(self.parts, self.scales)]).astype(np.float32)

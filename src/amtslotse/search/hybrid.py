@@ -75,7 +75,10 @@ class Retriever:
         lexical = self.store.search_lexical(tenant, query_ids, as_of, depth)
         dense: list[tuple[int, float]] = []
         if self.embedder is not None:
-            dense = self.store.search_dense(tenant, self.embedder.name, self.embedder.embed_query(query), as_of, depth)
+            dense = self.store.search_dense(
+                tenant, self.embedder.name, self.embedder.embed_query(query), as_of, depth,
+                lead_dims=getattr(self.embedder, "lead_dims", None),
+            )
         weight = self.lexical_weight
         passages: dict[int, Passage] = {}
         if lexical and dense:

@@ -269,7 +269,7 @@ class PostgresStore(SqlStore):
         )
 
     def search_dense(
-        self, tenant: str, model: str, vector: np.ndarray, as_of: date, limit: int
+        self, tenant: str, model: str, vector: np.ndarray, as_of: date, limit: int, lead_dims: int | None = None
     ) -> list[tuple[int, float]]:
         if limit <= 0:
             return []

@@ -100,9 +100,10 @@ class Store(Protocol):
         """BM25 over analyzed terms (term id -> query weight); best first."""
 
     def search_dense(
-        self, tenant: str, model: str, vector: np.ndarray, as_of: date, limit: int
+        self, tenant: str, model: str, vector: np.ndarray, as_of: date, limit: int, lead_dims: int | None = None
     ) -> list[tuple[int, float]]:
-        """Cosine similarity over the passages that have a vector of `model`; best first."""
+        """Cosine similarity over the passages that have a vector of `model`; best first.
+        `lead_dims`: a hint for exact indexes (see `DenseIndex.search`); HNSW ignores it."""
 
     # --- vectors (cached by text hash) ----------------------------------------
     def missing_vectors(self, model: str, limit: int) -> list[tuple[str, str]]:

@@ -222,9 +222,9 @@ class SqliteStore(SqlStore):
             self._bump(cur, "vectors")
 
     def search_dense(
-        self, tenant: str, model: str, vector: np.ndarray, as_of: date, limit: int
+        self, tenant: str, model: str, vector: np.ndarray, as_of: date, limit: int, lead_dims: int | None = None
     ) -> list[tuple[int, float]]:
-        return self._dense_index(model).search(vector, self._codes(tenant), as_of.toordinal(), limit)
+        return self._dense_index(model).search(vector, self._codes(tenant), as_of.toordinal(), limit, lead_dims)
 
     def _dense_index(self, model: str) -> DenseIndex:
         with self._lock:
