@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 import sys
+import time
 from datetime import date
 from pathlib import Path
 
@@ -438,17 +439,29 @@ def test_stats_count_what_the_tenant_sees(store):
 
 # --- freshness across store objects (processes) ----------------------------------------------
 def test_indexes_follow_writes_of_another_store_object(store_factory):
+    # Another process's writes count within FRESHNESS_SECONDS (SQLite: at once).
     reader, writer = store_factory(), store_factory()
     assert lexical_ids(reader, T, "Öffnungszeiten Jobcenter") == []  # builds the (empty) index
     assert dense_ids(reader, T, unit({3: 1.0})) == []
     own = add(writer, "seiten.md", T_PAGES, tenant=T, kind="page")
+    time.sleep(reader.FRESHNESS_SECONDS)
     assert lexical_ids(reader, T, "Öffnungszeiten Jobcenter")[0] == own[0]
     assert dense_ids(reader, T, unit({3: 1.0})) == []  # no vectors yet
     embed_all(writer, DENSE_VECTORS)
     assert dense_ids(reader, T, unit({3: 1.0}))[0] == own[0]
     writer.delete_document(T, "seiten.md")
+    assert reader.get_passages(T, own) == []  # a stale index never brings a deleted passage back
+    time.sleep(reader.FRESHNESS_SECONDS)
     assert lexical_ids(reader, T, "Öffnungszeiten Jobcenter") == []
     assert dense_ids(reader, T, unit({3: 1.0})) == []
+
+
+def test_own_writes_count_at_once(store):
+    assert lexical_ids(store, T, "Öffnungszeiten Jobcenter") == []  # builds the (empty) index
+    own = add(store, "seiten.md", T_PAGES, tenant=T, kind="page")
+    assert lexical_ids(store, T, "Öffnungszeiten Jobcenter")[0] == own[0]
+    store.delete_document(T, "seiten.md")
+    assert lexical_ids(store, T, "Öffnungszeiten Jobcenter") == []
 
 
 # --- tenant isolation ----------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from typing import Any, Iterator, Sequence
@@ -48,9 +49,17 @@ def _as_date(value: Any) -> date | None:
 class SqlStore(ConversationsSql, StaffSql, InboxSql, AnalyticsSql):
     """Base of both stores. Subclasses provide `_tx()`, `_read()`, `_dialect_sql()` and dense search."""
 
+    FRESHNESS_SECONDS = 0.0
+    """How long the in-memory lexical index is trusted without asking the database whether
+    passages changed. SQLite: 0, the question costs microseconds. PostgreSQL: it costs a
+    round trip to the server, so it is asked at most once a second (as Elasticsearch's refresh
+    interval). Writes through this store object count at once; another process's within this
+    time."""
+
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._lexical: tuple[int, LexicalIndex] | None = None
+        self._lexical_checked = -float("inf")  # time.monotonic() of the last generation read
         self._tenant_codes: dict[str, int] = {}
 
     # --- subclass hooks -----------------------------------------------------
@@ -71,6 +80,9 @@ class SqlStore(ConversationsSql, StaffSql, InboxSql, AnalyticsSql):
         return int(rows[0][0]) if rows else 0
 
     def _bump(self, cur, key: str) -> None:
+        # Called inside a write transaction, which holds self._lock until it commits: the
+        # next index read comes after the commit and asks for the new generation.
+        self._lexical_checked = -float("inf")
         cur.execute(
             "INSERT INTO meta(key, value) VALUES (?, 1) ON CONFLICT(key) DO UPDATE SET value = meta.value + 1",
             (key,),
@@ -168,14 +180,13 @@ class SqlStore(ConversationsSql, StaffSql, InboxSql, AnalyticsSql):
     def get_passages(self, tenant: str, ids: Sequence[int]) -> list[Passage]:
         if not ids:
             return []
+        by_id = {r[0]: _passage(r) for r in self._passage_rows(tenant, [int(i) for i in ids])}
+        return [by_id[i] for i in ids if i in by_id]
+
+    def _passage_rows(self, tenant: str, ids: list[int]) -> list[tuple]:
         where, params = self._visible(tenant)
         marks = ",".join("?" * len(ids))
-        rows = self._read(
-            f"SELECT {PASSAGE_COLUMNS} FROM passages WHERE id IN ({marks}) AND {where}",
-            (*[int(i) for i in ids], *params),
-        )
-        by_id = {r[0]: _passage(r) for r in rows}
-        return [by_id[i] for i in ids if i in by_id]
+        return self._read(f"SELECT {PASSAGE_COLUMNS} FROM passages WHERE id IN ({marks}) AND {where}", (*ids, *params))
 
     def search_lexical(
         self, tenant: str, query: dict[int, float], as_of: date, limit: int
@@ -184,7 +195,11 @@ class SqlStore(ConversationsSql, StaffSql, InboxSql, AnalyticsSql):
 
     def _lexical_index(self) -> LexicalIndex:
         with self._lock:
+            now = time.monotonic()
+            if self._lexical is not None and now - self._lexical_checked < self.FRESHNESS_SECONDS:
+                return self._lexical[1]
             generation = self._generation("passages")
+            self._lexical_checked = now
             if self._lexical is None or self._lexical[0] != generation:
                 rows = self._read(
                     "SELECT p.id, t.id, p.valid_from, p.valid_to, p.term_ids, p.term_freqs "
