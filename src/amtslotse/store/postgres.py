@@ -26,8 +26,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from amtslotse.store.migrations import apply_migrations
 from amtslotse.store.protocol import StoreStats
-from amtslotse.models import SHARED_TENANT
-from amtslotse.store.sql_base import PASSAGE_COLUMNS, SqlStore, StoreError
+from amtslotse.store.sql_base import SqlStore, StoreError
 from amtslotse.store.sqlite import MIGRATIONS as SQLITE_MIGRATIONS
 
 def _postgres_types(script: str) -> str:
@@ -233,13 +232,6 @@ class PostgresStore(SqlStore):
 
     def _date_param(self, value: date | None) -> Any:
         return value
-
-    def _passage_rows(self, tenant: str, ids: list[int]) -> list[tuple]:
-        # One array parameter: the same statement text for any number of ids.
-        return self._read(
-            f"SELECT {PASSAGE_COLUMNS} FROM passages WHERE id = ANY(?) AND tenant IN (?, ?)",
-            (ids, tenant, SHARED_TENANT),
-        )
 
     # --- vectors --------------------------------------------------------------
     def put_vectors(self, model: str, items: Sequence[tuple[str, np.ndarray]]) -> None:

@@ -180,13 +180,14 @@ class SqlStore(ConversationsSql, StaffSql, InboxSql, AnalyticsSql):
     def get_passages(self, tenant: str, ids: Sequence[int]) -> list[Passage]:
         if not ids:
             return []
-        by_id = {r[0]: _passage(r) for r in self._passage_rows(tenant, [int(i) for i in ids])}
-        return [by_id[i] for i in ids if i in by_id]
-
-    def _passage_rows(self, tenant: str, ids: list[int]) -> list[tuple]:
         where, params = self._visible(tenant)
         marks = ",".join("?" * len(ids))
-        return self._read(f"SELECT {PASSAGE_COLUMNS} FROM passages WHERE id IN ({marks}) AND {where}", (*ids, *params))
+        rows = self._read(
+            f"SELECT {PASSAGE_COLUMNS} FROM passages WHERE id IN ({marks}) AND {where}",
+            (*[int(i) for i in ids], *params),
+        )
+        by_id = {r[0]: _passage(r) for r in rows}
+        return [by_id[i] for i in ids if i in by_id]
 
     def search_lexical(
         self, tenant: str, query: dict[int, float], as_of: date, limit: int
