@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import statistics
+import sys
 import tempfile
 import time
 from contextlib import contextmanager
@@ -57,6 +59,27 @@ class Bm25sBaseline:
 
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else 0.0
+
+
+def add_llm_options(parser) -> None:
+    """--base-url, --model, --api-key: the LLM server a benchmark talks to (see llm_endpoint)."""
+    parser.add_argument("--base-url", help="an OpenAI-compatible server; default: start SmolLM2 locally")
+    parser.add_argument("--model", default="")
+    parser.add_argument("--api-key", default=os.environ.get("AMTSLOTSE_LLM_API_KEY", ""))
+
+
+@contextmanager
+def llm_endpoint(args, log_path: Path, extra_args: tuple[str, ...] = ()):
+    """(base_url, api_key, local server or None): --base-url as given, or SmolLM2 started as
+    the tests start it (tests/llm_server.py; needs `pip install -e .[test]`)."""
+    if args.base_url:
+        yield args.base_url, args.api_key, None
+        return
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from llm_server import running_llama_server
+
+    with running_llama_server(log_path, extra_args=extra_args) as local:
+        yield local.base_url, local.api_key, local
 
 
 @contextmanager

@@ -30,20 +30,18 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import tempfile
 import time
-from contextlib import nullcontext
 from pathlib import Path
+
+from _common import add_llm_options, llm_endpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--base-url", help="an OpenAI-compatible server; default: start SmolLM2 locally")
-    parser.add_argument("--model", default="")
-    parser.add_argument("--api-key", default=os.environ.get("AMTSLOTSE_LLM_API_KEY", ""))
+    add_llm_options(parser)
     parser.add_argument("--questions", type=int, default=10)
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--context-tokens", type=int, default=2048)
@@ -68,17 +66,8 @@ def main() -> None:
     retriever = Retriever(store, None, settings)
     searched = [(q, retriever.search(q, "musterkreis", limit=8)) for q in questions]
 
-    if args.base_url:
-        server = nullcontext(None)
-    else:
-        sys.path.insert(0, str(ROOT / "tests"))
-        from llm_server import running_llama_server
-
-        server = running_llama_server(home / "llama.log")
-
     rows = []
-    with server as local:
-        base_url, api_key = (local.base_url, local.api_key) if local else (args.base_url, args.api_key)
+    with llm_endpoint(args, home / "llama.log") as (base_url, api_key, local):
         print(f"server: {'llama-cpp-python, ' + local.model_path.stem if local else base_url}; "
               f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; {len(searched)} questions, "
               f"max_tokens {args.max_tokens}, context {args.context_tokens}\n")

@@ -27,16 +27,14 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
-from contextlib import nullcontext
 from pathlib import Path
+
+from _common import add_llm_options, llm_endpoint
 
 from amtslotse.llm import ChatMessage
 from amtslotse.llm.openai_compatible import OpenAICompatibleLLM
-
-ROOT = Path(__file__).resolve().parents[1]
 
 SYSTEM = (
     "Du bist die Auskunft eines Jobcenters. Antworte kurz, in einfachem Deutsch, und nur mit "
@@ -78,31 +76,19 @@ def measure(llm: OpenAICompatibleLLM, messages: list[ChatMessage], max_tokens: i
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--base-url", help="an OpenAI-compatible server; default: start SmolLM2 locally")
-    parser.add_argument("--model", default="")
-    parser.add_argument("--api-key", default=os.environ.get("AMTSLOTSE_LLM_API_KEY", ""))
+    add_llm_options(parser)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--threads", type=int, help="llama.cpp threads of the local server (its default: cores/2)")
     args = parser.parse_args()
 
-    if args.base_url:
-        server = nullcontext(None)
-    else:
-        sys.path.insert(0, str(ROOT / "tests"))
-        from llm_server import running_llama_server
-
-        extra = ("--n_threads", str(args.threads)) if args.threads else ()
-        server = running_llama_server(Path(tempfile.mkdtemp()) / "llama.log", extra_args=extra)
-
-    with server as local:
+    extra = ("--n_threads", str(args.threads)) if args.threads else ()
+    with llm_endpoint(args, Path(tempfile.mkdtemp()) / "llama.log", extra) as (base_url, api_key, local):
         if local is not None:
-            base_url, api_key, model = local.base_url, local.api_key, local.model_path.stem
-            print(f"server: llama-cpp-python, {model}, started in {local.start_seconds:.1f} s, "
+            print(f"server: llama-cpp-python, {local.model_path.stem}, started in {local.start_seconds:.1f} s, "
                   f"threads {args.threads or 'default'}")
         else:
-            base_url, api_key, model = args.base_url, args.api_key, args.model or "(server default)"
-            print(f"server: {base_url}, model {model}")
+            print(f"server: {base_url}, model {args.model or '(server default)'}")
         print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; "
               f"{args.runs} runs per prompt, max_tokens {args.max_tokens}\n")
         with OpenAICompatibleLLM(base_url, args.model, api_key, timeout=300) as llm:

@@ -1,5 +1,6 @@
-"""Reading JSON Lines files (question sets, message sets, training data): one object per line,
-blank lines skipped, every problem a German ValueError that names the file and the line.
+"""Reading the files users hand to commands: UTF-8 text, and JSON Lines (question sets, message
+sets, training data: one object per line, blank lines skipped). Every problem is a German
+ValueError that names the file (and the line).
 
     >>> for where, item in read_jsonl_lines(Path("fragen.jsonl")):
     ...     if "question" not in item:
@@ -13,18 +14,23 @@ from pathlib import Path
 from typing import Iterator
 
 
-def read_jsonl_lines(path: Path) -> Iterator[tuple[str, dict]]:
-    """("<file>, Zeile N", object) for every non-blank line."""
+def read_text(path: Path) -> str:
+    """The whole file as text."""
     path = Path(path)
     try:
-        text = path.read_text("utf-8")
+        return path.read_text("utf-8")
     except FileNotFoundError:
         raise ValueError(f"Datei nicht gefunden: {path}") from None
     except UnicodeDecodeError:
         raise ValueError(f"{path.name}: kein UTF-8-Text") from None
     except OSError as error:
         raise ValueError(f"{path.name}: nicht lesbar ({error.strerror})") from None
-    for number, line in enumerate(text.splitlines(), start=1):
+
+
+def read_jsonl_lines(path: Path) -> Iterator[tuple[str, dict]]:
+    """("<file>, Zeile N", object) for every non-blank line."""
+    path = Path(path)
+    for number, line in enumerate(read_text(path).splitlines(), start=1):
         if not line.strip():
             continue
         where = f"{path.name}, Zeile {number}"

@@ -16,7 +16,7 @@ from typing import Optional
 import typer
 
 from amtslotse.cli.common import TENANT, UserError, app, err, parse_day
-from amtslotse.jsonl import read_jsonl_lines
+from amtslotse.jsonl import read_jsonl_lines, read_text
 
 BATCH = 64
 """Messages triaged together from a --messages file (one embedding batch)."""
@@ -53,7 +53,7 @@ def triage(
                 typer.echo(json.dumps({"id": item.get("id")} | result.to_dict(), ensure_ascii=False))
         return
     if file is not None:
-        text = _read_text(file)
+        text = read_text(file)
     if not text or not text.strip():
         raise UserError("Die Nachricht ist leer.")
     result = triager.triage(text, config, today=today)
@@ -73,17 +73,6 @@ def _triage_chunk(triager, chunk, config, today):
         for index, result in zip(indexes, triager.triage_many([chunk[i][0]["text"] for i in indexes], config, today=when)):
             results[index] = result
     return [results[i] for i in range(len(chunk))]
-
-
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text("utf-8")
-    except FileNotFoundError:
-        raise UserError(f"Datei nicht gefunden: {path}") from None
-    except UnicodeDecodeError:
-        raise UserError(f"{path.name}: kein UTF-8-Text") from None
-    except OSError as error:
-        raise UserError(f"{path.name}: nicht lesbar ({error.strerror})") from None
 
 
 def _read_messages(path: Path) -> list[tuple[dict, date | None]]:
@@ -107,7 +96,7 @@ def _tenant_config(tenant: str) -> tuple[dict | None, Path | None]:
         if not candidate.is_file():
             raise UserError(f"Mandanten-Datei nicht gefunden: {candidate}")
         try:
-            return tomllib.loads(_read_text(candidate)), candidate.parent
+            return tomllib.loads(read_text(candidate)), candidate.parent
         except tomllib.TOMLDecodeError as error:
             raise UserError(f"{candidate.name}: kein gültiges TOML ({error})") from None
     from amtslotse.settings import get_settings

@@ -21,6 +21,7 @@ from typing import Optional
 import typer
 
 from amtslotse.cli.common import UserError, app, err, services
+from amtslotse.jsonl import read_text
 from amtslotse.settings import get_settings
 
 inbox_app = typer.Typer(help="Posteingang: Nachrichten annehmen, einordnen, auflisten.", no_args_is_help=True)
@@ -163,13 +164,6 @@ def _review_step(step, reference: str, tenant: Optional[str], *args, **kwargs):
     return item
 
 
-def _read_text_file(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise UserError(f"{path}: nicht lesbar ({error})") from None
-
-
 @inbox_app.command("show")
 def show_command(
     reference: str = REFERENCE, actor: str = ACTOR, tenant: Optional[str] = TENANT,
@@ -225,7 +219,7 @@ def draft_command(
     """Den Antwortentwurf ersetzen (er bleibt ein Entwurf bis zur Freigabe)."""
     from amtslotse.inbox.review import edit_draft
 
-    _review_step(edit_draft, reference, tenant, actor, _read_text_file(file))
+    _review_step(edit_draft, reference, tenant, actor, read_text(file))
 
 
 @inbox_app.command("answer")
@@ -236,7 +230,7 @@ def answer_command(
     """Antwort freigeben (in Bearbeitung -> beantwortet)."""
     from amtslotse.inbox.review import answer
 
-    _review_step(answer, reference, tenant, actor, _read_text_file(file) if file else None)
+    _review_step(answer, reference, tenant, actor, read_text(file) if file else None)
 
 
 @inbox_app.command("forward")

@@ -36,7 +36,7 @@ from amtslotse.inbox.routing import DEFAULT_TEAM, TEAMS, load_rules
 from amtslotse.tenants import TENANT_NAME
 from amtslotse.web.auth import StaffUser, require_staff
 from amtslotse.web.errors import ApiError
-from amtslotse.web.widget import SECURITY_HEADERS, STATIC_NAME, _file_response
+from amtslotse.web.widget import SECURITY_HEADERS, static_file_response
 
 STATIC = Path(__file__).parent / "staff_static"
 REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
@@ -104,11 +104,9 @@ def analytics_page() -> Response:
 
 @router.get("/staff/static/{name}")
 def static_file(name: str, request: Request) -> Response:
-    """The workspace's modules, styles and icon (a fixed set of names: no paths, no traversal)."""
-    path = STATIC / name
-    if not STATIC_NAME.match(name) or not path.is_file():
-        return _not_found("Diese Datei gibt es nicht.")
-    return _file_response(request, path)
+    """The workspace's modules, styles and icon."""
+    response = static_file_response(request, STATIC, name)
+    return response if response is not None else _not_found("Diese Datei gibt es nicht.")
 
 
 @router.get("/staff/context.json")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import lru_cache
 from html import escape
 from pathlib import Path
 
@@ -54,10 +55,25 @@ STATIC_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*\.(js|css|svg|json)$")
 router = APIRouter(include_in_schema=False)
 
 
+def static_file_response(request: Request, folder: Path, name: str) -> Response | None:
+    """A file of `folder` by its plain name (a fixed set of names: no paths, no traversal);
+    None if there is no such file."""
+    path = folder / name
+    if not STATIC_NAME.match(name) or not path.is_file():
+        return None
+    return _file_response(request, path)
+
+
+@lru_cache(maxsize=64)
+def _read_static(path: Path, mtime_ns: int) -> tuple[bytes, str]:
+    """A static file's bytes and ETag, read once per version of the file."""
+    body = path.read_bytes()
+    return body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
 def _file_response(request: Request, path: Path) -> Response:
     """A static file with an ETag; browsers revalidate (no-cache) so an update shows at once."""
-    body = path.read_bytes()
-    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    body, etag = _read_static(path, path.stat().st_mtime_ns)
     headers = SECURITY_HEADERS | CROSS_ORIGIN_HEADERS | {"ETag": etag, "Cache-Control": "no-cache"}
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
@@ -89,11 +105,9 @@ def loader(request: Request) -> Response:
 
 @router.get("/widget/{name}")
 def static_file(name: str, request: Request) -> Response:
-    """The widget's modules, styles and icon (a fixed set of names: no paths, no traversal)."""
-    path = STATIC / name
-    if not STATIC_NAME.match(name) or not path.is_file():
-        return _not_found("Diese Datei gibt es nicht.")
-    return _file_response(request, path)
+    """The widget's modules, styles and icon."""
+    response = static_file_response(request, STATIC, name)
+    return response if response is not None else _not_found("Diese Datei gibt es nicht.")
 
 
 @router.get("/chat/{tenant}", response_class=HTMLResponse)
