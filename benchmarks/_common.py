@@ -83,15 +83,16 @@ def llm_endpoint(args, log_path: Path, extra_args: tuple[str, ...] = ()):
 
 
 @contextmanager
-def starter_services(with_law: bool = True) -> Iterator["Services"]:
-    """Services over a temporary home with the starter pack (and the current social law)."""
+def starter_services(with_law: bool = True, home: Path | None = None) -> Iterator["Services"]:
+    """Services over a home with the starter pack (and the current social law): a temporary one,
+    or `home`, kept between runs (unchanged files are skipped, vectors are cached)."""
     from amtslotse.knowledge.ingest import embed_missing, ingest_paths
     from amtslotse.knowledge.starter import load_starter
     from amtslotse.services import Services
     from amtslotse.settings import Settings
 
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(home=Path(tmp), tenants_dir=None)
+        settings = Settings(home=home or Path(tmp), tenants_dir=None)
         with Services.open(settings) as services:
             if with_law:
                 ingest_paths([LAW_CURRENT], services.store, settings, tenant="bund")

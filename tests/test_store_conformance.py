@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import sys
 import time
 from datetime import date
 from pathlib import Path
@@ -21,18 +20,18 @@ import pytest
 from amtslotse.models import SHARED_TENANT, Document, Passage
 from amtslotse.search import analysis
 from amtslotse.search.indexing import analyze_passage
-from amtslotse.store.migrations import apply_migrations
+from amtslotse.store.migrations import MIGRATIONS, apply_migrations
 from amtslotse.store.protocol import Analyzed, DocumentInfo
 from amtslotse.store.sql_base import StoreError
-
 from conftest import make_store_factory
+from shared_data import LAW as LAW_DIR
+from shared_data import requires_shared
 
 T = "musterkreis"  # a tenant
 U = "beispielstadt"  # another tenant, which T must never see
 MODEL = "test-8d"
 DIM = 8
 TODAY = date(2026, 9, 1)
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 # (citation, heading, text): paraphrased from SGB II (public domain, § 5 UrhG) and two
 # tenants' own pages.
@@ -137,21 +136,35 @@ def dense_ids(store, tenant: str, vector: np.ndarray, as_of: date = TODAY, limit
     return [pid for pid, _ in store.search_dense(tenant, MODEL, vector, as_of, limit)]
 
 
-def migrations_of(store) -> list[str]:
-    return sys.modules[type(store).__module__].MIGRATIONS
+def dialect_of(store) -> str:
+    return "postgres" if type(store).__name__ == "PostgresStore" else "sqlite"
 
 
 # --- migrations and tenants ----------------------------------------------------------------
-def test_migrations_are_recorded_and_idempotent(store_factory):
+def test_migrations_are_recorded_by_name_and_idempotent(store_factory):
     first = store_factory()
     assert first.tenants() == [SHARED_TENANT]
     ids = add(first, "sgb2.md", LAW)
     second = store_factory()  # opening again applies nothing and loses nothing
-    assert apply_migrations(second, migrations_of(second)) == []
-    versions = [r[0] for r in second._read("SELECT version FROM schema_migrations ORDER BY version")]
-    assert versions == list(range(1, len(migrations_of(second)) + 1))
+    assert apply_migrations(second, dialect_of(second)) == []
+    names = sorted(r[0] for r in second._read("SELECT name FROM migrations"))
+    assert names == sorted(m.__name__ for m in MIGRATIONS)
     assert second.tenants() == [SHARED_TENANT]
     assert [p.id for p in second.get_passages(SHARED_TENANT, ids)] == ids
+
+
+def test_a_store_with_numbered_migrations_keeps_its_data(store_factory):
+    """Stores from before named migrations recorded numbers: they are read as names once."""
+    first = store_factory()
+    ids = add(first, "sgb2.md", LAW)
+    with first._tx() as cur:
+        cur.execute("DELETE FROM migrations")
+        cur.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+        for version in (1, 2, 3):
+            cur.execute("INSERT INTO schema_migrations(version, applied_at) VALUES (?, ?)", (version, "2026-01-01T00:00:00+00:00"))
+    applied = apply_migrations(first, dialect_of(first))
+    assert applied == [m.__name__ for m in MIGRATIONS[3:]]
+    assert [p.id for p in first.get_passages(SHARED_TENANT, ids)] == ids
 
 
 def test_tenants_are_created_once(store):
@@ -582,8 +595,9 @@ def _law_sections(path: Path) -> list[tuple[str, str | None, str]]:
     return sections
 
 
+@requires_shared("data/law/current/SGB_2-BJNR295500003.md")
 def test_both_stores_rank_the_same_data_the_same(tmp_path, request):
-    law_file = SHARED / "data" / "law" / "current" / "SGB_2-BJNR295500003.md"
+    law_file = LAW_DIR / "current" / "SGB_2-BJNR295500003.md"
     questions_file = Path(__file__).parent / "data" / "retrieval_dev.jsonl"
     sections = _law_sections(law_file)
     assert len(sections) > 100

@@ -1,0 +1,194 @@
+"""Choose: which curated answer fits the intent of the whole question.
+
+A curated answer is matched by meaning, never on one shared keyword: each of its phrasings (the
+question, the alternatives, the translated questions) has a vector, and the question's vector is
+compared with all of them (the same multilingual embedder as the search, so a Ukrainian question
+finds the German answer). Beside that similarity, a lexical check in both directions: how much of
+the question the phrasing holds, and how much of the phrasing the question holds (a phrasing with
+words the question lacks, "neuer Name", asks something else).
+
+    >>> index = CuratedIndex(store, embedder)
+    >>> matches = index.match("Ich habe 3000 Euro gespart, ist das schlimm?", vector, "musterkreis", date.today())
+    >>> matches[0].passage.external_id, round(matches[0].similarity, 2)   # doctest: +SKIP
+    ('vermoegen-freibetrag', 0.91)
+
+The vectors of phrasings are cached in the store (by model and text hash), like passage vectors,
+so a restart or a second worker computes none again.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from functools import lru_cache
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+
+import numpy as np
+
+from amtslotse.ask.scope import benefit_words
+from amtslotse.models import SHARED_TENANT, Passage, text_hash
+from amtslotse.search import analysis
+from amtslotse.search.embedders import Embedder
+from amtslotse.store.protocol import Store
+
+MIN_CENTERED = 3
+"""Below this many phrasings there is no common direction to remove."""
+
+REFRESH_SECONDS = 2.0
+"""How long a tenant's list of curated answers is reused before the store is asked again."""
+
+
+@dataclass
+class CuratedMatch:
+    passage: Passage
+    similarity: float  # best cosine between the question and one of the answer's phrasings
+    phrasing: str  # that phrasing
+    covered: float  # share of the question's words the phrasing holds
+    extra: float  # share of the phrasing's words the question lacks
+    margin: float = 0.0  # similarity minus the best similarity of any other answer
+    language: str = "de"  # the language of the phrasing that matched
+
+    @property
+    def score(self) -> float:
+        """Ranks phrasings and answers: meaning first; shared words help, words the question
+        lacks ("... im Wechselmodell?") count against."""
+        return self.similarity + 0.15 * self.covered - 0.1 * self.extra
+
+    def features(self) -> dict[str, float]:
+        return {"similarity": self.similarity, "covered": self.covered, "extra": self.extra, "margin": self.margin}
+
+
+@dataclass
+class _Entry:
+    passage: Passage
+    phrasings: list[tuple[str, str]]  # (language, text)
+    terms: list[dict[str, float]] = field(default_factory=list)
+
+
+def phrasings(passage: Passage) -> list[tuple[str, str]]:
+    """(language, text) of every way the answer's question is written."""
+    found = [("de", passage.heading or passage.title)]
+    found += [("de", a.strip()) for a in passage.keywords.split(";") if a.strip()]
+    for language, translated in (passage.meta.get("translations") or {}).items():
+        if translated.get("question"):
+            found.append((language, translated["question"]))
+    return [(lang, text) for lang, text in found if text]
+
+
+class CuratedIndex:
+    """The curated answers a tenant sees (its own and the shared layer's) with phrasing vectors."""
+
+    def __init__(self, store: Store, embedder: Embedder | None) -> None:
+        self.store = store
+        self.embedder = embedder
+        self._lock = threading.Lock()
+        self._tenants: dict[str, tuple[float, tuple, list[_Entry], np.ndarray]] = {}
+
+    def _key(self, text: str) -> str:
+        return text_hash(f"phrasing\x00{text}")
+
+    def _load(self, tenant: str) -> tuple[list[_Entry], np.ndarray]:
+        now = time.monotonic()
+        cached = self._tenants.get(tenant)
+        if cached and now - cached[0] < REFRESH_SECONDS:
+            return cached[2], cached[3]
+        layers = [tenant] if tenant == SHARED_TENANT else [tenant, SHARED_TENANT]
+        documents = [(layer, d) for layer in layers for d in self.store.documents(layer) if d.kind == "records"]
+        signature = tuple((layer, d.source, d.content_hash, d.valid_from) for layer, d in documents)
+        if cached and cached[1] == signature:
+            self._tenants[tenant] = (now, signature, cached[2], cached[3])
+            return cached[2], cached[3]
+        entries: dict[tuple[str, str], _Entry] = {}
+        for layer, d in documents:
+            for p in self.store.document_passages(layer, d.source):
+                if p.meta.get("kind") != "curated":
+                    continue
+                key = (layer, p.external_id or str(p.id))
+                if key in entries:  # a long answer the splitter cut into parts: one answer again
+                    first = entries[key].passage
+                    entries[key].passage = replace(first, text=f"{first.text}\n\n{p.text}")
+                else:
+                    entries[key] = _Entry(p, phrasings(p))
+        found = list(entries.values())
+        for entry in found:
+            entry.terms = [_intent_terms(text) for _, text in entry.phrasings]
+        matrix = self._vectors([text for e in found for _, text in e.phrasings])
+        self._tenants[tenant] = (now, signature, found, matrix)
+        return found, matrix
+
+    @staticmethod
+    def _centered(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(mean, the rows minus the mean, normalised). All phrasings are questions to a
+        Jobcenter and share a large common direction; without it the cosines spread and the
+        intent, not the setting, decides (Mu & Viswanath 2018, "All-but-the-Top")."""
+        mean = matrix.mean(axis=0)
+        centered = matrix - mean
+        norms = np.linalg.norm(centered, axis=1, keepdims=True)
+        return mean, centered / np.maximum(norms, 1e-6)
+
+    def _vectors(self, texts: Sequence[str]) -> np.ndarray:
+        if self.embedder is None or not texts:
+            return np.zeros((len(texts), 0), np.float32)
+        keys = [self._key(t) for t in texts]
+        known = self.store.get_vectors(self.embedder.name, keys)
+        missing = [(k, t) for k, t in dict(zip(keys, texts)).items() if k not in known]
+        if missing:
+            fresh = [(k, self.embedder.embed_query(t)) for k, t in missing]
+            self.store.put_vectors(self.embedder.name, fresh)
+            known.update(fresh)
+        return np.vstack([known[k] for k in keys]).astype(np.float32)
+
+    def match(self, question: str, vector: np.ndarray | None, tenant: str, day: date, limit: int = 5) -> list[CuratedMatch]:
+        """The best-fitting curated answers valid on `day`, best first (one entry per answer)."""
+        with self._lock:
+            entries, matrix = self._load(tenant)
+        if not entries:
+            return []
+        asked = _intent_terms(question)
+        total = sum(asked.values())
+        if vector is not None and matrix.shape[1] and len(matrix) >= MIN_CENTERED:
+            mean, centered = self._centered(matrix)
+            query = vector - mean
+            sims = centered @ (query / max(float(np.linalg.norm(query)), 1e-6))
+        elif vector is not None and matrix.shape[1]:
+            sims = matrix @ vector
+        else:
+            sims = np.zeros(len(matrix), np.float32)
+        results: list[CuratedMatch] = []
+        row = 0
+        for entry in entries:
+            n = len(entry.phrasings)
+            if not entry.passage.valid_on(day):
+                row += n
+                continue
+            best: CuratedMatch | None = None
+            for i in range(n):
+                terms = entry.terms[i]
+                covered = sum(w for t, w in asked.items() if t in terms) / total if total else 0.0
+                own = sum(terms.values())
+                extra = sum(w for t, w in terms.items() if t not in asked) / own if own else 0.0
+                candidate = CuratedMatch(entry.passage, float(sims[row + i]), entry.phrasings[i][1], covered, extra,
+                                         language=entry.phrasings[i][0])
+                if best is None or candidate.score > best.score:
+                    best = candidate
+            row += n
+            if best is not None:
+                results.append(best)
+        results.sort(key=lambda m: -m.score)
+        if len(results) > 1:
+            results[0].margin = results[0].similarity - max(m.similarity for m in results[1:])
+        return results[:limit]
+
+
+@lru_cache(maxsize=1)
+def _benefit_terms() -> frozenset[str]:
+    return frozenset(analysis.weighted_terms(" ".join(benefit_words())))
+
+
+def _intent_terms(text: str) -> dict[str, float]:
+    """The words of a question that carry its intent: without the benefit's names, which nearly
+    every question to a Jobcenter contains."""
+    generic = _benefit_terms()
+    return {t: w for t, w in analysis.weighted_terms(text).items() if t not in generic}

@@ -1,0 +1,108 @@
+"""Scope: which laws may answer this question for this tenant.
+
+A tenant serves certain benefits. A Jobcenter serves the Grundsicherung für Arbeitsuchende
+(SGB II) with the procedure around it (SGB I, SGB X, SGG) and the amounts (RBEG, RBSFV,
+GrusiGV). Other laws (Arbeitslosengeld under SGB III, Sozialhilfe under SGB XII, Wohngeld,
+Kinderzuschlag) count only when the question is about them: a wrong law is worse than no
+answer. Which benefit a question means is recognised from the words people use
+(data/scope/benefits.tsv: "Hartz IV", "ALG II", "Bürgergeld" mean SGB II; "Sperrzeit" SGB III).
+
+    >>> s = scope_of("Bekomme ich Wohngeld, wenn ich Bürgergeld beziehe?")
+    >>> sorted(s.extra), s.ambiguous
+    (['WoGG'], ())
+    >>> "SGB_12" in scope_of("Wie hoch ist der Regelsatz?").laws
+    False
+    >>> scope_of("Wie lange bekomme ich Arbeitslosengeld?").ambiguous
+    ('SGB_3',)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from amtslotse.models import Passage
+
+JOBCENTER = frozenset({"SGB_2", "SGB_1", "SGB_10", "SGG", "RBEG", "RBSFV_2026", "GrusiGV"})
+"""What a Jobcenter serves when a tenant declares nothing else (TenantConfig.scope)."""
+
+_FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+
+
+def fold(text: str) -> str:
+    return " ".join(re.sub(r"[^\w]+", " ", text.casefold().translate(_FOLD)).split())
+
+
+def law_of(source: str | None) -> str:
+    """The law of a source file name: "SGB_2-BJNR295500003.md" -> "SGB_2"."""
+    return (source or "").split("-BJNR")[0].removesuffix(".md")
+
+
+@dataclass(frozen=True)
+class Scope:
+    laws: frozenset[str]  # every law that may be cited for this question
+    extra: frozenset[str]  # laws beyond the tenant's own, because the question is about them
+    ambiguous: tuple[str, ...] = ()  # laws added on an ambiguous word ("Arbeitslosengeld")
+    own_benefit: bool = False  # the question names the tenant's benefit ("Bürgergeld", "Jobcenter")
+
+    def allows(self, passage: Passage) -> bool:
+        """Law passages of other laws are out; pages and uploads are the tenant's own; a curated
+        answer counts by its main source."""
+        if passage.meta.get("kind") == "curated":
+            sources = passage.meta.get("sources") or []
+            main = law_of(sources[0].get("source")) if sources else ""
+            return not main or main in self.laws or main not in KNOWN_LAWS
+        if not passage.section:
+            return True
+        law = law_of(passage.source)
+        return law in self.laws or law not in KNOWN_LAWS
+
+
+@lru_cache(maxsize=1)
+def _cues() -> tuple[tuple[str, re.Pattern[str], bool], ...]:
+    """(law, pattern, ambiguous) from data/scope/benefits.tsv."""
+    path = resources.files("amtslotse").joinpath("data", "scope", "benefits.tsv")
+    cues = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        law, words = line.split("\t", 1)
+        plain = [w.strip() for w in words.split("|") if w.strip() and not w.strip().startswith("?")]
+        unsure = [w.strip()[1:] for w in words.split("|") if w.strip().startswith("?")]
+        for group, ambiguous in ((plain, False), (unsure, True)):
+            if group:
+                alternatives = "|".join(re.escape(fold(w)) for w in group)
+                cues.append((law.strip(), re.compile(rf"\b(?:{alternatives})"), ambiguous))
+    return tuple(cues)
+
+
+@lru_cache(maxsize=1)
+def benefit_words() -> tuple[str, ...]:
+    """The names of the Jobcenter's benefit ("Bürgergeld", "Hartz IV", "Jobcenter" ...): they say
+    where a question belongs, not what it asks (ask/choose.py leaves them out of word matching)."""
+    path = resources.files("amtslotse").joinpath("data", "scope", "benefits.tsv")
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("SGB_2\t"):
+            return tuple(w.strip() for w in line.split("\t", 1)[1].split("|") if w.strip())
+    return ()
+
+
+KNOWN_LAWS = frozenset({"SGB_2", "SGB_1", "SGB_3", "SGB_10", "SGB_12", "SGG", "VwVfG", "WoGG", "BKGG", "RBEG", "RBSFV_2026", "GrusiGV"})
+"""The laws the scope knows; passages of any other source (a tenant's own law file) are never filtered."""
+
+
+def scope_of(question: str, serves: frozenset[str] = JOBCENTER) -> Scope:
+    """The laws that may answer `question` for a tenant that serves `serves`."""
+    text = fold(question)
+    named = {law for law, pattern, ambiguous in _cues() if not ambiguous and pattern.search(text)}
+    own = bool(named & serves)
+    # "Arbeitslosengeld 2" is SGB II; "Arbeitslosengeld" alone may be either.
+    masked = re.sub(r"\barbeitslosengeld (2|ii|zwei)\b", " ", text)
+    unsure = {
+        law for law, pattern, ambiguous in _cues()
+        if ambiguous and law not in named and pattern.search(masked) and not own
+    }
+    extra = frozenset((named | unsure) - serves)
+    return Scope(laws=frozenset(serves | extra), extra=extra, ambiguous=tuple(sorted(unsure - serves)), own_benefit=own)

@@ -1,0 +1,65 @@
+"""Curated answers are matched by the meaning of the whole question (ask/choose.py), with the
+embedder the search uses: the right answer ranks first for a paraphrase, a question that shares
+only a keyword ranks the other answer first, and a translated question finds the German answer."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+
+from amtslotse.ask.choose import CuratedIndex
+from amtslotse.knowledge.ingest import ingest_paths
+from amtslotse.search.embedders import get_embedder
+from amtslotse.settings import Settings
+
+ITEMS = [
+    {"id": "name", "question": "Wie heißt das Bürgergeld jetzt?", "alternatives": ["Neuer Name für Bürgergeld", "Heißt Bürgergeld jetzt anders?"],
+     "answer": "Seit dem 1. Juli 2026 heißt die Leistung Grundsicherungsgeld.", "sources": [{"citation": "§ 19 SGB II"}],
+     "translations": {"en": {"question": "What is the Bürgergeld called now?", "answer": "Since 1 July 2026 it is called Grundsicherungsgeld."}}},
+    {"id": "anspruch", "question": "Wer bekommt Grundsicherungsgeld?", "alternatives": ["Wer hat Anspruch auf Bürgergeld?", "Habe ich Anspruch auf Hartz IV?"],
+     "answer": "Grundsicherungsgeld bekommen erwerbsfähige Menschen ab 15 Jahren, die hilfebedürftig sind.", "sources": [{"citation": "§ 7 SGB II"}]},
+    {"id": "auto", "question": "Muss ich mein Auto verkaufen?", "alternatives": ["Darf ich mein Auto behalten?", "Zählt mein Auto als Vermögen?"],
+     "answer": "Nein, ein angemessenes Auto je erwerbsfähiger Person bleibt unberücksichtigt.", "sources": [{"citation": "§ 12 SGB II"}]},
+]
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory):
+    from amtslotse.store.sqlite import SqliteStore
+
+    tmp = tmp_path_factory.mktemp("choose")
+    path = tmp / "curated.jsonl"
+    path.write_text("\n".join(json.dumps(i, ensure_ascii=False) for i in ITEMS) + "\n", encoding="utf-8")
+    store = SqliteStore(tmp / "db.sqlite3")
+    ingest_paths([path], store, Settings(home=tmp, embedder="none"), tenant="musterkreis", workers=0)
+    embedder = get_embedder(Settings(home=tmp).embedder)
+    yield CuratedIndex(store, embedder), embedder
+    store.close()
+
+
+def best(index, question: str) -> str:
+    curated, embedder = index
+    matches = curated.match(question, embedder.embed_query(question), "musterkreis", date(2026, 12, 1))
+    return matches[0].passage.external_id
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Hab ich als Arbeitsloser ein Recht auf Bürgergeld?", "anspruch"),
+        ("Was ist der neue Name vom Bürgergeld?", "name"),
+        ("Kann ich meinen Wagen behalten, wenn ich Grundsicherungsgeld beantrage?", "auto"),
+        ("Do I have to sell my car?", "auto"),
+        ("What is the new name of Bürgergeld?", "name"),
+    ],
+)
+def test_the_intent_decides_not_a_shared_keyword(index, question, expected) -> None:
+    assert best(index, question) == expected
+
+
+def test_phrasing_vectors_are_cached_in_the_store(index) -> None:
+    curated, embedder = index
+    keys = [curated._key(text) for text in ["Wie heißt das Bürgergeld jetzt?", "What is the Bürgergeld called now?"]]
+    assert set(curated.store.get_vectors(embedder.name, keys)) == set(keys)
