@@ -198,8 +198,8 @@ def grade(q: Question, answer, top: list[tuple[str, str]] | None = None) -> Grad
             verdict = "wrong" if shown and (forbidden or not cites_gold) else "unsure"
         else:
             verdict = "misrouted"
-    elif q.expect == "handover":
-        if answer.handover and not answer.urgent:
+    elif q.expect == "handover":  # the own case recognised as such, not merely "no safe answer"
+        if answer.outcome == "handover":
             verdict = "wrong" if shown and forbidden else "correct"
         elif answer.outcome == "answered":
             verdict = "wrong"
