@@ -63,3 +63,19 @@ def test_phrasing_vectors_are_cached_in_the_store(index) -> None:
     curated, embedder = index
     keys = [curated._key(text) for text in ["Wie heißt das Bürgergeld jetzt?", "What is the Bürgergeld called now?"]]
     assert set(curated.store.get_vectors(embedder.name, keys)) == set(keys)
+
+
+def test_a_tenants_own_answer_replaces_the_shared_one_of_the_same_id(tmp_path) -> None:
+    from amtslotse.store.sqlite import SqliteStore
+
+    store = SqliteStore(tmp_path / "db.sqlite3")
+    settings = Settings(home=tmp_path, embedder="none")
+    for tenant, answer in (("bund", "Allgemeine Antwort."), ("musterkreis", "Unsere eigene Antwort.")):
+        path = tmp_path / tenant / "antworten.jsonl"
+        path.parent.mkdir()
+        path.write_text(json.dumps({"id": "auto", "question": "Muss ich mein Auto verkaufen?", "answer": answer}) + "\n", encoding="utf-8")
+        ingest_paths([path], store, settings, tenant=tenant, workers=0)
+    index = CuratedIndex(store, None)
+    assert [m.passage.text for m in index.match("Auto verkaufen?", None, "musterkreis", date(2026, 12, 1))] == ["Unsere eigene Antwort."]
+    assert [m.passage.text for m in index.match("Auto verkaufen?", None, "nordkreis", date(2026, 12, 1))] == ["Allgemeine Antwort."]
+    store.close()

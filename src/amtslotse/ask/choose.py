@@ -111,7 +111,9 @@ class CuratedIndex:
                     entries[key].passage = replace(first, text=f"{first.text}\n\n{p.text}")
                 else:
                     entries[key] = _Entry(p, phrasings(p))
-        found = list(entries.values())
+        own = {ident for layer, ident in entries if layer != SHARED_TENANT}
+        # A tenant's answer with the id of a shared one replaces it for that tenant.
+        found = [e for (layer, ident), e in entries.items() if layer != SHARED_TENANT or ident not in own]
         for entry in found:
             entry.terms = [_intent_terms(text) for _, text in entry.phrasings]
         matrix = self._vectors([text for e in found for _, text in e.phrasings])
