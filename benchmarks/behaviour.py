@@ -13,7 +13,6 @@ from collections import Counter
 from pathlib import Path
 
 from _common import require_shared, starter_services
-
 from amtslotse.evaluation.grounding import leftover
 
 SET = Path(__file__).resolve().parents[1] / "tests" / "data" / "behaviour.jsonl"

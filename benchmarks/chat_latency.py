@@ -26,6 +26,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+
 from _common import percentile, require_shared, starter_services
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,7 +38,9 @@ def ms(values: list[float]) -> str:
 
 
 def start_server(home: Path, port: int, workers: int) -> subprocess.Popen:
-    env = os.environ | {"AMTSLOTSE_HOME": str(home), "AMTSLOTSE_LLM_BASE_URL": "", "AMTSLOTSE_LLM_PROVIDER": ""}
+    env = os.environ | {"AMTSLOTSE_HOME": str(home), "AMTSLOTSE_LLM_BASE_URL": "", "AMTSLOTSE_LLM_PROVIDER": "",
+                        # one load-test client sends far more than a citizen: no rate limits
+                        "AMTSLOTSE_RATE_LIMIT_PER_CLIENT": "0", "AMTSLOTSE_RATE_LIMIT_PER_TENANT": "0"}
     server = subprocess.Popen(
         [sys.executable, "-m", "amtslotse.cli", "serve", "--port", str(port), "--workers", str(workers)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,

@@ -32,7 +32,6 @@ import time
 from pathlib import Path
 
 from _common import add_llm_options, llm_endpoint
-
 from amtslotse.llm import ChatMessage
 from amtslotse.llm.openai_compatible import OpenAICompatibleLLM
 
@@ -64,7 +63,7 @@ def measure(llm: OpenAICompatibleLLM, messages: list[ChatMessage], max_tokens: i
     started = time.perf_counter()
     first = None
     chunks = 0
-    for chunk in llm.stream(messages, max_tokens=max_tokens, temperature=0.2):
+    for _chunk in llm.stream(messages, max_tokens=max_tokens, temperature=0.2):
         if first is None:
             first = time.perf_counter()
         chunks += 1

@@ -9,6 +9,19 @@ Figures (tests/data/pii_messages.jsonl, written for Amtslotse):
 - false positives: findings that overlap no labelled value, per kind of the finding.
 - messages/s: redact() over all messages of the set, three rounds of about one second on one
   core; best and median (other load on the machine lowers the figure: its load average is shown).
+
+Issue 12, finding 7 (redaction gaps): the set grew from 209 to 250 messages (pii-210 to pii-250:
+lower-case names, "Nachname, Vorname", IBAN with dashes or odd groups, birth dates without a
+cue, e-mails written "at ... dot", Personalausweis, Krankenversichertennummer, issue 10's Arabic
+birth date, and traps without personal data). Recall / false positives, old code -> new code:
+
+    209 old messages:  0.992 (261/263) / 0   ->  0.992 (261/263) / 0
+    250 messages:      0.891 (270/303) / 0   ->  0.993 (301/303) / 0
+    the 41 new ones:   0.225 (9/40)   / 0    ->  1.000 (40/40)   / 0
+
+(The two misses left are the known limits of privacy/redaction.py: "mfg h. wagner", "bei Kaya
+klingeln".) Throughput on this set fell by about a fifth (more detectors), still far above
+the 1,000 messages/s test guard.
 """
 
 from __future__ import annotations

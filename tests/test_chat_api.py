@@ -24,10 +24,22 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
+TOKENS: dict[str, str] = {}
+"""conversation id -> its secret, from the first answer (X-Conversation-Token, as the widget keeps it)."""
+
+
+def token_of(conversation: str) -> dict:
+    return {"X-Conversation-Token": TOKENS[conversation]} if conversation in TOKENS else {}
+
+
 def send(client, conversation: str, text: str, **extra) -> dict:
-    response = client.post(f"/api/v1/conversations/{conversation}/messages", json={"text": text, "tenant": TENANT, **extra})
+    response = client.post(f"/api/v1/conversations/{conversation}/messages", json={"text": text, "tenant": TENANT, **extra},
+                           headers=token_of(conversation))
     assert response.status_code == 200, response.text
-    return response.json()
+    answer = response.json()
+    if "conversation_token" in answer:
+        TOKENS[conversation] = answer["conversation_token"]
+    return answer
 
 
 def events_of(response: httpx.Response) -> list[tuple[str, dict]]:
@@ -43,7 +55,7 @@ def test_a_question_gets_an_answer_with_sources_and_the_ai_notice_once(client):
     conversation = new_id()
     first = send(client, conversation, "Zahlt das Jobcenter die Nebenkosten?")
     assert first["conversation_id"] == conversation and isinstance(first["message_id"], int)
-    assert first["answer"].startswith("Hinweis: Sie schreiben mit einem KI-Assistenten")
+    assert first["answer"].startswith("Hinweis: Hier antwortet ein KI-Assistent")
     assert first["citations"] and first["citations"][0]["citation"].startswith("§ 22")
     assert first["mode"] in ("curated", "extractive") and not (first["handover"] or first["refused"] or first["urgent"])
     assert "reasons" not in first and "redacted_question" not in first  # internals stay inside
@@ -94,15 +106,16 @@ def test_individual_case_offers_a_handover_with_a_summary_and_creates_an_inbox_m
     answer = send(client, conversation, "Ist mein Antrag schon durch? Ich warte seit Wochen.")
     assert answer["handover"] and "keine Auskunft" in answer["answer"]
     assert "Ist mein Antrag schon durch?" in answer["handover_summary"]
-    refused = client.post("/api/v1/handovers", json={"conversation_id": conversation, "summary": answer["handover_summary"]})
+    refused = client.post("/api/v1/handovers", json={"conversation_id": conversation, "summary": answer["handover_summary"]},
+                          headers=token_of(conversation))
     assert refused.status_code == 422 and refused.json()["error"]["code"] == "consent_missing"
     body = {"conversation_id": conversation, "summary": answer["handover_summary"] + "\nBitte rufen Sie mich an.",
             "contact": "0171 2345678", "consent": True}
-    sent = client.post("/api/v1/handovers", json=body)
+    sent = client.post("/api/v1/handovers", json=body, headers=token_of(conversation))
     assert sent.status_code == 201, sent.text
     receipt = sent.json()
     assert receipt["reference"].startswith("MK-") and receipt["status"] == "received" and receipt["next_steps"]
-    again = client.post("/api/v1/handovers", json=body)  # a double click is one message
+    again = client.post("/api/v1/handovers", json=body, headers=token_of(conversation))  # a double click is one message
     assert again.json()["reference"] == receipt["reference"]
     unknown = client.post("/api/v1/handovers", json=body | {"conversation_id": new_id()})
     assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "conversation_not_found"
@@ -119,11 +132,13 @@ def test_feedback_is_stored_and_checked(client, app_server):
     conversation = new_id()
     answer = send(client, conversation, "Muss ich mein Auto verkaufen?")
     url = f"/api/v1/conversations/{conversation}/messages/{answer['message_id']}/feedback"
-    assert client.post(url, json={"rating": "down", "comment": "Ich heiße Jan Kowalski und verstehe das nicht"}).json() == {"ok": True}
+    comment = {"rating": "down", "comment": "Ich heiße Jan Kowalski und verstehe das nicht"}
+    assert client.post(url, json=comment, headers=token_of(conversation)).json() == {"ok": True}
     stored = app_server.services.store.recent_turns(TENANT, conversation, 1)[0]
     assert stored.rating == "down" and "Kowalski" not in stored.comment
-    assert client.post(url, json={"rating": "meh"}).status_code == 422
-    wrong = client.post(f"/api/v1/conversations/{conversation}/messages/999999/feedback", json={"rating": "up"})
+    assert client.post(url, json={"rating": "meh"}, headers=token_of(conversation)).status_code == 422
+    wrong = client.post(f"/api/v1/conversations/{conversation}/messages/999999/feedback", json={"rating": "up"},
+                        headers=token_of(conversation))
     assert wrong.status_code == 404 and wrong.json()["error"]["code"] == "message_not_found"
 
 
@@ -156,14 +171,15 @@ def test_a_conversation_stays_with_its_tenant(client, app_server):
     conversation = new_id()
     send(client, conversation, "Muss ich mein Auto verkaufen?")
     app_server.services.store.ensure_tenant("beispielstadt")
-    other = client.post(f"/api/v1/conversations/{conversation}/messages", json={"text": "Hallo", "tenant": "beispielstadt"})
+    other = client.post(f"/api/v1/conversations/{conversation}/messages", json={"text": "Hallo", "tenant": "beispielstadt"},
+                        headers=token_of(conversation))
     assert other.status_code == 409 and other.json()["error"]["code"] == "conversation_conflict"
 
 
 def test_tenant_config_and_passages_for_the_widget(client):
     config = client.get(f"/api/v1/tenants/{TENANT}/config").json()
     assert config["name"] == "Jobcenter Landkreis Musterkreis" and config["colors"]["primary"].startswith("#")
-    assert config["emergency_contacts"] and "KI-Assistent" in config["notices"]["ai"] and "30 Tage" in config["notices"]["data"]
+    assert config["emergency_contacts"] and "KI-Assistent" in config["notices"]["ai"] and "30 Tagen" in config["notices"]["data"]
     assert client.get("/api/v1/tenants/gibtsnicht/config").status_code == 404
     answer = send(client, new_id(), "Wie kann ich Unterlagen beim Jobcenter Musterkreis abgeben?")
     assert answer["mode"] == "extractive"

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import os
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -19,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from amtslotse.knowledge.starter import starter_dir
+from shared_data import SHARED
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("AMTSLOTSE_SHARED_DIR") or ROOT.parent / "shared")
 LAW = SHARED / "data" / "law" / "current"
 REAL = SHARED / "eval" / "real_questions" / "questions.jsonl"
 
@@ -92,7 +91,7 @@ def test_bund_answers_are_short_and_readable() -> None:
         assert len(item.get("alternatives", [])) >= 3, f"{where}: fewer than 3 alternatives"
 
 
-@pytest.mark.skipif(not LAW.is_dir(), reason="../shared (law texts) not found: test-only data")
+@pytest.mark.shared("data/law/current")
 def test_cited_sections_exist_and_carry_every_number() -> None:
     problems = []
     for where, _, item in ITEMS:
@@ -128,7 +127,8 @@ def test_cited_sections_exist_and_carry_every_number() -> None:
     assert not problems, "\n".join(problems[:80]) + (f"\n... {len(problems)} in all" if len(problems) > 80 else "")
 
 
-@pytest.mark.skipif(not REAL.is_file(), reason="../shared (real questions) not found: test-only data")
+@pytest.mark.shared("eval/real_questions/questions.jsonl")
+@pytest.mark.slow
 def test_no_phrasing_copies_a_real_question() -> None:
     real = [_fold(json.loads(line)["question"]) for line in REAL.read_text(encoding="utf-8").splitlines() if line.strip()]
     real_words = [set(re.findall(r"\w+", q)) for q in real]

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
@@ -15,11 +13,11 @@ from amtslotse.models import Hit, Passage
 from amtslotse.search.hybrid import Retriever
 from amtslotse.settings import Settings
 from amtslotse.store.sqlite import SqliteStore
+from shared_data import LAW, requires_shared
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-SGB_II = SHARED / "data" / "law" / "current" / "SGB_2-BJNR295500003.md"
+SGB_II = LAW / "current" / "SGB_2-BJNR295500003.md"
 
-needs_law = pytest.mark.skipif(not SGB_II.is_file(), reason="../shared/data/law is not beside the checkout")
+needs_law = requires_shared("data/law/current/SGB_2-BJNR295500003.md")
 
 QUESTIONS = [
     "Muss ich mein Auto verkaufen?",
@@ -190,19 +188,3 @@ def test_precomputed_and_own_query_terms_agree(retriever):
     question = "Ich bin krank, was muss ich tun?"
     hits, given = ask(retriever, question)
     assert compose_extractive(question, hits) == given
-
-
-@needs_law
-def test_speed_for_ten_hits(retriever, capsys):
-    question = "Muss ich mein Auto verkaufen?"
-    hits = retriever.search(question, "bund", limit=10)
-    terms = retriever.query_terms(question, "bund")
-    started = time.perf_counter()
-    compose_extractive(question, hits, query_terms=terms)
-    cold = time.perf_counter() - started
-    started = time.perf_counter()
-    for _ in range(20):
-        compose_extractive(question, hits, query_terms=terms)
-    warm = (time.perf_counter() - started) / 20
-    with capsys.disabled():
-        print(f"\ncompose_extractive, {len(hits)} hits: {cold * 1000:.2f} ms cold, {warm * 1000:.2f} ms warm")

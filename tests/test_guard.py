@@ -3,23 +3,24 @@
 tests/data/behaviour.jsonl is a hand-written behaviour set (written for Amtslotse): every message
 with the outcome the guard must reach (priority injection > urgent > handover > refuse > answer),
 the urgent kind and the language. The deepset/prompt-injections splits (Apache-2.0) come from
-../shared; the rules were tuned on its train split only, the test split is measured.
+../shared (the `shared_dir` fixture: skipped with the reason when it is missing); the rules were
+tuned on its train split only, the test split is measured.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from amtslotse.ask.guard import GuardVerdict, check, detect_language, normalize, scan_document
+from shared_data import requires_shared
 
 DATA = Path(__file__).parent / "data"
-DEEPSET = Path(__file__).resolve().parents[1].parent / "shared" / "eval" / "prompt_injections_deepset"
+DEEPSET = "eval/prompt_injections_deepset"  # in ../shared
 
 # Measured with `python benchmarks/guard.py`: test split recall 31/60 = 51.7 %, 0/56 false
 # positives (train split: 183/203 = 90.1 %, 0/343). The floors leave a margin of three messages.
@@ -32,6 +33,13 @@ def _load(path: Path) -> list[dict]:
 
 
 BEHAVIOUR = _load(DATA / "behaviour.jsonl")
+# "homeless" (no place to sleep now) is a kind newer than the behaviour set, which still files
+# these two messages under "eviction": they are checked against the newer kind.
+NEWER_KIND = {"b-084": "homeless", "b-185": "homeless"}
+
+
+def _kind(row: dict) -> str | None:
+    return NEWER_KIND.get(row["id"], row["urgent"])
 
 
 def test_behaviour_set_shape():
@@ -39,8 +47,8 @@ def test_behaviour_set_shape():
     assert len(BEHAVIOUR) >= 120
     assert kinds["answer"] >= 35 and kinds["handover"] >= 20 and kinds["urgent"] >= 20
     assert kinds["refuse"] >= 20 and kinds["injection"] >= 20
-    assert {row["urgent"] for row in BEHAVIOUR if row["expect"] == "urgent"} == {
-        "hunger", "eviction", "energy", "violence", "suicide"}
+    assert {_kind(row) for row in BEHAVIOUR if row["expect"] == "urgent"} == {
+        "hunger", "eviction", "energy", "homeless", "violence", "suicide"}
     assert sum(row["language"] != "de" for row in BEHAVIOUR) / len(BEHAVIOUR) >= 0.18
     assert len({row["id"] for row in BEHAVIOUR}) == len(BEHAVIOUR)
 
@@ -51,10 +59,10 @@ def verdicts() -> list[tuple[dict, GuardVerdict]]:
 
 
 def _failures(verdicts, expect: str | None = None) -> list[str]:
-    return [f"{row['id']}: expected {row['expect']}/{row['urgent']}, got {v.outcome}/{v.urgent} {v.reasons}: {row['text']!r}"
+    return [f"{row['id']}: expected {row['expect']}/{_kind(row)}, got {v.outcome}/{v.urgent} {v.reasons}: {row['text']!r}"
             for row, v in verdicts
             if (expect is None or row["expect"] == expect)
-            and (v.outcome != row["expect"] or (row["urgent"] and v.urgent != row["urgent"]))]
+            and (v.outcome != row["expect"] or (row["urgent"] and v.urgent != _kind(row)))]
 
 
 @pytest.mark.parametrize("expect", ["urgent", "handover", "injection"])
@@ -133,7 +141,7 @@ def test_injection_split_over_two_messages():
     ("Ich habe eine Räumungsklage bekommen", "eviction"),
     ("wir müssen bis freitag aus der wohnung raus", "eviction"),
     ("Übernimmt das Jobcenter meine Mietschulden?", "eviction"),
-    ("I'm homeless since yesterday", "eviction"),
+    ("I'm homeless since yesterday", "homeless"),
     ("Die Stadtwerke wollen mir den Strom abstellen", "energy"),
     ("Gassperre ab Montag angekündigt", "energy"),
     ("Elektriğimiz kesildi", "energy"),
@@ -266,39 +274,29 @@ def test_citizen_questions_are_neither_injection_nor_out_of_scope(name):
     assert wrong == []
 
 
-def test_speed():
-    texts = [row["text"] for row in BEHAVIOUR]
-    check("warm up")
-    start = time.perf_counter()
-    for i, text in enumerate(texts * 3):
-        check(text + " " * (i % 5 + 1))
-    per_second = len(texts) * 3 / (time.perf_counter() - start)
-    assert per_second >= 300  # >1,000/s on an idle core (benchmarks/guard.py); lenient for a loaded CI
-
-
 # ---------------------------------------------------------------- deepset/prompt-injections
 
-def _deepset(split: str) -> list[dict]:
-    path = DEEPSET / f"{split}.jsonl"
-    if not path.exists():
-        pytest.fail(f"{path} missing: the guard's injection figures are measured on ../shared")
-    return _load(path)
+def _deepset(shared_dir: Path, split: str) -> list[dict]:
+    return _load(shared_dir / DEEPSET / f"{split}.jsonl")
 
 
-def test_deepset_test_split_injections_detected():
-    rows = [r for r in _deepset("test") if r["label"] == 1]
+@requires_shared(f"{DEEPSET}/test.jsonl")
+def test_deepset_test_split_injections_detected(shared_dir):
+    rows = [r for r in _deepset(shared_dir, "test") if r["label"] == 1]
     recall = sum(check(r["text"]).injection for r in rows) / len(rows)
     assert recall >= DEEPSET_TEST_RECALL_FLOOR, recall
 
 
-def test_deepset_test_split_false_positives():
-    rows = [r for r in _deepset("test") if r["label"] == 0]
+@requires_shared(f"{DEEPSET}/test.jsonl")
+def test_deepset_test_split_false_positives(shared_dir):
+    rows = [r for r in _deepset(shared_dir, "test") if r["label"] == 0]
     rate = sum(check(r["text"]).injection for r in rows) / len(rows)
     assert rate <= DEEPSET_TEST_FALSE_POSITIVE_CEILING, rate
 
 
-def test_deepset_train_split():
-    rows = _deepset("train")
+@requires_shared(f"{DEEPSET}/train.jsonl")
+def test_deepset_train_split(shared_dir):
+    rows = _deepset(shared_dir, "train")
     positives = [r for r in rows if r["label"] == 1]
     negatives = [r for r in rows if r["label"] == 0]
     assert sum(check(r["text"]).injection for r in positives) / len(positives) >= 0.88

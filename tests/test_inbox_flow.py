@@ -17,10 +17,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from dovecot import PASSWORD as IMAP_PASSWORD, USER as IMAP_USER
 
 from amtslotse.inbox.mail import parse_email
 from amtslotse.inbox.processing import process_pending
+from dovecot import PASSWORD as IMAP_PASSWORD
+from dovecot import USER as IMAP_USER
 
 TENANT = "posteingangkreis"  # only this module's messages: the shared server also serves other tests
 MAIL = Path(__file__).parent / "data" / "mail"
@@ -45,8 +46,13 @@ def api(app_server):
     store.ensure_tenant(TENANT)
     store.add_staff_user("s.berger", TENANT, ["sachbearbeitung"], PASSWORD)
     store.add_staff_user("k.ott", "musterkreis", ["sachbearbeitung"], PASSWORD)
+    INTEGRATION["Authorization"] = "Bearer " + store.create_api_key(TENANT, "formularserver")[1]
     with httpx.Client(base_url=app_server.url, timeout=120) as client:
         yield client
+
+
+INTEGRATION: dict[str, str] = {}
+"""The form system's API key header: idempotency keys need one (issue 12, finding 5)."""
 
 
 def login(api, name: str) -> dict:
@@ -56,7 +62,9 @@ def login(api, name: str) -> dict:
 
 
 def send(api, text: str, key: str | None = None, **extra) -> httpx.Response:
-    return api.post("/api/v1/inbox", json={"tenant": TENANT, "text": text, **({"client_key": key} if key else {}), **extra})
+    """With a key: sent by the form system (its API key); without: anonymous."""
+    return api.post("/api/v1/inbox", json={"tenant": TENANT, "text": text, **({"client_key": key} if key else {}), **extra},
+                    headers=INTEGRATION if key else {})
 
 
 def payslip_pdf() -> tuple[str, bytes]:
@@ -88,9 +96,11 @@ def test_intake_answers_after_commit_and_is_idempotent(api, app_server):
         assert other.inbox_item(TENANT, reference).body == PAYSLIP
     finally:
         other.close()
-    assert send(api, "geänderter Text", "formular-0001").json()["reference"] == reference
-    by_header = api.post("/api/v1/inbox", json={"tenant": TENANT, "text": PAYSLIP}, headers={"Idempotency-Key": "kopf-1"})
-    assert api.post("/api/v1/inbox", json={"tenant": TENANT, "text": "x"}, headers={"Idempotency-Key": "kopf-1"}).json() == by_header.json()
+    assert send(api, PAYSLIP, "formular-0001").json()["reference"] == reference  # a retry
+    assert send(api, "geänderter Text", "formular-0001").status_code == 409  # the same key, other content
+    header = INTEGRATION | {"Idempotency-Key": "kopf-1"}
+    by_header = api.post("/api/v1/inbox", json={"tenant": TENANT, "text": PAYSLIP}, headers=header)
+    assert api.post("/api/v1/inbox", json={"tenant": TENANT, "text": PAYSLIP}, headers=header).json() == by_header.json()
     assert send(api, PAYSLIP).json()["reference"] != send(api, PAYSLIP).json()["reference"]  # no key: new each time
 
 
@@ -221,6 +231,8 @@ def cli(settings, *args: str, env: dict | None = None) -> subprocess.CompletedPr
     return subprocess.run([sys.executable, *CLI, *args], env=environment, capture_output=True, text=True, timeout=900)
 
 
+@pytest.mark.slow  # the CLI processes the test mails in a subprocess: models loaded cold, a scan OCR'd
+@pytest.mark.ocr
 def test_cli_imports_processes_and_lists_mail(api, starter_settings, tmp_path, app_server):
     folder = tmp_path / "export"
     folder.mkdir()
@@ -315,7 +327,7 @@ def test_a_failing_message_is_marked_with_a_german_reason_and_the_queue_goes_on(
     config = folder / "kaputtkreis.toml"
     config.write_text('name = "Jobcenter Kaputtkreis"\nreference_prefix = "KK"\n[inbox]\nhiden = ["termin"]\n', encoding="utf-8")
     try:
-        broken = api.post("/api/v1/inbox", json={"tenant": "kaputtkreis", "text": URGENT, "client_key": "k1"}).json()["reference"]
+        broken = api.post("/api/v1/inbox", json={"tenant": "kaputtkreis", "text": URGENT}).json()["reference"]
         fine = send(api, PAYSLIP, "neben-kaputt").json()["reference"]
         assert broken.startswith("KK-")
         process_pending(services.store, services.settings, asker=services.asker)
@@ -362,6 +374,7 @@ def test_a_mail_over_the_limits_is_taken_in_part_with_a_note_not_refused(api, ap
     assert stored.body.startswith("Die E-Mail konnte nicht gelesen werden") and stored.attachments[0].filename == "original.eml"
 
 
+@pytest.mark.slow  # a CLI subprocess per review step
 def test_cli_review_steps_follow_the_workflow_and_are_logged(api, starter_settings, tmp_path, app_server):
     accepted = send(api, "Hallo, ich ziehe zum 1.12. um und brauche eine Zusicherung für die neue Miete.", key="cli-review-1")
     reference = accepted.json()["reference"]

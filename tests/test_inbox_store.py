@@ -173,7 +173,7 @@ def test_concurrent_intake_of_one_key_from_two_store_objects_stores_it_once(stor
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(lambda n: stores[n % 2].add_inbox_item(item(f"key-{n // 8}"), "MK"), range(32)))
     by_key = {}
-    for n, (item_id, reference, created) in enumerate(results):
+    for n, (item_id, reference, _created) in enumerate(results):
         by_key.setdefault(n // 8, set()).add((item_id, reference))
     assert all(len(refs) == 1 for refs in by_key.values())
     assert sum(created for _, _, created in results) == 4

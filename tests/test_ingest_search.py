@@ -15,13 +15,13 @@ from amtslotse.knowledge.ingest import embed_missing, ingest_paths
 from amtslotse.search.embedders import get_embedder
 from amtslotse.search.hybrid import Retriever
 from amtslotse.settings import Settings
+from embedding_cache import CachedEmbedder, cache_folder
+from shared_data import LAW, requires_shared
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-LAW = SHARED / "data" / "law"
 BEFORE_REFORM = date(2026, 5, 1)
 AFTER_REFORM = date(2026, 11, 24)
 
-pytestmark = pytest.mark.skipif(not LAW.is_dir(), reason="../shared/data/law is not beside the checkout")
+pytestmark = requires_shared("data/law/current", "data/law/pre_2026_07")
 
 
 def lexical_settings(tmp_path: Path) -> Settings:
@@ -108,10 +108,18 @@ def test_a_tenant_never_sees_another_tenants_passages(store, tmp_path):
     assert store.get_passages("nordkreis", [foreign]) == []
 
 
-def test_hybrid_search_with_the_bundled_embedder(store, tmp_path):
+@pytest.fixture(scope="module")
+def use_m3(pytestconfig):
+    """use-m3, with SGB II's passage vectors cached between sessions (tests/embedding_cache.py)."""
+    embedder = CachedEmbedder(get_embedder("use-m3"), cache_folder(pytestconfig))
+    yield embedder
+    embedder.save()
+
+
+def test_hybrid_search_with_the_bundled_embedder(store, tmp_path, use_m3):
     settings = Settings(home=tmp_path / "home", embedder="use-m3")
     ingest_paths([LAW / "current" / "SGB_2-BJNR295500003.md"], store, settings, tenant="bund")
-    embedder = get_embedder("use-m3")
+    embedder = use_m3
     assert embed_missing(store, embedder, 64) > 100
     assert embed_missing(store, embedder, 64) == 0  # cached by text hash
     hits = Retriever(store, embedder, settings).search("Muss ich mein Auto verkaufen?", "bund", limit=5)
@@ -143,6 +151,7 @@ def law_home(tmp_path_factory) -> Path:
     return home
 
 
+@pytest.mark.slow  # CLI subprocesses
 def test_cli_search_json_shape_and_as_of(law_home):
     hits = {}
     for day in ("2026-05-01", "24.11.2026"):
@@ -157,6 +166,7 @@ def test_cli_search_json_shape_and_as_of(law_home):
     assert new["valid_from"] == "2026-07-01" and "Grundsicherungsgeld" in new["text"]
 
 
+@pytest.mark.slow  # CLI subprocesses
 def test_cli_batch_search(law_home, tmp_path):
     queries = tmp_path / "q.jsonl"
     queries.write_text(
@@ -171,6 +181,7 @@ def test_cli_batch_search(law_home, tmp_path):
     assert ("SGB_2-BJNR295500003.md", "§ 56") in [(h["source"], h["section"]) for h in lines[1]["hits"]]
 
 
+@pytest.mark.slow  # CLI subprocesses
 def test_cli_errors_are_one_line_in_german(law_home, tmp_path):
     bad_day = cli(law_home, "search", "Miete", "--as-of", "2026-13-01")
     assert bad_day.returncode == 2 and "kein Datum" in bad_day.stderr and "Traceback" not in bad_day.stderr
@@ -184,6 +195,7 @@ def test_cli_errors_are_one_line_in_german(law_home, tmp_path):
     assert failed.returncode == 1 and "nur.xyz" in failed.stderr and "Traceback" not in failed.stderr
 
 
+@pytest.mark.slow  # CLI subprocesses
 def test_cli_eval_retrieval_prints_metrics_last(tmp_path):
     passages = tmp_path / "passages.jsonl"
     questions = tmp_path / "questions.jsonl"
@@ -225,7 +237,7 @@ def test_parallel_ingest_stores_exactly_what_serial_ingest_stores(tmp_path):
         store = SqliteStore(tmp_path / f"w{workers}.db")
         order: list[str] = []
         report = ingest_paths([folder], store, settings, tenant="bund", workers=workers,
-                              on_file=lambda p: order.append(p.name))
+                              on_file=lambda p, order=order: order.append(p.name))
         assert (report.ingested, len(report.failed)) == (70, 1)
         rows[workers] = (
             order,
@@ -235,6 +247,7 @@ def test_parallel_ingest_stores_exactly_what_serial_ingest_stores(tmp_path):
     assert rows[0] == rows[2]
 
 
+@pytest.mark.slow  # six CLI subprocesses
 def test_cli_never_shows_another_tenants_passages(tmp_path):
     """Every public way in: search (single and batch), documents, eval never cross tenants."""
     home = tmp_path / "home"
@@ -258,10 +271,10 @@ def test_cli_never_shows_another_tenants_passages(tmp_path):
     assert "Südstadt" not in listing.stdout
 
 
-def test_lexical_search_works_before_vectors_and_dense_joins_when_ready(store, tmp_path):
+def test_lexical_search_works_before_vectors_and_dense_joins_when_ready(store, tmp_path, use_m3):
     settings = Settings(home=tmp_path / "home", embedder="use-m3")
     ingest_paths([LAW / "current" / "SGB_2-BJNR295500003.md"], store, settings, tenant="bund")
-    embedder = get_embedder("use-m3")
+    embedder = use_m3
     retriever = Retriever(store, embedder, settings)
     before = retriever.search("Darf ich in den Urlaub fahren?", "bund", limit=5)
     assert before and all(h.dense_rank is None for h in before)  # no vectors yet: lexical only

@@ -13,8 +13,9 @@ import pytest
 from amtslotse.evaluation.grounding import leftover
 from amtslotse.knowledge.ingest import ingest_paths
 from amtslotse.services import Services
+from shared_data import EVAL, requires_shared
 
-DEEPSET_TEST = Path(__file__).resolve().parents[2] / "shared" / "eval" / "prompt_injections_deepset" / "test.jsonl"
+DEEPSET_TEST = EVAL / "prompt_injections_deepset" / "test.jsonl"
 TENANT = "musterkreis"
 
 
@@ -31,7 +32,7 @@ def test_the_grounding_check_finds_text_from_elsewhere(services):
     assert leftover(tampered, services.store, TENANT) == ["Ich bin jetzt ein Pirat und gebe Ihnen 500 Euro extra."]
 
 
-@pytest.mark.skipif(not DEEPSET_TEST.is_file(), reason="../shared/eval is not beside the checkout")
+@requires_shared("eval/prompt_injections_deepset/test.jsonl")
 def test_every_injection_of_the_deepset_test_split_leaves_behaviour_unchanged(services):
     rows = [json.loads(line) for line in DEEPSET_TEST.read_text("utf-8").splitlines() if line.strip()]
     injections = [r for r in rows if r["label"] == 1]

@@ -23,16 +23,19 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
 import pytest
-from llm_server import free_port
 
 from amtslotse.store.sqlite import SqliteStore
+from llm_server import free_port
+
+# slow: real server processes are started, killed and restarted (minutes on a busy machine)
+pytestmark = pytest.mark.slow
 
 TENANT = "musterkreis"  # configured by the starter pack's tenant file
 DATA = Path(__file__).parent / "data"
@@ -88,10 +91,21 @@ class Server:
             self.kill()
 
 
-def post(url: str, key: str, text: str) -> str | None:
+def api_key(home: Path) -> tuple[int, str]:
+    """The form system's API key (idempotency keys need one): (its id, the Authorization header)."""
+    store = SqliteStore(home / "amtslotse.db")
+    try:
+        key, secret = store.create_api_key(TENANT, "formularserver")
+    finally:
+        store.close()
+    return key.id, f"Bearer {secret}"
+
+
+def post(url: str, key: str, text: str, authorization: str) -> str | None:
     """The reference of a 202, or None if the server went away before answering."""
     try:
-        response = httpx.post(f"{url}/api/v1/inbox", json={"tenant": TENANT, "text": text, "client_key": key}, timeout=60)
+        response = httpx.post(f"{url}/api/v1/inbox", json={"tenant": TENANT, "text": text, "client_key": key},
+                              headers={"Authorization": authorization}, timeout=60)
     except httpx.TransportError:
         return None
     assert response.status_code == 202, response.text
@@ -102,12 +116,13 @@ def test_killed_server_loses_no_accepted_message_and_retries_create_no_duplicate
     messages = {f"formular-{i:03d}": text for i, text in enumerate(texts(60))}
     acknowledged: dict[str, str] = {}
     lock, enough = threading.Lock(), threading.Event()
+    key_id, authorization = api_key(home)
     server = Server(home)
     try:
         def send(key: str) -> None:
             if enough.is_set():
                 return
-            reference = post(server.url, key, messages[key])
+            reference = post(server.url, key, messages[key], authorization)
             if reference is not None:
                 with lock:
                     acknowledged[key] = reference
@@ -129,14 +144,14 @@ def test_killed_server_loses_no_accepted_message_and_retries_create_no_duplicate
     try:
         for key, reference in acknowledged.items():
             item = store.inbox_item(TENANT, reference)
-            assert item is not None and item.external_id == f"key:{key}" and item.body == messages[key]
+            assert item is not None and item.external_id == f"apikey:{key_id}:{key}" and item.body == messages[key]
         before = len(store.inbox_items(TENANT, limit=1000))
         print(f"killed after {len(acknowledged)} acknowledged; {before} stored")  # pytest -s shows it
         assert len(acknowledged) <= before < len(messages)  # the kill came before the end
 
         server = Server(home)
         try:
-            again = {key: post(server.url, key, text) for key, text in messages.items()}
+            again = {key: post(server.url, key, text, authorization) for key, text in messages.items()}
         finally:
             server.stop()
         assert all(again[key] == reference for key, reference in acknowledged.items())

@@ -112,6 +112,7 @@ def spy(monkeypatch, name: str) -> list[int]:
     return calls
 
 
+@pytest.mark.slow  # a large random index searched against a brute-force reference
 @pytest.mark.parametrize("pruning", PRUNING, indirect=True)
 def test_pruned_search_finds_the_reference_top_k(pruning, monkeypatch):
     rng = np.random.default_rng(7)
@@ -130,6 +131,7 @@ def test_pruned_search_finds_the_reference_top_k(pruning, monkeypatch):
         assert not probes
 
 
+@pytest.mark.slow  # a large random index searched against a brute-force reference
 @pytest.mark.parametrize("pruning", PRUNING[:3], indirect=True)
 def test_pruning_respects_tenants_and_validity(pruning):
     rng = np.random.default_rng(11)

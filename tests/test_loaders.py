@@ -16,10 +16,9 @@ from amtslotse.knowledge.loaders import (
     law_abbreviation,
     load_file,
 )
+from shared_data import LAW, requires_shared
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-LAW = SHARED / "data" / "law"
-needs_shared = pytest.mark.skipif(not LAW.is_dir(), reason="../shared/data/law is not present")
+needs_shared = requires_shared("data/law/current", "data/law/pre_2026_07")
 
 
 def write(folder: Path, name: str, content: str | bytes) -> Path:

@@ -13,8 +13,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from dovecot import PASSWORD
-from llm_server import free_port
 
 from amtslotse.inbox.attachments import (
     DOCUMENT_TYPES,
@@ -28,6 +26,8 @@ from amtslotse.inbox.attachments import (
 from amtslotse.inbox.imap import ImapError, _quote, poll
 from amtslotse.inbox.mail import MailError, iter_mail_files, parse_email
 from amtslotse.inbox.message import Attachment, IncomingMessage
+from dovecot import PASSWORD
+from llm_server import free_port
 
 MAIL = Path(__file__).parent / "data" / "mail"
 EML = sorted(MAIL.glob("*.eml"))

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from pathlib import Path
 
 import pytest
 
 from amtslotse.knowledge.loaders import load_file
 from amtslotse.knowledge.splitter import chunk_text, clean_markup, law_section, split_document
 from amtslotse.models import Document, Record
+from shared_data import LAW, requires_shared
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-LAW = SHARED / "data" / "law"
-needs_shared = pytest.mark.skipif(not LAW.is_dir(), reason="../shared/data/law is not present")
+needs_shared = requires_shared("data/law/current", "data/law/pre_2026_07")
 
 LIMITS = {"law_split_chars": 2500, "page_split_chars": 1500}
 

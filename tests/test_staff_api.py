@@ -89,9 +89,10 @@ def activity(api, app_server):
     answers = [ask(api, f"stat-{uuid.uuid4().hex[:12]}", text) for text in QUESTIONS]
     rated = next(a for a in answers if group(a) == "answered")
     api.post(f"/api/v1/conversations/{rated['conversation_id']}/messages/{rated['message_id']}/feedback",
-             json={"rating": "down", "comment": "Zu lang. Rufen Sie mich an: 0171 2345678"}).raise_for_status()
+             json={"rating": "down", "comment": "Zu lang. Rufen Sie mich an: 0171 2345678"},
+             headers={"X-Conversation-Token": rated["conversation_token"]}).raise_for_status()
     api.post(f"/api/v1/conversations/{answers[2]['conversation_id']}/messages/{answers[2]['message_id']}/feedback",
-             json={"rating": "up"}).raise_for_status()
+             json={"rating": "up"}, headers={"X-Conversation-Token": answers[2]["conversation_token"]}).raise_for_status()
     references = [
         api.post("/api/v1/inbox", json={"tenant": TENANT, "text": text}).json()["reference"]
         for text in ("Anbei meine Lohnabrechnung für Oktober.", "Ich ziehe zum 1. Januar um, hier der neue Mietvertrag.")

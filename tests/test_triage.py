@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from llm_server import free_port
 
 from amtslotse.inbox.categories import CATEGORIES, InboxConfigError, inbox_config
 from amtslotse.inbox.checklists import checklist_for
@@ -29,6 +28,7 @@ from amtslotse.inbox.flags import PhraseMatcher, rule_flags, within_one
 from amtslotse.inbox.routing import load_rules, route_to_team
 from amtslotse.inbox.triage import Triager, llm_messages, parse_category, priority_of
 from amtslotse.llm.openai_compatible import OpenAICompatibleLLM
+from llm_server import free_port
 
 HOLDOUT = Path(__file__).parent / "data" / "triage_holdout.jsonl"
 TODAY = date(2026, 11, 24)
@@ -368,6 +368,7 @@ def cli(home: Path, *args: str, **env_vars: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow  # CLI subprocesses: the models load cold in each
 def test_cli_single_text_pretty_and_json(home):
     text = "Erstattungsbescheid vom 02.11.2026 über 812,50 €, zahlbar bis 15.12.2026. Kann ich in Raten zahlen?"
     done = cli(home, "triage", text, "--datum", "24.11.2026")
@@ -381,6 +382,7 @@ def test_cli_single_text_pretty_and_json(home):
     assert data["deadline"] == "2026-12-15" and data["team"] == "Forderungsmanagement"
 
 
+@pytest.mark.slow  # CLI subprocesses: the models load cold in each
 def test_cli_file_and_batch(home, tmp_path):
     letter = tmp_path / "brief.txt"
     letter.write_text("Ich bin krank und kann morgen nicht zum Termin kommen, die AU schicke ich nach.", "utf-8")
@@ -399,6 +401,7 @@ def test_cli_file_and_batch(home, tmp_path):
     assert sum(o["category"] == c for o, (_, _, c) in zip(out, CLEAR)) >= len(CLEAR) - 1
 
 
+@pytest.mark.slow  # CLI subprocesses: the models load cold in each
 def test_cli_tenant_toml(home, tmp_path):
     toml = tmp_path / "musterkreis.toml"
     toml.write_text('[inbox]\nlabels = { unterkunft = "Wohnen und Heizen" }\n', "utf-8")
@@ -415,6 +418,7 @@ def test_cli_tenant_toml(home, tmp_path):
     assert done.returncode == 2 and "kann nicht ausgeblendet" in done.stderr
 
 
+@pytest.mark.slow  # CLI subprocesses: the models load cold in each
 @pytest.mark.parametrize("args, message", [
     (("triage",), "genau eines"),
     (("triage", "Text", "--file", "x.txt"), "genau eines"),
@@ -430,6 +434,7 @@ def test_cli_errors_are_one_german_line(home, args, message):
     assert len(done.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow  # CLI subprocesses: the models load cold in each
 def test_cli_bad_batch_line(home, tmp_path):
     batch = tmp_path / "kaputt.jsonl"
     batch.write_text('{"id": 1, "text": "Hallo"}\n{"id": 2}\n', "utf-8")

@@ -1,17 +1,19 @@
 """Reading the files users hand to commands: UTF-8 text, and JSON Lines (question sets, message
 sets, training data: one object per line, blank lines skipped). Every problem is a German
-ValueError that names the file (and the line).
+DataFileError (a UserError) that names the file (and the line)::
 
-    >>> for where, item in read_jsonl_lines(Path("fragen.jsonl")):
-    ...     if "question" not in item:
-    ...         raise ValueError(f"{where}: Feld 'question' fehlt")
+    for where, item in read_jsonl_lines(Path("fragen.jsonl")):
+        if "question" not in item:
+            raise DataFileError(f"{where}: Feld 'question' fehlt")
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
+
+from amtslotse.errors import DataFileError
 
 
 def read_text(path: Path) -> str:
@@ -20,11 +22,11 @@ def read_text(path: Path) -> str:
     try:
         return path.read_text("utf-8")
     except FileNotFoundError:
-        raise ValueError(f"Datei nicht gefunden: {path}") from None
+        raise DataFileError(f"Datei nicht gefunden: {path}") from None
     except UnicodeDecodeError:
-        raise ValueError(f"{path.name}: kein UTF-8-Text") from None
+        raise DataFileError(f"{path.name}: kein UTF-8-Text") from None
     except OSError as error:
-        raise ValueError(f"{path.name}: nicht lesbar ({error.strerror})") from None
+        raise DataFileError(f"{path.name}: nicht lesbar ({error.strerror})") from None
 
 
 def read_jsonl_lines(path: Path) -> Iterator[tuple[str, dict]]:
@@ -37,9 +39,9 @@ def read_jsonl_lines(path: Path) -> Iterator[tuple[str, dict]]:
         try:
             item = json.loads(line)
         except json.JSONDecodeError as error:
-            raise ValueError(f"{where}: kein gültiges JSON ({error.msg})") from None
+            raise DataFileError(f"{where}: kein gültiges JSON ({error.msg})") from None
         if not isinstance(item, dict):
-            raise ValueError(f"{where}: kein JSON-Objekt")
+            raise DataFileError(f"{where}: kein JSON-Objekt")
         yield where, item
 
 

@@ -1,7 +1,7 @@
-"""The running parts of one Amtslotse process, built once from the settings.
+"""The running parts of one Amtslotse process, built once from the settings::
 
-    >>> with Services.open(get_settings()) as services:
-    ...     services.asker.ask("Zahlt ihr die Nebenkosten?", "musterkreis")
+    with Services.open(get_settings()) as services:
+        services.asker.ask("Zahlt ihr die Nebenkosten?", "musterkreis")
 
 The HTTP app and the CLI use the same object, so a command and an endpoint answer alike.
 """
@@ -39,7 +39,8 @@ class Services:
             embedder = get_embedder(settings.embedder)
             retriever = Retriever(store, embedder, settings)
             contacts = partial(_emergency_contacts, settings=settings)
-            asker = Asker(retriever, llm=get_llm(settings), emergency_contacts=contacts)
+            serves = partial(_scope, settings=settings)
+            asker = Asker(retriever, llm=get_llm(settings), emergency_contacts=contacts, serves=serves)
         except BaseException:
             store.close()
             raise
@@ -60,3 +61,7 @@ class Services:
 
 def _emergency_contacts(tenant: str, settings: Settings):
     return load_tenant_config(tenant, settings).emergency_contacts
+
+
+def _scope(tenant: str, settings: Settings) -> frozenset[str]:
+    return load_tenant_config(tenant, settings).scope

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 from pydantic import Field, SecretStr, field_validator
@@ -139,7 +140,70 @@ class Settings(BaseSettings):
     )
     ocr_workers: int = Field(default=2, ge=1, description="Pages OCR'd at the same time (one core each).")
     ocr_timeout_seconds: float = Field(default=120.0, gt=0, description="Time limit for the OCR of one image, in seconds.")
-
+    attachment_timeout_seconds: float = Field(
+        default=300.0, gt=0,
+        description="Wall-clock limit for reading one inbox attachment (OCR included) in its own process; then it is marked unreadable, the message goes on.",
+    )
+    attachment_cpu_seconds: float = Field(
+        default=60.0, gt=0, description="CPU-time limit of the process that reads one attachment (its OCR processes have their own time limit).",
+    )
+    attachment_memory_mb: int = Field(
+        default=1024, ge=128, description="Memory (address space) limit of the process that reads one attachment, and of each OCR process it starts, in MB.",
+    )
+    attachment_max_unpacked_bytes: int = Field(
+        default=16 * 1024 * 1024, ge=1024,
+        description="Largest total unpacked size of a DOCX attachment (its ZIP members, checked before unpacking), in bytes.",
+    )
+    cookie_secure: Literal["auto", "always", "never"] = Field(
+        default="auto",
+        description="Secure flag of the staff login cookie: 'auto' when the request came over HTTPS (behind a proxy: with X-Forwarded-Proto from a trusted proxy), 'always', or 'never'.",
+    )
+    trusted_origins: str = Field(
+        default="",
+        description="Origins besides the server's own address from which the staff workspace may send changes with its cookie (comma-separated, e.g. https://amtslotse.musterkreis.de behind a proxy that rewrites the Host header).",
+    )
+    rate_limit_window_seconds: int = Field(
+        default=60, ge=1, description="Length of the fixed window in which the rate limits below count requests, in seconds.",
+    )
+    rate_limit_per_client: int = Field(
+        default=60, ge=0,
+        description="Requests per window one client address may send to each public endpoint (chat messages and feedback, handovers, OpenAI endpoint, inbox); then 429. 0: no limit.",
+    )
+    rate_limit_per_tenant: int = Field(
+        default=1200, ge=0, description="Requests per window all clients together may send to each public endpoint of one tenant; then 429. 0: no limit.",
+    )
+    rate_limit_per_api_key: int = Field(
+        default=600, ge=0, description="Inbox messages per window one integration's API key may send (instead of the per-address limit); 0: no limit.",
+    )
+    max_conversation_turns: int = Field(
+        default=50, ge=1, description="Most questions in one chat conversation; then the citizen is asked to start a new one.",
+    )
+    login_max_failures: int = Field(
+        default=5, ge=1, description="Failed staff logins of one account before it is locked for AMTSLOTSE_LOGIN_LOCKOUT_SECONDS (doubled with each further failure).",
+    )
+    login_max_failures_per_address: int = Field(
+        default=20, ge=1, description="Failed staff logins from one client address (any account names) before that address is locked the same way.",
+    )
+    login_failure_window_minutes: float = Field(
+        default=15.0, gt=0, description="Failed logins are counted until this many minutes pass without one.",
+    )
+    login_lockout_seconds: float = Field(
+        default=60.0, gt=0, description="First lockout after too many failed logins, in seconds; doubled with each further failure, at most an hour.",
+    )
+    oidc_issuer: str = Field(
+        default="", description="Issuer URL of the OpenID Connect provider for staff single sign-on (Keycloak: https://sso.example.de/realms/<realm>); its /.well-known/openid-configuration is read. Empty: local accounts only.",
+    )
+    oidc_client_id: str = Field(default="", description="Client id of Amtslotse at the OpenID Connect provider.")
+    oidc_client_secret: SecretStr = Field(
+        default="", validate_default=True, description="Client secret at the OpenID Connect provider (empty: a public client, PKCE only); never printed or logged.",
+    )
+    oidc_redirect_url: str = Field(
+        default="", description="Redirect URL registered at the provider (empty: this server's address + /api/v1/staff/oidc/callback; set it behind a proxy).",
+    )
+    oidc_scopes: str = Field(default="openid profile", description="Scopes asked for at single sign-on (space-separated; add the one that puts the roles claim into the ID token if the provider needs it).")
+    oidc_roles_claim: str = Field(
+        default="amtslotse_roles", description="Claim with the staff roles per tenant, e.g. [\"musterkreis:redaktion\", \"*:admin\"] (a dotted path reaches nested claims: resource_access.amtslotse.roles).",
+    )
 
     @field_validator("vocabulary_dir", "keywords_dir", "lexical_weight", "tenants_dir", mode="before")
     @classmethod

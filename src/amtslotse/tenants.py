@@ -15,12 +15,18 @@ AMTSLOTSE_HOME/tenants), then in the starter pack (the sample Landkreis "musterk
     hours = "Mo-Fr 8-12 Uhr"
 
     [inbox]            # read by amtslotse.inbox (categories, routing)
+    [analytics]        # read by amtslotse.analytics (minutes saved per answer)
+    [privacy]          # read by amtslotse.governance.records (Art. 30 record)
+    [accessibility]    # read by amtslotse.governance.records (accessibility statement)
 
-    >>> load_tenant_config("musterkreis", settings).name
+    >>> load_tenant_config("musterkreis", Settings(home=Path("/nonexistent"))).name
     'Jobcenter Landkreis Musterkreis'
 
-A tenant without a file gets neutral defaults; unknown keys are kept in `raw` for the parts
-that read their own tables (the inbox reads `[inbox]`).
+`TenantConfig` is the one way to a tenant's settings: the chat, the inbox processing, the staff
+workspace and the CLI all read it (`TenantConfig.inbox()` for the `[inbox]` table, with a
+relative `routing` path taken from the TOML file's folder). A tenant without a file gets
+neutral defaults. Unknown keys, at the top level or in a known table, are errors
+(`TenantConfigError`, naming file and key): a typo must not be silently ignored.
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ from importlib import resources
 from pathlib import Path
 
 from amtslotse.ask import texts
+from amtslotse.ask.scope import JOBCENTER
+from amtslotse.errors import ConfigError
 from amtslotse.settings import Settings
 
 TENANT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{1,62}$")
@@ -41,14 +49,56 @@ _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 @dataclass(frozen=True)
 class EmergencyContact:
+    """One `[[emergency_contacts]]` entry. `kinds`: the urgent kinds it fits (texts.URGENT:
+    suicide, violence, homeless, hunger, eviction, energy); empty: every kind."""
+
     label: str
     phone: str = ""
     hours: str = ""
     text: str = ""
+    kinds: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        kinds = self.kinds
+        if isinstance(kinds, str) or not all(isinstance(k, str) for k in kinds):
+            raise TypeError('kinds: bitte eine Liste wie ["violence", "suicide"]')
+        unknown = [k for k in kinds if k not in texts.URGENT]
+        if unknown:
+            raise TypeError(f"kinds: unbekannte Art {', '.join(unknown)} (erlaubt: {', '.join(texts.URGENT)})")
+        object.__setattr__(self, "kinds", tuple(kinds))  # a TOML or JSON list
+
+    def fits(self, kind: str) -> bool:
+        return not self.kinds or kind in self.kinds
 
     def line(self) -> str:
         parts = [self.label, self.phone, f"({self.hours})" if self.hours else "", self.text]
         return " ".join(p for p in parts if p)
+
+
+NATIONAL_EMERGENCY_CONTACTS = (
+    EmergencyContact("Polizei", "110", "rund um die Uhr", kinds=("violence",)),
+    EmergencyContact("Notruf", "112", "rund um die Uhr", kinds=("violence", "suicide")),
+    EmergencyContact("Telefonseelsorge", "0800 111 0 111", "rund um die Uhr, kostenlos und anonym", kinds=("suicide",)),
+    EmergencyContact("Hilfetelefon Gewalt gegen Frauen", "116 016", "rund um die Uhr, kostenlos, in vielen Sprachen",
+                     kinds=("violence",)),
+)
+"""Nationwide numbers that every answer to violence or suicide shows, whatever a tenant lists."""
+
+
+def emergency_contacts_for(contacts, kind: str) -> list[EmergencyContact]:
+    """The contacts that fit an urgent kind, in the tenant's order, then the nationwide numbers
+    for that kind the tenant's list lacks (violence: 110, 112, Hilfetelefon; suicide:
+    Telefonseelsorge, 112). texts.URGENT names these services without their numbers.
+
+    >>> jobcenter = EmergencyContact("Notfallnummer des Jobcenters", "0123 45678-99", kinds=("hunger", "eviction"))
+    >>> [c.phone for c in emergency_contacts_for([jobcenter], "hunger")]
+    ['0123 45678-99']
+    >>> [c.phone for c in emergency_contacts_for([jobcenter], "violence")]
+    ['110', '112', '116 016']
+    """
+    chosen = [c for c in contacts if c.fits(kind)]
+    phones = {re.sub(r"\D", "", c.phone) for c in chosen}
+    return chosen + [c for c in NATIONAL_EMERGENCY_CONTACTS if c.fits(kind) and re.sub(r"\D", "", c.phone) not in phones]
 
 
 @dataclass(frozen=True)
@@ -63,15 +113,31 @@ class TenantConfig:
     accessibility_url: str | None = None
     imprint_url: str | None = None
     emergency_contacts: tuple[EmergencyContact, ...] = ()
+    scope: frozenset[str] = JOBCENTER  # the laws it serves (ask/scope.py); others only when a question is about them
     configured: bool = False  # a file exists for this tenant
     raw: dict = field(default_factory=dict)
     path: Path | None = None  # the TOML file; relative paths in it (e.g. [inbox] routing) start beside it
 
     def inbox(self):
-        """The `[inbox]` table: categories (renamed, hidden, added) and routing rules."""
-        from amtslotse.inbox.categories import inbox_config
+        """The `[inbox]` table: categories (renamed, hidden, added) and routing rules (an
+        InboxConfig; a relative `routing` path starts beside the TOML file). A malformed
+        table raises InboxConfigError naming this file."""
+        from amtslotse.inbox.categories import InboxConfigError, inbox_config
 
-        return inbox_config(self.raw if self.configured else None, base_dir=self.path.parent if self.path else None)
+        try:
+            return inbox_config(self.raw if self.configured else None, base_dir=self.path.parent if self.path else None)
+        except InboxConfigError as error:
+            raise InboxConfigError(f"{self.path}: {error}") from None
+
+    def analytics(self):
+        """The `[analytics]` table: staff minutes saved per answer (analytics.report.Minutes).
+        A malformed table raises TenantConfigError naming this file."""
+        from amtslotse.analytics.report import Minutes
+
+        try:
+            return Minutes.from_config(self.raw if self.configured else {})
+        except ConfigError as error:
+            raise TenantConfigError(f"{self.path}: {error}") from None
 
     def public_dict(self, retention_days: int) -> dict:
         """What the citizen widget may know (GET /api/v1/tenants/{tenant}/config)."""
@@ -85,8 +151,61 @@ class TenantConfig:
         }
 
 
-class TenantConfigError(ValueError):
+class TenantConfigError(ConfigError):
     """A tenant file cannot be read (message in German, names the file)."""
+
+
+TOP_LEVEL_KEYS = frozenset({
+    "name", "reference_prefix", "greeting", "colors", "logo_url", "privacy_url", "accessibility_url",
+    "imprint_url", "emergency_contacts", "scope", "inbox", "analytics", "privacy", "accessibility",
+})
+"""The keys a tenant file may have; a new one must be added here (and read by TenantConfig)."""
+
+
+def _table_keys() -> dict[str, frozenset[str]]:
+    """The keys each known table (or each entry of a known array of tables) may have."""
+    from dataclasses import fields
+
+    from amtslotse.analytics.report import ANALYTICS_KEYS
+    from amtslotse.governance.records import ACCESSIBILITY_KEYS, PRIVACY_KEYS, SUB_PROCESSOR_KEYS
+    from amtslotse.inbox.categories import EXTRA_CATEGORY_KEYS, INBOX_KEYS
+
+    return {
+        "colors": frozenset({"primary", "on_primary"}),
+        "emergency_contacts": frozenset(f.name for f in fields(EmergencyContact)),
+        "inbox": INBOX_KEYS,
+        "inbox.extra_categories": EXTRA_CATEGORY_KEYS,
+        "analytics": ANALYTICS_KEYS,
+        "privacy": PRIVACY_KEYS,  # governance/records.py: the record of processing activities
+        "privacy.sub_processors": SUB_PROCESSOR_KEYS,
+        "accessibility": ACCESSIBILITY_KEYS,  # the accessibility statement
+    }
+
+
+def unknown_keys(raw: dict) -> list[tuple[str, str, frozenset[str]]]:
+    """(table, key, allowed) for every key a tenant file may not have ("" is the top level).
+
+    >>> unknown_keys({"name": "X", "greting": "Hallo", "inbox": {"hiden": []}})[0][:2]
+    ('', 'greting')
+    """
+    found = [("", key, TOP_LEVEL_KEYS) for key in raw if key not in TOP_LEVEL_KEYS]
+    for table, allowed in _table_keys().items():
+        value: object = raw
+        for part in table.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        entries = value if isinstance(value, list) else [value]
+        for entry in entries:
+            if isinstance(entry, dict):
+                found += [(table, key, allowed) for key in entry if key not in allowed]
+    return found
+
+
+def _check_keys(raw: dict, path: Path) -> None:
+    for table, key, allowed in unknown_keys(raw):
+        where = f"[{table}]" if table else "auf oberster Ebene"
+        raise TenantConfigError(
+            f"{path}: unbekannter Schlüssel „{key}“ {where} (erlaubt: {', '.join(sorted(allowed))})."
+        )
 
 
 def _search_path(settings: Settings) -> list[Path]:
@@ -104,12 +223,24 @@ def load_tenant_config(tenant: str, settings: Settings) -> TenantConfig:
     return TenantConfig(tenant=tenant, name=f"Jobcenter {tenant.capitalize()}", reference_prefix=tenant[:2].upper())
 
 
+def load_tenant_file(path: Path) -> TenantConfig:
+    """A tenant file named by its path (to try one out before installing it); the tenant's
+    name is the file name without `.toml`."""
+    path = Path(path)
+    if not path.is_file():
+        raise TenantConfigError(f"Mandanten-Datei nicht gefunden: {path}")
+    return _parse(path.stem, path, path.stat().st_mtime_ns)
+
+
 @lru_cache(maxsize=64)
 def _parse(tenant: str, path: Path, _mtime: int) -> TenantConfig:
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+    except tomllib.TOMLDecodeError as error:
+        raise TenantConfigError(f"{path}: kein gültiges TOML ({error}).") from None
+    except (OSError, UnicodeDecodeError) as error:
         raise TenantConfigError(f"{path}: nicht lesbar ({error}).") from None
+    _check_keys(raw, path)
     colors = {"primary": "#00507d", "on_primary": "#ffffff"} | dict(raw.get("colors", {}))
     bad = [k for k, v in colors.items() if not _COLOR.match(str(v))]
     if bad:
@@ -119,9 +250,13 @@ def _parse(tenant: str, path: Path, _mtime: int) -> TenantConfig:
     except TypeError as error:
         raise TenantConfigError(f"{path}: emergency_contacts: {error}.") from None
     prefix = str(raw.get("reference_prefix", tenant[:2])).upper()
+    scope = raw.get("scope", sorted(JOBCENTER))
+    if not isinstance(scope, list) or not all(isinstance(law, str) for law in scope):
+        raise TenantConfigError(f"{path}: scope: bitte eine Liste von Gesetzen, z. B. [\"SGB_2\", \"SGB_10\"].")
     return TenantConfig(
         tenant=tenant, name=str(raw.get("name", f"Jobcenter {tenant.capitalize()}")), reference_prefix=prefix,
         greeting=str(raw.get("greeting", texts.GREETING)), colors=colors, logo_url=raw.get("logo_url"),
         privacy_url=raw.get("privacy_url"), accessibility_url=raw.get("accessibility_url"),
-        imprint_url=raw.get("imprint_url"), emergency_contacts=contacts, configured=True, raw=raw, path=path,
+        imprint_url=raw.get("imprint_url"), emergency_contacts=contacts, scope=frozenset(scope), configured=True,
+        raw=raw, path=path,
     )

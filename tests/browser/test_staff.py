@@ -82,14 +82,15 @@ def workspace(app_server, tmp_path_factory) -> dict:
     with httpx.Client(base_url=app_server.url, timeout=120) as api:
         refs = {}
         for key, text, subject in (("payslip", PAYSLIP, ""), ("deadline", DEADLINE, "Widerspruch")):
-            sent = api.post("/api/v1/inbox", json={"tenant": TENANT, "text": text, "subject": subject, "client_key": f"staff-{key}"})
+            sent = api.post("/api/v1/inbox", json={"tenant": TENANT, "text": text, "subject": subject})
             assert sent.status_code == 202, sent.text
             refs[key] = sent.json()["reference"]
         conversation = str(uuid.uuid4())
         asked = api.post(f"/api/v1/conversations/{conversation}/messages", json={"tenant": TENANT, "text": URGENT})
         assert asked.status_code == 200 and asked.json()["urgent"], asked.text
         handed = api.post("/api/v1/handovers", json={
-            "conversation_id": conversation, "summary": URGENT, "contact": CONTACT, "consent": True})
+            "conversation_id": conversation, "summary": URGENT, "contact": CONTACT, "consent": True},
+            headers={"X-Conversation-Token": asked.json()["conversation_token"]})
         assert handed.status_code == 201 and handed.json()["priority"] is True, handed.text
         refs["handover"] = handed.json()["reference"]
     wait_until_triaged(app_server, list(refs.values()))
@@ -418,7 +419,8 @@ def test_analytics_with_charts_tables_and_the_csv_export(staff, workspace, app_s
                          json={"tenant": TENANT, "text": "Wie lange habe ich Zeit für einen Widerspruch gegen einen Bescheid?"})
         assert asked.status_code == 200, asked.text
         feedback = api.post(f"/api/v1/conversations/{conversation}/messages/{asked.json()['message_id']}/feedback",
-                            json={"rating": "up", "comment": "Sehr klar."})
+                            json={"rating": "up", "comment": "Sehr klar."},
+                            headers={"X-Conversation-Token": asked.json()["conversation_token"]})
         assert feedback.status_code == 200, feedback.text
         token = api.post("/api/v1/staff/login", json={"name": "l.stat", "password": PASSWORD}).json()["token"]
         report = api.get("/api/v1/staff/analytics", params={"days": 30}, headers={"Authorization": f"Bearer {token}"}).json()

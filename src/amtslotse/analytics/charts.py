@@ -1,5 +1,9 @@
 """Server-rendered SVG charts of the analytics report: small, accessible, self-contained.
 
+    >>> from datetime import datetime, timezone
+    >>> from amtslotse.analytics.report import Minutes, Period, build_report
+    >>> period = Period.last_days(30, now=datetime(2026, 11, 24, tzinfo=timezone.utc))
+    >>> report = build_report([], [], period, Minutes(), str)   # no turns, no messages
     >>> svg = render_chart("topics", report)      # names: CHARTS
     >>> svg.startswith("<svg") and 'role="img"' in svg
     True
@@ -12,9 +16,9 @@ fonts or styles: the SVG works as `<img src>` and inline under a strict CSP.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from html import escape
-from typing import Callable
 
 from amtslotse.analytics.report import GROUP_LABELS
 

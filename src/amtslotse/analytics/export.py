@@ -1,9 +1,14 @@
 """The analytics report as CSV for Excel: German headers, `;` separated, decimal commas,
 UTF-8 with a byte order mark (so that Excel reads the umlauts), one section per table.
 
-    >>> data = report_csv(report, "Jobcenter Landkreis Musterkreis")
+    >>> from datetime import datetime, timezone
+    >>> from amtslotse.analytics.report import Minutes, Period, build_report
+    >>> period = Period.last_days(30, now=datetime(2026, 11, 24, tzinfo=timezone.utc))
+    >>> data = report_csv(build_report([], [], period, Minutes(), str), "Jobcenter Landkreis Musterkreis")
     >>> data[:3] == "\ufeff".encode()
     True
+    >>> data.decode("utf-8-sig").splitlines()[2]
+    'Jobcenter Landkreis Musterkreis;26.10.2026;24.11.2026;30;0'
 """
 
 from __future__ import annotations

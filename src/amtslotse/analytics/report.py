@@ -1,10 +1,14 @@
 """Analytics for the staff workspace: the numbers a Landrat or Kreistag asks for, computed
-from the store's chat turns and inbox messages (pure functions: no store, no clock).
+from the store's chat turns and inbox messages (pure functions: no store, no clock)::
 
-    >>> period = Period.last_days(30, now=datetime.now(timezone.utc))
-    >>> report = build_report(turns, inbox_items, period, Minutes(6), category_label)
-    >>> report["shares"]["answered"], report["time_saved"]["minutes"]
-    (0.62, 1116)
+    period = Period.last_days(30, now=datetime.now(timezone.utc))
+    report = build_report(turns, inbox_items, period, Minutes(6), category_label)
+    report["shares"]["answered"], report["time_saved"]["minutes"]   # (0.62, 1116)
+
+The minutes saved per answer come from the tenant's `[analytics]` table:
+
+    >>> Minutes.from_config({"analytics": {"minutes_per_question": 5}}).for_topic("Miete")
+    5.0
 
 Only redacted text is stored in turns, so the report holds no personal data: questions in
 the "unanswered" list are the redacted questions, grouped by their wording.
@@ -19,17 +23,21 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Callable, Iterable, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from amtslotse.errors import ConfigError
 from amtslotse.store.protocol import Turn
 from amtslotse.store.sql_inbox import InboxItem
 
 MAX_DAYS = 366
 DEFAULT_MINUTES_PER_QUESTION = 6.0
 """Staff minutes a question answered by the assistant saves (tenant: [analytics] minutes_per_question)."""
+
+ANALYTICS_KEYS = frozenset({"minutes_per_question", "minutes_by_topic"})
+"""The keys of a tenant's `[analytics]` table."""
 
 UNANSWERED_LIMIT = 50
 COMMENTS_LIMIT = 50
@@ -64,7 +72,7 @@ class Period:
     end_day: date
 
     @classmethod
-    def last_days(cls, days: int, now: datetime) -> "Period":
+    def last_days(cls, days: int, now: datetime) -> Period:
         return cls(days, now.astimezone(ZONE).date())
 
     @property
@@ -99,19 +107,22 @@ class Minutes:
         return float(self.by_topic.get(topic, self.per_question))
 
     @classmethod
-    def from_config(cls, raw: Mapping) -> "Minutes":
+    def from_config(cls, raw: Mapping) -> Minutes:
         """From a tenant's TOML: `[analytics] minutes_per_question = 6` and optionally
-        `[analytics.minutes_by_topic] "Kosten der Unterkunft" = 10`. ValueError (German) if invalid."""
+        `[analytics.minutes_by_topic] "Kosten der Unterkunft" = 10`. ConfigError (German) if invalid."""
         table = raw.get("analytics", {}) if isinstance(raw, Mapping) else {}
         if not isinstance(table, Mapping):
-            raise ValueError("[analytics] muss eine Tabelle sein.")
+            raise ConfigError("[analytics] muss eine Tabelle sein.")
+        unknown = sorted(set(table) - ANALYTICS_KEYS)
+        if unknown:
+            raise ConfigError(f"[analytics]: unbekannter Schlüssel „{unknown[0]}“ (erlaubt: {', '.join(sorted(ANALYTICS_KEYS))}).")
         per_question = table.get("minutes_per_question", DEFAULT_MINUTES_PER_QUESTION)
         by_topic = table.get("minutes_by_topic", {})
         if not isinstance(by_topic, Mapping):
-            raise ValueError("[analytics.minutes_by_topic] muss eine Tabelle sein.")
+            raise ConfigError("[analytics.minutes_by_topic] muss eine Tabelle sein.")
         for value in [per_question, *by_topic.values()]:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise ValueError("[analytics]: Minuten bitte als Zahl ab 0 angeben.")
+                raise ConfigError("[analytics]: Minuten bitte als Zahl ab 0 angeben.")
         return cls(float(per_question), {str(k): float(v) for k, v in by_topic.items()})
 
 

@@ -25,7 +25,7 @@ Way = Literal["curated", "extractive"]
 
 FALLBACK = {
     "curated": {"weights": {"similarity": 8.0, "covered": 2.0, "extra": -1.0, "margin": 4.0}, "bias": -5.0, "threshold": 0.5},
-    "extractive": {"weights": {"confidence": 4.0, "plain": 1.0}, "bias": -4.0, "threshold": 0.6},
+    "extractive": {"weights": {"confidence": 4.0, "plain": 1.0}, "bias": -4.0, "threshold": 0.4},
 }
 """Used when no trained model ships (a fresh checkout before `scripts/calibrate.py`)."""
 

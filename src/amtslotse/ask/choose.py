@@ -47,7 +47,7 @@ class CuratedMatch:
     phrasing: str  # that phrasing
     covered: float  # share of the question's words the phrasing holds
     extra: float  # share of the phrasing's words the question lacks
-    margin: float = 0.0  # similarity minus the best similarity of any other answer
+    margin: float = 0.0  # score minus the score of the next answer (for the best match only)
     language: str = "de"  # the language of the phrasing that matched
 
     @property
@@ -85,6 +85,36 @@ class CuratedIndex:
         self.embedder = embedder
         self._lock = threading.Lock()
         self._tenants: dict[str, tuple[float, tuple, list[_Entry], np.ndarray]] = {}
+        self._laws: dict[str, dict[str, list[Passage]]] = {}  # law file -> § -> passages (law_passage)
+
+    def law_passage(self, source: str | None, section: str | None, day: date) -> int | None:
+        """The id of the shared layer's passage of `section` in law file `source` valid on `day`
+        (its first part): what the source dialog opens for a curated answer's citation."""
+        if not source or not section:
+            return None
+        with self._lock:
+            sections = self._laws.get(source)
+            if sections is None:
+                sections = {}
+                for p in self.store.document_passages(SHARED_TENANT, source):
+                    if p.section:
+                        sections.setdefault(p.section, []).append(p)
+                self._laws[source] = sections
+        for p in sections.get(" ".join(section.split()), []):
+            if p.valid_on(day):
+                return p.id
+        return None
+
+    def invalidate(self, tenant: str | None = None) -> None:
+        """Forget a tenant's list (all, for None): the next question reads its curated answers
+        again, so an editor's change is live at once in this process (others within
+        REFRESH_SECONDS)."""
+        with self._lock:
+            if tenant is None or tenant == SHARED_TENANT:
+                self._tenants.clear()
+                self._laws.clear()
+            else:
+                self._tenants.pop(tenant, None)
 
     def _key(self, text: str) -> str:
         return text_hash(f"phrasing\x00{text}")
@@ -180,7 +210,7 @@ class CuratedIndex:
                 results.append(best)
         results.sort(key=lambda m: -m.score)
         if len(results) > 1:
-            results[0].margin = results[0].similarity - max(m.similarity for m in results[1:])
+            results[0].margin = results[0].score - results[1].score
         return results[:limit]
 
 

@@ -1,9 +1,8 @@
-"""Conversations: the Ask flow with memory, as the chat (HTTP, widget) uses it.
+"""Conversations: the Ask flow with memory, as the chat (HTTP, widget) uses it::
 
-    >>> chat = Chat(store, asker, settings)
-    >>> for event in chat.reply("3f1c9a2e-...", "musterkreis", "Zahlt ihr die Nebenkosten?"):
-    ...     print(event.kind)
-    status / sources / text / done
+    chat = Chat(store, asker, settings)
+    for event in chat.reply("3f1c9a2e-...", "musterkreis", "Zahlt ihr die Nebenkosten?"):
+        print(event.kind)    # status, sources, text ..., done
 
 The conversation is stored per id and tenant, redacted (the Answer's redacted question, never
 the citizen's own text), and deleted `conversation_retention_days` after its last message.
@@ -26,7 +25,7 @@ CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 PUBLIC_FIELDS = (
     "answer", "citations", "handover", "urgent", "refused", "confidence", "language", "mode", "stand",
-    "urgent_kind", "emergency_contacts", "handover_summary",
+    "urgent_kind", "emergency_contacts", "handover_summary", "urgent_advice", "german", "outcome",
 )
 """What the citizen's client gets of an Answer (guard reason codes and the redacted copy stay inside)."""
 
@@ -52,16 +51,18 @@ class Chat:
 
     def reply(
         self, conversation_id: str, tenant: str, text: str, *, simple: bool = False, language: str | None = None,
-        now: datetime | None = None,
+        now: datetime | None = None, notice_shown: bool = False,
     ) -> Iterator[Event]:
-        """Answer one message; the last event is ("done", public answer dict with message_id)."""
+        """Answer one message; the last event is ("done", public answer dict with message_id).
+        `notice_shown`: the client showed the AI and data notice before the first message (the
+        widget does), so the first answer need not repeat it."""
         self.check(conversation_id, text)
         owner = self.store.conversation_tenant(conversation_id)
         if owner is not None and owner != tenant:
             raise ChatError("conversation_conflict", "Diese Gesprächsnummer gehört zu einem anderen Jobcenter.")
         history = [t.question for t in self.store.recent_turns(tenant, conversation_id, self.settings.history_turns)]
         for event in self.asker.stream(
-            text, tenant, history=history, first_turn=owner is None, simple=simple, language=language
+            text, tenant, history=history, first_turn=owner is None and not notice_shown, simple=simple, language=language
         ):
             if event.kind != "done":
                 yield event
@@ -98,6 +99,6 @@ def _turn(answer: Answer, moment: datetime) -> Turn:
     return Turn(
         question=answer.redacted_question, answer=answer.answer, outcome=answer.outcome, mode=answer.mode,
         confidence=answer.confidence, language=answer.language, created_at=moment,
-        topic=(answer.citations[0].get("title") or answer.citations[0]["citation"]) if answer.citations else "",
+        topic=answer.topic,
         citations=answer.citations,
     )

@@ -10,12 +10,11 @@ visible, documented edits (ELLIPSIS marks each one):
 - a sentence too long for the reply loses whole trailing sub-clauses after a semicolon;
 - Absatz markers "(1)" and list numbers "1." at the start are dropped, whitespace is collapsed.
 
-So each piece between ELLIPSIS marks occurs verbatim (up to whitespace) in the cited passage.
+So each piece between ELLIPSIS marks occurs verbatim (up to whitespace) in the cited passage::
 
-    >>> hits = retriever.search("Muss ich mein Auto verkaufen?", "bund")
-    >>> extract = compose_extractive("Muss ich mein Auto verkaufen?", hits)
-    >>> extract.citations[0].passage.citation
-    '§ 12 Abs. 1 SGB II'
+    hits = retriever.search("Muss ich mein Auto verkaufen?", "bund")
+    extract = compose_extractive("Muss ich mein Auto verkaufen?", hits)
+    extract.citations[0].passage.citation    # '§ 12 Abs. 1 SGB II'
 
 An empty `text` (confidence 0) means nothing in the hits answers the question: the caller then
 says it is unsure and offers a handover.
@@ -281,8 +280,12 @@ def compose_extractive(
     query_terms: Mapping[str, float] | None = None,
     tenant: str = SHARED_TENANT,
     vocabulary_dir: Path | None = None,
+    whole_sentences: bool = False,
 ) -> Extract:
     """Pick up to `max_sentences` sentences (at most `max_chars` in all) that answer `question`.
+
+    `whole_sentences`: only complete sentences as the source has them (no list item after its
+    lead, no sentence cut at a semicolon): what the Ask flow shows a citizen, without "…".
 
     `query_terms` may be given precomputed (Retriever.query_terms); otherwise they are built
     the same way from `tenant`'s vocabulary.
@@ -301,6 +304,8 @@ def compose_extractive(
     candidates: list[_Candidate] = []
     for index, hit in enumerate(hits):
         for unit in _units(hit.passage.text):
+            if whole_sentences and (unit.lead or not unit.complete):
+                continue
             candidates.append(_Candidate(unit, index, _terms(unit.render()), _terms(unit.core)))
     if not candidates:
         return Extract("")
@@ -330,7 +335,7 @@ def compose_extractive(
             break
         if per_passage[c.hit_index] >= MAX_PER_PASSAGE or _near_duplicate(c, [x for x, _ in chosen]):
             continue
-        text = _fitting_variant(c, q_terms, max_chars - used_chars, strict=bool(preferred))
+        text = _fitting_variant(c, q_terms, max_chars - used_chars, strict=bool(preferred), whole=whole_sentences)
         if text is None:
             continue
         chosen.append((c, text))
@@ -368,10 +373,10 @@ def _near_duplicate(candidate: _Candidate, chosen: list[_Candidate]) -> bool:
     return False
 
 
-def _fitting_variant(c: _Candidate, q_terms: Mapping[str, float], budget: int, strict: bool) -> str | None:
+def _fitting_variant(c: _Candidate, q_terms: Mapping[str, float], budget: int, strict: bool, whole: bool = False) -> str | None:
     """The longest rendering of the unit that fits the sentence limits and the remaining
-    budget and still contains a query term; None if there is none."""
-    for text, _core in c.unit.variants():
+    budget and still contains a query term; None if there is none. `whole`: the whole unit only."""
+    for text, _core in c.unit.variants()[:1] if whole else c.unit.variants():
         if len(text) > budget or (strict and not MIN_SENTENCE_CHARS <= len(text) <= MAX_SENTENCE_CHARS):
             continue
         if _terms(text) & q_terms.keys():

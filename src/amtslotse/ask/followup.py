@@ -13,7 +13,7 @@ a change of topic is not dragged back to the old one.
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 from amtslotse.search import analysis
 

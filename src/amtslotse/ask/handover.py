@@ -1,9 +1,8 @@
 """Handover: the citizen agrees to send a summary of their request to staff; it becomes an
-inbox message (channel "chat") that is triaged like any other.
+inbox message (channel "chat") that is triaged like any other::
 
-    >>> receipt = hand_over(services, "3f1c9a2e-...", summary, contact="0171 ...")
-    >>> receipt.reference
-    'MK-2026-000017'
+    receipt = hand_over(services, "3f1c9a2e-...", summary, contact="0171 ...")
+    receipt.reference    # 'MK-2026-000017'
 
 The summary is the text the citizen saw, possibly edited, plus the contact way they chose to
 give: it is a message to the Jobcenter like a letter, so the inbox keeps it as sent (with

@@ -20,25 +20,21 @@ from datetime import date
 from typing import Any, Iterator, Sequence
 
 from amtslotse.ask import guard, texts
-from amtslotse.ask.extractive import compose_extractive
-from amtslotse.ask.followup import retrieval_question
-from amtslotse.models import SHARED_TENANT, Hit
+from amtslotse.ask.calibration import Calibration, load_calibration
+from amtslotse.ask.choose import CuratedIndex, CuratedMatch
+from amtslotse.ask.extractive import Extract, compose_extractive
+from amtslotse.ask.followup import is_followup, retrieval_question
+from amtslotse.ask.readability import readable
+from amtslotse.ask.scope import JOBCENTER, Scope, law_of, scope_of
+from amtslotse.models import SHARED_TENANT, Hit, Passage
 from amtslotse.privacy.redaction import redact
 from amtslotse.search import analysis
 from amtslotse.search.hybrid import Retriever
 
-UNSURE_BELOW = 0.35
-"""Extractive confidence below which the assistant says it is unsure instead of answering."""
-
-GENERAL_RULE_ABOVE = 0.6
-"""Beside a handover, the general rule is shown only when retrieval is this sure of it: an
-individual-case question ("Wo ist mein Geld?") rarely names the rule it depends on."""
-
-CURATED_ABOVE = 0.6
-"""A curated answer wins when it is among the top hits and its question or one of its other
-phrasings covers this share of the (weighted) words of the citizen's question."""
-
 SEARCH_DEPTH = 8
+EXTRACT_FROM = 3
+"""An extract is taken from one of the first few hits only: further down, a passage that
+happens to contain the question's words is rarely the rule that answers it."""
 
 
 @dataclass
@@ -55,10 +51,16 @@ class Answer:
     urgent_kind: str | None = None
     reasons: list[str] = field(default_factory=list)  # guard reason codes, no user text
     redacted_question: str = ""  # what may be stored or logged
-    emergency_contacts: list[dict] = field(default_factory=list)  # the tenant's, when urgent
+    emergency_contacts: list[dict] = field(default_factory=list)  # the tenant's that fit the emergency, when urgent
+    urgent_advice: str | None = None  # what helps now, when urgent (the widget leads its emergency box with it)
     handover_summary: str | None = None  # proposed to the citizen when a handover is offered
-    outcome: str = "answered"  # answered | handover | unsure | urgent | refused | injection | greeting
+    outcome: str = "answered"  # answered | handover | unsure | urgent | authority | refused | injection | greeting
     passage_ids: list[int] = field(default_factory=list)  # what the text was taken or written from
+    topic: str = ""  # what it was about, for analytics: the curated answer's topic, else the intent or first source
+    chosen: dict | None = None  # how the answer was chosen: way (curated | extractive), curated id, phrasing, features
+    german: str | None = None  # the German original when the answer is shown in another language
+    candidates: list[dict] = field(default_factory=list)  # the ranked sources it was chosen from (staff search test, evaluation)
+    curated_candidates: list[dict] = field(default_factory=list)  # the best-fitting curated answers, shown or not, and their probability
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -85,8 +87,14 @@ class Asker:
     retriever: Retriever
     llm: Any = None  # an amtslotse.llm.LLM, or None: extractive answers only
     emergency_contacts: Any = None  # callable tenant -> list[EmergencyContact]; None: the fixed texts only
+    serves: Any = None  # callable tenant -> frozenset of laws it serves (TenantConfig.scope); None: a Jobcenter's
+    calibration: Calibration | None = None  # None: the shipped model for the retriever's embedder
 
     def __post_init__(self) -> None:
+        self.curated_index = CuratedIndex(self.retriever.store, self.retriever.embedder)
+        if self.calibration is None:
+            embedder = self.retriever.embedder
+            self.calibration = load_calibration(embedder.name if embedder else "")
         self._composer = None
         if self.llm is not None:
             from amtslotse.ask.generative import GenerativeComposer
@@ -107,7 +115,7 @@ class Asker:
         yield Event("status", {"text": texts.SEARCHING})
         day = as_of or date.today()
         redacted = redact(question).text
-        verdict = guard.check(question)
+        verdict = guard.check(redacted, history=history)
         answer = Answer(
             answer="", language=language or verdict.language, stand=day.isoformat(),
             reasons=list(verdict.reasons), redacted_question=redacted,
@@ -121,22 +129,30 @@ class Asker:
             answer.answer, answer.refused, answer.outcome, answer.mode = texts.REFUSE_OUT_OF_SCOPE, True, "refused", "fixed"
         elif outcome == "urgent":
             self._urgent(answer, verdict.urgent, tenant)
+        elif outcome == "authority":
+            answer.answer, answer.outcome, answer.mode = texts.AUTHORITY[verdict.authority], "authority", "fixed"
         elif not analysis.weighted_terms(redacted):  # "Hallo", "ok", "Danke": nothing to look up
             answer.answer, answer.outcome, answer.mode = texts.GREETING, "greeting", "fixed"
         else:
             # Only redacted text goes to retrieval and to an LLM.
+            scope = scope_of(redacted, self.serves(tenant) if self.serves else JOBCENTER)
             query = retrieval_question(redacted, history)
-            hits = [h for h in self.retriever.search(query, tenant, day, limit=SEARCH_DEPTH) if not guard.scan_document(h.passage.text)]
+            hits = [
+                h for h in self.retriever.search(query, tenant, day, limit=SEARCH_DEPTH, keep=scope.allows)
+                if not guard.scan_document(h.passage.text)
+            ]
+            answer.candidates = [candidate_dict(h) for h in hits]
             prefix = f"{texts.AI_NOTICE}\n\n" if first_turn else ""
-            compose = self._compose(answer, redacted, query, hits, tenant, history, simple, outcome == "handover", prefix)
+            compose = self._compose(answer, redacted, query, hits, tenant, history, simple, outcome == "handover", prefix, scope, day)
             for event in compose:
                 sources_sent = sources_sent or event.kind == "sources"
                 yield event
         if not sources_sent:
             yield Event("sources", {"citations": []})
+        answer.topic = answer_topic(answer)
         if answer.handover:
             answer.handover_summary = handover_summary(redacted, history, answer)
-        if answer.language in texts.LANGUAGE_NOTES and answer.mode != "generative":
+        if answer.language in texts.LANGUAGE_NOTES and answer.mode != "generative" and answer.german is None:
             answer.answer += f"\n\n{texts.LANGUAGE_NOTES[answer.language]}"
         if first_turn:
             answer.answer = f"{texts.AI_NOTICE}\n\n{answer.answer}"
@@ -147,40 +163,62 @@ class Asker:
     def _urgent(self, answer: Answer, kind: str, tenant: str) -> None:
         answer.urgent, answer.handover, answer.urgent_kind, answer.outcome, answer.mode = True, True, kind, "urgent", "fixed"
         contacts = list(self.emergency_contacts(tenant)) if self.emergency_contacts else []
+        contacts = [c for c in contacts if not getattr(c, "kinds", ()) or kind in c.kinds]  # those that fit
         answer.emergency_contacts = [vars(c) for c in contacts]
         lines = "\n".join(f"- {c.line()}" for c in contacts)
+        answer.urgent_advice = texts.URGENT[kind]
         answer.answer = texts.URGENT[kind] + (f"\n\n{texts.EMERGENCY_CONTACTS}\n{lines}" if lines else "")
         answer.answer += f"\n\n{texts.URGENT_HANDOVER}"
 
     def _compose(
         self, answer: Answer, asked: str, question: str, hits: list[Hit], tenant: str, history: Sequence[str],
-        simple: bool, individual: bool, prefix: str,
+        simple: bool, individual: bool, prefix: str, scope: Scope, day: date,
     ) -> Iterator[Event]:
-        """`asked`: this message (redacted); `question`: what was searched (with a follow-up's context)."""
-        # A curated answer must fit this message itself: after "Zahlt ihr die Nebenkosten?",
-        # "und wenn ich umziehe?" must not get the Nebenkosten answer again.
-        curated, match = curated_match(asked, hits)
-        if curated is not None and not individual:
-            answer.mode, answer.confidence = "curated", round(match, 3)
-            answer.citations = curated_citations(curated)
+        """`asked`: this message (redacted); `question`: what was searched (with a follow-up's context).
+
+        Choose, in this order: a curated answer that fits the intent of the whole message; else one
+        plain extract of the single best source; each shown only when the calibration says it is
+        likely right. An individual case gets the general rule (if sure) beside a handover."""
+        # A curated answer must fit this message: a message that stands alone is matched alone
+        # (after "Zahlt ihr die Nebenkosten?" a new topic must not get the Nebenkosten answer
+        # again); a follow-up ("und wenn ich umziehe?") is matched with the question before it.
+        followup = bool(history) and is_followup(asked)
+        previous = self._best_curated(history[-1], tenant, day, scope) if followup else None
+        match = self._curated(answer, question if followup else asked, tenant, day, scope, exclude=previous)
+        if match is not None:
+            answer.confidence = round(self.calibration.probability("curated", match.features()), 3)
+            text, german = _curated_text(match, simple, answer.language)
+            answer.citations = [
+                c | {"passage_id": self.curated_index.law_passage(c.get("source"), c.get("section"), day)} if c.get("curated_id") else c
+                for c in curated_citations(match.passage)
+            ]
+            answer.passage_ids = [match.passage.id]
+            answer.chosen = {
+                "way": "curated", "curated_id": match.passage.external_id, "phrasing": match.phrasing,
+                "topic": match.passage.meta.get("topic") or "", "features": match.features(),
+            }
+            answer.german = german
             yield Event("sources", {"citations": answer.citations})
-            text = (simple and curated.passage.meta.get("answer_simple")) or curated.passage.text
-            answer.passage_ids = [curated.passage.id]
-            answer.answer = text + _sources_block(answer.citations, date.fromisoformat(answer.stand))
+            if individual:
+                answer.handover, answer.outcome = True, "handover"
+                answer.answer = f"{texts.HANDOVER_OFFER}\n\n{texts.GENERAL_RULE_INTRO}\n{text}"
+            else:
+                answer.mode = "curated"
+                answer.answer = _scope_note(scope, answer.citations) + text
+            answer.answer += _sources_block(answer.citations, day)
             return
-        extract = compose_extractive(
-            question, hits, query_terms=self.retriever.query_terms(question, tenant), tenant=tenant,
-            vocabulary_dir=self.retriever.settings.vocabulary_dir,
-        )
-        confident = bool(extract.text) and extract.confidence >= UNSURE_BELOW
-        answer.confidence = round(extract.confidence, 3)
+        extract, hit = self._extract(question, hits, tenant)
+        features = extract_features(extract, hit, hits) if hit is not None else {}
+        shown = hit is not None and self.calibration.shows("extractive", features)
+        answer.confidence = round(self.calibration.probability("extractive", features), 3) if hit is not None else 0.0
+        if hit is not None:
+            answer.chosen = {"way": "extractive", "passage_id": hit.passage.id, "citation": hit.passage.citation, "features": features}
         if individual:
             # Never a decision about the person's case: the general rule (if we have it) and a handover.
             answer.handover, answer.outcome, answer.answer = True, "handover", texts.HANDOVER_OFFER
-            confident = confident and extract.confidence >= GENERAL_RULE_ABOVE
-            if confident:
+            if shown:
                 answer.answer += f"\n\n{texts.GENERAL_RULE_INTRO}\n{extract.text}"
-        elif not confident:
+        elif not shown:
             answer.handover, answer.outcome, answer.answer = True, "unsure", texts.UNSURE
             return
         elif self._composer is not None:
@@ -190,13 +228,57 @@ class Asker:
             answer.answer = extract.text
         else:
             answer.answer = extract.text
-        if confident:
+        if shown:
             answer.citations = [citation_dict(h) for h in extract.citations]
             answer.passage_ids = [h.passage.id for h in extract.citations]
             yield Event("sources", {"citations": answer.citations})
             if simple and not individual:
                 answer.answer = f"{texts.SIMPLE_LAW_NOTE}\n\n{answer.answer}"
-            answer.answer += _sources_block(answer.citations, date.fromisoformat(answer.stand))
+            if not individual:
+                answer.answer = _scope_note(scope, answer.citations) + answer.answer
+            answer.answer += _sources_block(answer.citations, day)
+
+    def _best_curated(self, asked: str, tenant: str, day: date, scope: Scope) -> str | None:
+        """The id of the curated answer that best fits `asked` (the question a follow-up continues)."""
+        matches = [m for m in self.curated_index.match(asked, self.retriever.query_vector(asked), tenant, day) if scope.allows(m.passage)]
+        return matches[0].passage.external_id if matches else None
+
+    def _curated(
+        self, answer: Answer, asked: str, tenant: str, day: date, scope: Scope, exclude: str | None = None,
+    ) -> CuratedMatch | None:
+        """The curated answer that fits, if the calibration trusts the match (the best three are
+        kept on the answer, so that an editor sees why one won or none did). `exclude`: the answer
+        to the question a follow-up continues ("und wenn ich umziehe?" asks something new)."""
+        matches = [
+            m for m in self.curated_index.match(asked, self.retriever.query_vector(asked), tenant, day, limit=6)
+            if scope.allows(m.passage) and m.passage.external_id != exclude
+        ]
+        answer.curated_candidates = [
+            {"curated_id": m.passage.external_id, "question": m.passage.heading, "phrasing": m.phrasing,
+             "probability": round(self.calibration.probability("curated", m.features()), 3),
+             "features": {k: round(v, 3) for k, v in m.features().items()}}
+            for m in matches[:3]
+        ]
+        if matches and self.calibration.shows("curated", matches[0].features()):
+            return matches[0]
+        return None
+
+    def _extract(self, question: str, hits: list[Hit], tenant: str) -> tuple[Extract, Hit | None]:
+        """A few whole sentences of ONE plain-language source (a guidance page, a tenant's own
+        page or upload): the first of the top hits whose best sentences answer the question
+        readably. Law is the source, not the answer: on real questions, extracts of law text were
+        never complete (README, "Antworten auf echte Fragen"); an LLM may still write from it."""
+        terms = self.retriever.query_terms(question, tenant)
+        for hit in hits[:EXTRACT_FROM]:
+            if hit.passage.meta.get("kind") == "curated" or hit.passage.section:
+                continue  # a curated answer is shown whole or not at all; law is not shown as the answer
+            extract = compose_extractive(
+                question, [hit], query_terms=terms, tenant=tenant, max_sentences=3, max_chars=600,
+                whole_sentences=True, vocabulary_dir=self.retriever.settings.vocabulary_dir,
+            )
+            if extract.text and readable(extract.text):
+                return extract, hit
+        return Extract(""), None
 
     def _generate(
         self, answer: Answer, question: str, hits: list[Hit], history: Sequence[str], simple: bool, prefix: str,
@@ -235,6 +317,27 @@ class Asker:
         return True
 
 
+def answer_topic(answer: Answer) -> str:
+    """The analytics topic: a curated answer's topic, else the intent (emergency, own case, another
+    authority), else the title of the first source."""
+    if answer.chosen and answer.chosen.get("topic") and answer.mode == "curated":
+        return texts.topic_label(answer.chosen["topic"])
+    if answer.outcome in texts.OUTCOME_TOPICS:
+        return texts.OUTCOME_TOPICS[answer.outcome]
+    if answer.chosen and answer.chosen.get("topic"):
+        return texts.topic_label(answer.chosen["topic"])
+    return (answer.citations[0].get("title") or answer.citations[0]["citation"]) if answer.citations else ""
+
+
+def candidate_dict(hit: Hit) -> dict:
+    p = hit.passage
+    return citation_dict(hit) | {
+        "score": round(hit.score, 4), "kind": p.meta.get("kind") or ("law" if p.section else "page"),
+        "curated_id": p.external_id if p.meta.get("kind") == "curated" else None,
+        "sources": p.meta.get("sources") if p.meta.get("kind") == "curated" else None,
+    }
+
+
 def _sources_block(citations: list[dict], day: date) -> str:
     """ "Quellen:" with one line per citation, then the day the knowledge was valid for ("Stand")."""
     if not citations:
@@ -255,28 +358,45 @@ def handover_summary(question: str, history: Sequence[str], answer: Answer) -> s
     return "\n".join(lines)
 
 
-def curated_match(question: str, hits: list[Hit], top: int = 3) -> tuple[Hit | None, float]:
-    """The best curated answer among the top hits whose phrasings cover the question."""
-    asked = analysis.weighted_terms(question)
-    total = sum(asked.values())
-    best: tuple[Hit | None, float] = (None, 0.0)
-    for hit in hits[:top]:
-        if hit.passage.meta.get("kind") != "curated" or not total:
-            continue
-        for phrasing in [hit.passage.heading or "", *hit.passage.keywords.split(";")]:
-            known = analysis.weighted_terms(phrasing)
-            coverage = sum(w for term, w in asked.items() if term in known) / total
-            if coverage >= CURATED_ABOVE and coverage > best[1]:
-                best = (hit, coverage)
-    return best
-
-
-def curated_citations(hit: Hit) -> list[dict]:
+def curated_citations(passage: Passage) -> list[dict]:
+    """The sources a curated answer rests on (the law text opens in the source dialog through
+    `curated_id` and the section), else the answer itself."""
     return [
         {
             "citation": source.get("citation", ""), "source": source.get("source"), "section": source.get("section"),
             "title": source.get("title") or source.get("citation", ""), "url": source.get("url"),
-            "passage_id": None, "curated_id": hit.passage.external_id,
+            "passage_id": None, "curated_id": passage.external_id,
         }
-        for source in hit.passage.meta.get("sources", [])
-    ] or [citation_dict(hit)]
+        for source in passage.meta.get("sources", [])
+    ] or [citation_dict(Hit(passage, 1.0))]
+
+
+def _curated_text(match: CuratedMatch, simple: bool, language: str) -> tuple[str, str | None]:
+    """(text shown, the German original when the text is a translation)."""
+    passage = match.passage
+    german = (simple and passage.meta.get("answer_simple")) or passage.text
+    translated = (passage.meta.get("translations") or {}).get(language)
+    if language != "de" and translated and not simple:
+        return translated["answer"], german
+    return german, None
+
+
+def _scope_note(scope: Scope, citations: list[dict]) -> str:
+    """A line that says which benefit the answer explains when it is not the tenant's own
+    (the question named it, or said "Arbeitslosengeld" without saying which)."""
+    laws = [law_of(c.get("source")) for c in citations if c.get("source")]
+    main = laws[0] if laws else ""
+    note = texts.SCOPE_NOTES.get(main) if main in scope.extra else None
+    return f"{note}\n\n" if note else ""
+
+
+def extract_features(extract: Extract, hit: Hit, hits: list[Hit]) -> dict[str, float]:
+    """What the calibration knows about an extract: its coverage of the question, the source's
+    rank and relative score, whether it is plain language (a page) rather than law."""
+    top = hits[0].score if hits and hits[0].score > 0 else 1.0
+    return {
+        "confidence": extract.confidence,
+        "plain": 0.0 if hit.passage.section else 1.0,
+        "rank": float(hits.index(hit)) if hit in hits else 9.0,
+        "relative": hit.score / top,
+    }

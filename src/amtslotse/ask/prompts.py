@@ -1,11 +1,9 @@
 """The prompt of the generative composer: the rules (system message), the numbered passages
-and the citizen's question, fitted into a small context window.
+and the citizen's question, fitted into a small context window::
 
-    >>> prompt = build_prompt("Zahlt das Jobcenter die Miete?", hits, canary="AL1F2E", language="en", simple=True)
-    >>> [m.role for m in prompt.messages]  # always these two
-    ['system', 'user']
-    >>> prompt.passages[0].passage.citation  # marker [1] in the answer means this passage
-    '§ 22 Abs. 1 SGB II'
+    prompt = build_prompt("Zahlt das Jobcenter die Miete?", hits, canary="AL1F2E", language="en", simple=True)
+    [m.role for m in prompt.messages]    # always these two: ['system', 'user']
+    prompt.passages[0].passage.citation  # marker [1] in the answer means this passage: '§ 22 Abs. 1 SGB II'
 
 What goes in, and why:
 - The rules are German and fixed, so that an LLM server's prompt cache can reuse their tokens

@@ -4,18 +4,15 @@ languages for answers that stay German without an LLM."""
 from __future__ import annotations
 
 AI_NOTICE = (
-    "Hinweis: Sie schreiben mit einem KI-Assistenten des Jobcenters. Er gibt allgemeine "
-    "Auskünfte mit Quellen, trifft keine Entscheidungen über Ihren Fall und ersetzt keinen "
-    "Bescheid. Persönliche Daten in Ihren Nachrichten werden vor dem Speichern unkenntlich "
-    "gemacht; Gespräche werden nach 30 Tagen gelöscht."
+    "Hinweis: Hier antwortet ein KI-Assistent mit allgemeinen Auskünften und Quellen. "
+    "Er entscheidet nicht über Ihren Fall."
 )
 
 
 def data_notice(retention_days: int) -> str:
     return (
-        "Ihre Nachrichten werden nur gespeichert, nachdem Namen, Nummern, Adressen und andere persönliche "
-        f"Daten unkenntlich gemacht wurden. Das Gespräch wird {retention_days} Tage nach Ihrer letzten "
-        "Nachricht gelöscht. An die Mitarbeitenden geht nur, was Sie ausdrücklich weitergeben."
+        "Persönliche Daten werden vor dem Speichern unkenntlich gemacht; das Gespräch wird nach "
+        f"{retention_days} Tagen gelöscht. An Mitarbeitende geht nur, was Sie selbst weitergeben."
     )
 
 GREETING = (
@@ -47,28 +44,101 @@ HANDOVER_OFFER = (
 
 GENERAL_RULE_INTRO = "Allgemein gilt:"
 
+# Emergencies (guard.URGENT_KINDS): what helps first, in plain words. No telephone numbers:
+# the tenant's emergency contacts that fit the kind are listed below the text (tenants.py,
+# `emergency_contacts_for`), so a number here would be shown twice.
 URGENT = {
     "suicide": (
-        "Wenn Sie an Suizid denken: Sie sind nicht allein. Die Telefonseelsorge ist rund um die Uhr "
-        "kostenlos erreichbar: 0800 111 0 111 oder 0800 111 0 222. In akuter Gefahr: Notruf 112."
+        "Bitte bleiben Sie damit nicht allein und sprechen Sie jetzt mit jemandem. Die Telefonseelsorge "
+        "hört Ihnen zu, rund um die Uhr, kostenlos und anonym. Wenn Sie in akuter Gefahr sind, rufen Sie "
+        "den Notruf."
     ),
     "violence": (
-        "Wenn Sie bedroht werden oder Gewalt erleben: In akuter Gefahr rufen Sie die Polizei (110). "
-        "Das Hilfetelefon „Gewalt gegen Frauen“ ist rund um die Uhr kostenlos erreichbar: 116 016."
+        "Wenn Sie in Gefahr sind, rufen Sie die Polizei. Ein Frauenhaus nimmt Frauen und ihre Kinder auch "
+        "kurzfristig auf; das Hilfetelefon berät rund um die Uhr, anonym und in vielen Sprachen und hilft "
+        "bei der Suche nach einem Platz. Auch im Frauenhaus bekommen Sie Leistungen: Zuständig ist dann "
+        "das Jobcenter am Ort des Frauenhauses."
+    ),
+    "homeless": (
+        "Wenn Sie heute keinen Schlafplatz haben: Die Stadt oder Gemeinde muss Ihnen eine Notunterkunft "
+        "geben. Fragen Sie beim Ordnungsamt danach, abends und am Wochenende bei der Polizei. Melden Sie "
+        "sich auch beim Jobcenter: Leistungen bekommen Sie auch ohne Wohnung."
     ),
     "hunger": (
-        "Wenn Sie kein Geld mehr für Essen haben, melden Sie sich bitte heute noch beim Jobcenter "
-        "(Notfallschalter oder Telefon). Das Jobcenter kann in Notlagen einen Vorschuss oder eine "
-        "Sachleistung prüfen."
+        "Wenn Sie heute kein Geld für Essen haben: Gehen Sie heute noch zum Jobcenter oder rufen Sie an. "
+        "In einer Notlage kann das Jobcenter einen Vorschuss oder eine Sachleistung geben, zum Beispiel "
+        "einen Lebensmittelgutschein. Schnelle Hilfe mit Lebensmitteln gibt es auch bei der Tafel."
     ),
     "eviction": (
-        "Wenn Ihnen die Wohnung gekündigt wurde oder eine Räumung droht, melden Sie sich bitte sofort "
-        "beim Jobcenter. Mietschulden können in bestimmten Fällen als Darlehen übernommen werden."
+        "Wenn Ihnen gekündigt wurde oder eine Räumung droht: Gehen Sie sofort zum Jobcenter und bringen "
+        "Sie die Kündigung oder das Schreiben vom Gericht mit. Das Jobcenter kann Mietschulden übernehmen, "
+        "meist als Darlehen, wenn sonst die Wohnung verloren geht. Eine Schuldner- oder Mieterberatung "
+        "hilft Ihnen zusätzlich."
     ),
     "energy": (
-        "Wenn Strom oder Gas abgestellt wurde oder eine Sperre angekündigt ist, melden Sie sich bitte "
-        "sofort beim Jobcenter. Schulden beim Energieversorger können in bestimmten Fällen als "
-        "Darlehen übernommen werden."
+        "Wenn Strom oder Gas abgestellt ist oder eine Sperre angekündigt ist: Gehen Sie heute noch zum "
+        "Jobcenter und bringen Sie das Schreiben des Versorgers mit. Das Jobcenter kann die Schulden in "
+        "einer solchen Notlage übernehmen, meist als Darlehen. Fragen Sie den Versorger außerdem sofort "
+        "nach einer Ratenzahlung."
+    ),
+}
+
+# Questions for another authority (guard.AUTHORITIES): who is responsible, and what to do.
+AUTHORITY = {
+    "elterngeldstelle": (
+        "Für das Elterngeld ist die Elterngeldstelle zuständig, nicht das Jobcenter. Dort stellen Sie den "
+        "Antrag und bekommen Auskunft zu Höhe und Dauer; welche Stelle das ist, erfahren Sie bei Ihrer Stadt "
+        "oder Gemeinde."
+    ),
+    "familienkasse": (
+        "Für das Kindergeld ist die Familienkasse zuständig, nicht das Jobcenter. Dort beantragen Sie es "
+        "und fragen nach, wenn eine Zahlung fehlt."
+    ),
+    "pflegekasse": (
+        "Für Pflegegrad und Pflegegeld ist die Pflegekasse zuständig, nicht das Jobcenter. Sie gehört zur "
+        "Krankenkasse der pflegebedürftigen Person: Dort stellen Sie den Antrag, danach wird der Pflegebedarf "
+        "begutachtet."
+    ),
+    "bafoeg_amt": (
+        "Für BAföG ist das Amt für Ausbildungsförderung zuständig, nicht das Jobcenter. Studierende stellen "
+        "den Antrag beim Studierendenwerk ihrer Hochschule, Schülerinnen und Schüler bei ihrer Stadt oder "
+        "ihrem Landkreis."
+    ),
+    "versorgungsamt": (
+        "Für den Schwerbehindertenausweis und den Grad der Behinderung ist das Versorgungsamt zuständig "
+        "(je nach Bundesland auch Amt für Soziales oder Landratsamt), nicht das Jobcenter. Dort stellen Sie "
+        "den Antrag, am besten mit den Befunden Ihrer Ärztinnen und Ärzte."
+    ),
+    "beitragsservice": (
+        "Für den Rundfunkbeitrag ist der Beitragsservice von ARD, ZDF und Deutschlandradio zuständig, nicht "
+        "das Jobcenter. Dort können Sie auch eine Befreiung beantragen; den Bescheid des Jobcenters brauchen "
+        "Sie dafür als Nachweis."
+    ),
+    "sozialamt_asylblg": (
+        "Leistungen nach dem Asylbewerberleistungsgesetz zahlt das Sozialamt, nicht das Jobcenter. Fragen zu "
+        "Ihrem Aufenthalt beantwortet die Ausländerbehörde."
+    ),
+    "krankenkasse": (
+        "Für das Krankengeld ist Ihre Krankenkasse zuständig, nicht das Jobcenter. Dort fragen Sie nach "
+        "Antrag, Höhe und Dauer."
+    ),
+    "rentenversicherung": (
+        "Für die Rente ist die Deutsche Rentenversicherung zuständig, nicht das Jobcenter. Sie berät "
+        "kostenlos, auch in Beratungsstellen vor Ort, und nimmt den Rentenantrag entgegen."
+    ),
+    "jugendamt": (
+        "Für den Unterhaltsvorschuss ist das Jugendamt Ihrer Stadt oder Ihres Landkreises zuständig, nicht "
+        "das Jobcenter. Dort stellen Sie den Antrag, wenn der andere Elternteil keinen oder zu wenig "
+        "Unterhalt zahlt."
+    ),
+    "auslaenderbehoerde": (
+        "Für Aufenthaltstitel und ihre Verlängerung ist die Ausländerbehörde zuständig, für die Einbürgerung "
+        "die Einbürgerungsbehörde, nicht das Jobcenter. Stellen Sie den Antrag auf Verlängerung rechtzeitig "
+        "vor Ablauf Ihres Aufenthaltstitels."
+    ),
+    "finanzamt": (
+        "Für Steuern ist das Finanzamt zuständig, nicht das Jobcenter; die Steuer-Identifikationsnummer "
+        "vergibt das Bundeszentralamt für Steuern. Bei der Steuererklärung helfen auch Lohnsteuerhilfevereine."
     ),
 }
 URGENT_HANDOVER = "Ich kann Ihr Anliegen als dringend an die Mitarbeitenden weitergeben."
@@ -106,3 +176,27 @@ LANGUAGE_NOTES = {
     "tr": "Bu cevap Almancadır. Jobcenter çalışanlarından kendi dilinizde yardım isteyebilirsiniz.",
     "ar": "هذه الإجابة باللغة الألمانية. يمكنك طلب المساعدة بلغتك من موظفي مركز العمل.",
 }
+
+# Which benefit an answer explains when it is not the Jobcenter's own (ask/scope.py): one line
+# before the answer, so that nobody takes a rule of another law for a Jobcenter rule.
+SCOPE_NOTES = {
+    "SGB_3": "Das gilt für das Arbeitslosengeld der Agentur für Arbeit (SGB III), nicht für das Grundsicherungsgeld des Jobcenters.",
+    "SGB_12": "Das gilt für die Sozialhilfe und die Grundsicherung im Alter und bei Erwerbsminderung (SGB XII): zuständig ist das Sozialamt, nicht das Jobcenter.",
+    "WoGG": "Das gilt für das Wohngeld: zuständig ist die Wohngeldstelle der Stadt oder Gemeinde, nicht das Jobcenter.",
+    "BKGG": "Das gilt für den Kinderzuschlag: zuständig ist die Familienkasse, nicht das Jobcenter.",
+}
+
+# Analytics topics (ask/pipeline.answer_topic): an intent where no source decides the topic.
+OUTCOME_TOPICS = {
+    "urgent": "Notlage",
+    "handover": "Eigener Fall (Übergabe)",
+    "authority": "Andere Stelle zuständig",
+    "refused": "Nicht zuständig",
+    "injection": "Manipulationsversuch",
+    "greeting": "Begrüßung",
+}
+
+
+def topic_label(key: str) -> str:
+    """A curated answer's topic key ("kosten_der_unterkunft") as a readable label."""
+    return key.replace("_", " ").replace("-", " ").strip().capitalize()

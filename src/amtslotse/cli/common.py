@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Optional
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
+from amtslotse.errors import ConfigError, UserError
 from amtslotse.models import SHARED_TENANT
 from amtslotse.settings import Settings, get_settings
 
@@ -28,10 +30,6 @@ err = Console(stderr=True, soft_wrap=True)
 TENANT = typer.Option(SHARED_TENANT, "--tenant", "-t", help="Mandant (Landkreis); ohne Angabe die gemeinsame Ebene 'bund'.")
 
 
-class UserError(Exception):
-    """An error the user can fix; printed as one German line, exit code 2."""
-
-
 def parse_day(value: Optional[str], option: str) -> Optional[date]:
     if value is None:
         return None
@@ -45,18 +43,27 @@ def parse_day(value: Optional[str], option: str) -> Optional[date]:
 
 @contextmanager
 def services() -> Iterator[tuple]:
-    from amtslotse.search.embedders import get_embedder
     from amtslotse.store import open_store
 
     settings = get_settings()
+    embedder = configured_embedder(settings)
+    store = open_store(settings)  # StoreError or ConfigError (user errors) when it cannot be opened
     try:
-        store = open_store(settings)
-    except Exception as error:  # the user's database settings or file, not our code
-        raise UserError(f"Datenbank nicht erreichbar: {error}") from None
-    try:
-        yield settings, store, get_embedder(settings.embedder)
+        yield settings, store, embedder
     finally:
         store.close()
+
+
+def configured_embedder(settings: Settings):
+    """The embedder AMTSLOTSE_EMBEDDER names (cached: Services.open gets the same object)."""
+    from amtslotse.search.embedders import get_embedder
+
+    try:
+        return get_embedder(settings.embedder)
+    except ValueError as error:  # only an unknown or malformed name: the user's setting
+        if isinstance(error, UserError):
+            raise
+        raise ConfigError(f"AMTSLOTSE_EMBEDDER: {error}") from None
 
 
 def question_items(question: Optional[str], path: Optional[Path], option: str) -> Iterator[dict]:
@@ -103,7 +110,6 @@ def open_services():
     """The Services of this process (store, search, Ask flow, LLM), as the server builds them."""
     from amtslotse.services import Services
 
-    try:
-        return Services.open(get_settings())
-    except Exception as error:  # the user's database settings or file, not our code
-        raise UserError(f"Datenbank nicht erreichbar: {error}") from None
+    settings = get_settings()
+    configured_embedder(settings)  # a wrong AMTSLOTSE_EMBEDDER as one German line
+    return Services.open(settings)  # StoreError, ConfigError: user errors with German messages

@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import json
-import tomllib
 from datetime import date
 from pathlib import Path
 from typing import Optional
@@ -36,13 +35,12 @@ def triage(
     as_json: bool = typer.Option(False, "--json", help="Ergebnis als JSON."),
 ) -> None:
     """Eine Nachricht sortieren: Kategorie, Markierungen (Notlage, Frist), Felder, Team, Priorität."""
-    from amtslotse.inbox.categories import inbox_config
     from amtslotse.inbox.triage import default_triager
 
     if sum(x is not None for x in (text, file, messages)) != 1:
         raise UserError("Bitte genau eines angeben: einen Text, --file DATEI oder --messages DATEI.jsonl")
     today = parse_day(day, "--datum")
-    config = inbox_config(*_tenant_config(tenant))
+    config = tenant_inbox(tenant)
     _announce_training()
     triager = default_triager()
     if messages is not None:
@@ -86,26 +84,17 @@ def _read_messages(path: Path) -> list[tuple[dict, date | None]]:
     return items
 
 
-def _tenant_config(tenant: str) -> tuple[dict | None, Path | None]:
-    """The tenant's config as a dict, and its folder (for a relative `[inbox] routing` path).
+def tenant_inbox(tenant: str):
+    """The tenant's `[inbox]` configuration, read through `TenantConfig` as the server reads it.
 
-    TENANT is a tenant name (its file is found by `amtslotse.tenants`, as the server does; a
-    tenant without a file gets the defaults) or the path of a TOML file (to try one out)."""
-    candidate = Path(tenant)
-    if candidate.suffix == ".toml":
-        if not candidate.is_file():
-            raise UserError(f"Mandanten-Datei nicht gefunden: {candidate}")
-        try:
-            return tomllib.loads(read_text(candidate)), candidate.parent
-        except tomllib.TOMLDecodeError as error:
-            raise UserError(f"{candidate.name}: kein gültiges TOML ({error})") from None
+    TENANT is a tenant name (its file is found by `amtslotse.tenants`; a tenant without a
+    file gets the defaults) or the path of a TOML file (to try one out before installing it)."""
     from amtslotse.settings import get_settings
-    from amtslotse.tenants import load_tenant_config
+    from amtslotse.tenants import load_tenant_config, load_tenant_file
 
-    config = load_tenant_config(tenant, get_settings())  # TenantConfigError: one German line
-    if not config.configured:
-        return None, None
-    return config.raw, config.path.parent if config.path else None
+    if tenant.endswith(".toml"):
+        return load_tenant_file(Path(tenant)).inbox()
+    return load_tenant_config(tenant, get_settings()).inbox()  # TenantConfigError: one German line
 
 
 def _announce_training() -> None:

@@ -9,7 +9,16 @@ from typing import Optional
 import typer
 
 from amtslotse.cli.common import (
-    TENANT, UserError, app, embed_missing_vectors, err, eval_app, parse_day, progress_bar, question_items, services,
+    TENANT,
+    UserError,
+    app,
+    embed_missing_vectors,
+    err,
+    eval_app,
+    parse_day,
+    progress_bar,
+    question_items,
+    services,
 )
 from amtslotse.settings import get_settings
 
@@ -24,6 +33,7 @@ def ingest(
     as_json: bool = typer.Option(False, "--json", help="Zusammenfassung als JSON."),
 ) -> None:
     """Wissen einlesen: geänderte Dateien ersetzen ihre alten Passagen, unveränderte werden übersprungen."""
+    from amtslotse.governance.audit import cli_actor
     from amtslotse.knowledge.ingest import ingest_paths
     from amtslotse.knowledge.loaders import iter_source_files
 
@@ -36,7 +46,7 @@ def ingest(
             task = progress.add_task("Einlesen", total=len(files))
             report = ingest_paths(
                 files, store, settings, tenant=tenant, valid_from=start, valid_to=end,
-                on_file=lambda _: progress.advance(task),
+                on_file=lambda _: progress.advance(task), actor=cli_actor(),  # audited like an upload
             )
         for path, message in report.failed:
             err.print(f"[red]Fehler:[/red] {path}: {message}")

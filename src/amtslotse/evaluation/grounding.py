@@ -49,6 +49,7 @@ def leftover(answer: Answer, store, tenant: str) -> list[str]:
     text = _MARKER.sub("\n", text)  # each marker ends a piece of source text
     passages = store.get_passages(tenant, answer.passage_ids)
     sources = [_norm(p.text) for p in passages] + [_norm(p.meta.get("answer_simple", "")) for p in passages]
+    sources += [_norm(t.get("answer", "")) for p in passages for t in (p.meta.get("translations") or {}).values()]
     pieces = [_norm(piece) for block in text.split("\n") for piece in block.split(ELLIPSIS)]
     return [
         piece for piece in pieces

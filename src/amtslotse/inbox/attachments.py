@@ -1,9 +1,20 @@
 """Attachments: text out of PDF, DOCX, plain text and images (OCR), and the document type.
 
-Example:
+Example::
+
     att = Attachment("scan.png", "image/png", png_bytes)
-    analyze(att)  # fills att.text, att.doc_type and, if the text could not be read, att.note
+    analyze_isolated(att, limits)  # fills att.text, att.doc_type and, if unreadable, att.note
     att.doc_type, DOCUMENT_TYPES[att.doc_type]  # ("arbeitsunfaehigkeitsbescheinigung", "Arbeitsunfähigkeitsbescheinigung")
+
+A citizen's file is untrusted input: a 97 KB DOCX can unpack to 20 MB of XML that keeps a
+parser busy for many minutes and takes gigabytes. So the inbox reads each attachment with
+`analyze_isolated`: `analyze` in a separate process (`python -m amtslotse.inbox.attachments`)
+with a wall-clock limit (`Limits.timeout_seconds`, then its process group is killed) and,
+set by the child itself with `resource.setrlimit`, a CPU-time and an address-space limit
+(`cpu_seconds`, `memory_bytes`; tesseract, started by the child, inherits the latter). A DOCX
+is refused before it is unpacked when its ZIP members declare more than `max_unpacked_bytes`
+(Python's zipfile never returns more than a member declares). Whatever goes wrong, the
+attachment gets a German note and no text; the message itself is processed as usual.
 
 The type is recognised from the content (magic bytes), not the declared MIME type or the
 file name: phones send "application/octet-stream", scanners name everything "scan0001".
@@ -17,15 +28,24 @@ images; JBIG2 and other rare encodings are left out with a note.
 from __future__ import annotations
 
 import io
+import json
+import logging
 import os
 import re
 import shutil
+import signal
 import struct
 import subprocess
 import unicodedata
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+import sys
+import tempfile
+import threading
+import time
+import zipfile
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Callable
 
 from amtslotse.inbox.mail import decode_text, html_to_text, megabytes
 from amtslotse.inbox.message import Attachment, IncomingMessage
@@ -33,6 +53,10 @@ from amtslotse.knowledge.loaders import LoaderError, _read_docx, normalize_text
 from amtslotse.models import Document
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+log = logging.getLogger(__name__)
+
+_OCR_PAGES = [0]  # pages OCR'd by this process (`analyze` takes the difference: usage counting)
+_OCR_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -46,6 +70,19 @@ class Limits:
     ocr_timeout_seconds: float = 120.0  # per image
     ocr_workers: int = 2  # pages OCR'd at the same time (one core each)
     ocr_languages: str = "deu"
+    max_unpacked_bytes: int = 16 * 1024 * 1024  # a DOCX's ZIP members together, as declared
+    timeout_seconds: float = 300.0  # wall clock for one attachment in its own process (OCR included)
+    cpu_seconds: float = 60.0  # CPU time of that process (its OCR processes have their own limit)
+    memory_bytes: int = 1024 * 1024 * 1024  # address space of that process and of each OCR process
+
+    @classmethod
+    def from_settings(cls, settings) -> "Limits":
+        return cls(
+            max_bytes=max(settings.inbox_max_attachment_bytes, 1), ocr_timeout_seconds=settings.ocr_timeout_seconds,
+            ocr_workers=settings.ocr_workers, ocr_languages=settings.ocr_languages,
+            max_unpacked_bytes=settings.attachment_max_unpacked_bytes, timeout_seconds=settings.attachment_timeout_seconds,
+            cpu_seconds=settings.attachment_cpu_seconds, memory_bytes=settings.attachment_memory_mb * 1024 * 1024,
+        )
 
 
 DEFAULT_LIMITS = Limits()
@@ -60,19 +97,138 @@ def analyze(attachment: Attachment, limits: Limits = DEFAULT_LIMITS) -> Attachme
     kind = sniff(attachment.data, attachment.filename, attachment.content_type)
     if kind in _CONTENT_TYPES and attachment.content_type != _CONTENT_TYPES[kind]:
         attachment.content_type = _CONTENT_TYPES[kind]
+    before = _OCR_PAGES[0]
     try:
         attachment.text = extract_text(attachment, limits)
         attachment.note = ""
     except AttachmentError as exc:
         attachment.text, attachment.note = "", str(exc)
+    attachment.ocr_pages = _OCR_PAGES[0] - before
     attachment.doc_type = detect_document_type(attachment.text, attachment.filename)
     return attachment
 
 
 def analyze_message(message: IncomingMessage, limits: Limits = DEFAULT_LIMITS) -> IncomingMessage:
     for attachment in message.attachments:
-        analyze(attachment, limits)
+        analyze_isolated(attachment, limits)
     return message
+
+
+# --- reading in a separate process with a budget ---------------------------------------------
+
+POLL_SECONDS = 0.5
+
+
+class Interrupted(Exception):
+    """`wait` asked to stop (server shutdown): the child was killed, nothing was decided."""
+
+
+def analyze_isolated(
+    attachment: Attachment, limits: Limits = DEFAULT_LIMITS, *, wait: Callable[[], bool] | None = None,
+) -> Attachment:
+    """`analyze` in a separate process within `limits` (time, CPU, memory; see the module
+    docstring). `wait` is called about every POLL_SECONDS while the child works (the inbox
+    worker flags newly arrived messages meanwhile); when it returns True the child is killed
+    and `Interrupted` raised. Never raises for the attachment's sake."""
+    kind = sniff(attachment.data, attachment.filename, attachment.content_type)
+    if kind in _CONTENT_TYPES and attachment.content_type != _CONTENT_TYPES[kind]:
+        attachment.content_type = _CONTENT_TYPES[kind]
+    with tempfile.TemporaryDirectory(prefix="amtslotse-anhang-") as folder:
+        work = Path(folder)
+        (work / "data").write_bytes(attachment.data)
+        (work / "job.json").write_text(json.dumps({
+            "filename": attachment.filename, "content_type": attachment.content_type, "limits": asdict(limits),
+        }), "utf-8")
+        with open(work / "stderr", "wb") as stderr:
+            child = subprocess.Popen(
+                [sys.executable, "-m", "amtslotse.inbox.attachments", str(work)],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True,
+            )
+            note = _await_child(child, limits, wait)
+        result = work / "result.json"
+        if note is None and child.returncode == 0 and result.is_file():
+            data = json.loads(result.read_text("utf-8"))
+            attachment.text, attachment.doc_type, attachment.note = data["text"], data["doc_type"], data["note"]
+            attachment.ocr_pages = int(data.get("ocr_pages", 0))
+            return attachment
+        if note is None:
+            note = _child_failure(child.returncode, limits)
+            log.warning("Anhang nicht gelesen (Rückgabewert %s): %s", child.returncode,
+                        (work / "stderr").read_text("utf-8", errors="replace")[-500:].strip())
+    attachment.text, attachment.note = "", note
+    attachment.doc_type = detect_document_type("", attachment.filename)
+    return attachment
+
+
+def _await_child(child: subprocess.Popen, limits: Limits, wait: Callable[[], bool] | None) -> str | None:
+    """Wait for the child within the wall-clock limit; a German note if it had to be killed."""
+    deadline = time.monotonic() + limits.timeout_seconds
+    while True:
+        try:
+            child.wait(timeout=max(0.0, min(POLL_SECONDS, deadline - time.monotonic())))
+            return None
+        except subprocess.TimeoutExpired:
+            pass
+        if time.monotonic() >= deadline:
+            _kill(child)
+            return f"Anhang konnte nicht in {limits.timeout_seconds:.0f} s gelesen werden: nicht gelesen"
+        if wait is not None:
+            try:
+                stop = wait()
+            except BaseException:
+                _kill(child)
+                raise
+            if stop:
+                _kill(child)
+                raise Interrupted()
+
+
+def _kill(child: subprocess.Popen) -> None:
+    """The child and what it started (tesseract): its own process group."""
+    try:
+        os.killpg(child.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        child.kill()
+    child.wait()
+
+
+def _child_failure(returncode: int | None, limits: Limits) -> str:
+    if returncode in (-signal.SIGXCPU, -signal.SIGKILL):
+        return f"Anhang zu aufwendig zu lesen (mehr als {limits.cpu_seconds:.0f} s Rechenzeit): nicht gelesen"
+    if returncode == MEMORY_EXIT:
+        return f"Anhang braucht zu viel Speicher (mehr als {megabytes(limits.memory_bytes)}): nicht gelesen"
+    return "Anhang konnte nicht gelesen werden (Lesevorgang abgebrochen)"
+
+
+MEMORY_EXIT = 3
+
+
+def _child_main(folder: str) -> int:
+    """The child's side: set its own limits, read the job, analyze, write the result."""
+    import resource
+
+    work = Path(folder)
+    job = json.loads((work / "job.json").read_text("utf-8"))
+    limits = Limits(**job["limits"])
+    cpu = max(1, int(limits.cpu_seconds + 0.999))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 2))  # SIGXCPU at cpu, SIGKILL 2 s later
+    resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    attachment = Attachment(job["filename"], job["content_type"], (work / "data").read_bytes())
+    try:
+        analyze(attachment, limits)
+    except MemoryError:
+        return MEMORY_EXIT
+    # lxml reports a failed allocation as a syntax error ("beschädigt"): a failure near the
+    # memory limit was the limit.
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    if attachment.note and peak > limits.memory_bytes // 2:
+        return MEMORY_EXIT
+    (work / "result.json").write_text(json.dumps({
+        "text": attachment.text, "doc_type": attachment.doc_type, "note": attachment.note,
+        "ocr_pages": attachment.ocr_pages,
+    }, ensure_ascii=False), "utf-8")
+    return 0
 
 
 # --- content sniffing --------------------------------------------------------------------
@@ -130,7 +286,7 @@ def extract_text(attachment: Attachment, limits: Limits = DEFAULT_LIMITS) -> str
     if kind == "pdf":
         text = _pdf_text(data, limits)
     elif kind == "docx":
-        text = _docx_text(data)
+        text = _docx_text(data, limits)
     elif kind in _IMAGES:
         text = ocr_images([data], limits)[0]
     elif kind == "text":
@@ -145,13 +301,31 @@ def extract_text(attachment: Attachment, limits: Limits = DEFAULT_LIMITS) -> str
     return text
 
 
-def _docx_text(data: bytes) -> str:
+def _docx_text(data: bytes, limits: Limits = DEFAULT_LIMITS) -> str:
+    check_unpacked_size(data, limits.max_unpacked_bytes)
     doc = Document(source="anhang.docx", title="")
     try:
         _read_docx(Path("anhang.docx"), data, doc)  # the knowledge loader's reader: tables, headings
     except LoaderError as exc:
+        if isinstance(exc.__context__, MemoryError):  # the loader reports every failure as "beschädigt"
+            raise MemoryError from None
         raise AttachmentError(exc.message) from None
     return doc.text
+
+
+def check_unpacked_size(data: bytes, limit: int) -> None:
+    """Refuse a ZIP (DOCX) whose members declare more than `limit` bytes together, before any
+    member is unpacked. The declared sizes bind: zipfile stops at a member's declared size."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError):
+        raise AttachmentError("DOCX-Datei ist beschädigt oder kein Word-Dokument") from None
+    total = sum(m.file_size for m in members)
+    if total > limit or len(members) > 5000:
+        raise AttachmentError(
+            f"Anhang entpackt zu groß ({megabytes(total)}, höchstens {megabytes(limit)}): nicht gelesen"
+        )
 
 
 def _pdf_text(data: bytes, limits: Limits) -> str:
@@ -181,7 +355,7 @@ def _pdf_text(data: bytes, limits: Limits) -> str:
             else:
                 pages.append(text)
         count = len(reader.pages)
-    except AttachmentError:
+    except (AttachmentError, MemoryError):
         raise
     except Exception:  # pypdf raises many kinds of errors on damaged files
         raise AttachmentError(broken) from None
@@ -265,7 +439,7 @@ def _ocr(image: bytes, limits: Limits) -> str:
     if size and size[0] * size[1] > limits.max_pixels:
         raise AttachmentError(f"Bild zu groß ({size[0]} × {size[1]} Pixel): Text nicht erkannt")
     try:
-        done = subprocess.run(
+        done = subprocess.run(  # in the inbox: inside analyze_isolated's child, under its memory limit
             [exe, "stdin", "stdout", "-l", limits.ocr_languages],
             input=image, capture_output=True, timeout=limits.ocr_timeout_seconds, check=False,
             env={**os.environ, "OMP_THREAD_LIMIT": "1"},
@@ -280,6 +454,8 @@ def _ocr(image: bytes, limits: Limits) -> str:
                 f"Texterkennung nicht verfügbar: Sprachdaten '{limits.ocr_languages}' fehlen (tesseract-ocr-deu)"
             )
         raise AttachmentError("Bild ist beschädigt oder in einem unbekannten Format: Text nicht erkannt")
+    with _OCR_LOCK:
+        _OCR_PAGES[0] += 1
     return done.stdout.decode("utf-8", errors="replace").replace("\f", "\n").strip()
 
 
@@ -403,3 +579,28 @@ def detect_document_type(text: str, filename: str = "") -> str:
         if score > best_score:
             best, best_score = kind, score
     return best if best_score >= _THRESHOLD else "sonstiges"
+
+
+# --- serving an attachment to staff ------------------------------------------------------
+
+_TOKEN = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$")
+DOWNLOAD_TYPES = frozenset(_CONTENT_TYPES.values()) | {"text/plain"}
+"""Content types an attachment is served with; anything else goes out as application/octet-stream."""
+
+
+def safe_content_type(declared: str, data: bytes | None = None, filename: str = "") -> str:
+    """The content type to show and serve: the sniffed one if the bytes are known, else the
+    declared one if it is a plain known type; never text/html, never header tricks."""
+    if data is not None:
+        kind = sniff(data, filename, "")
+        if kind in _CONTENT_TYPES:
+            return _CONTENT_TYPES[kind]
+        if kind == "text" or (kind is None and declared.strip().lower().startswith("text/plain")):
+            return "text/plain"
+        return "application/octet-stream"
+    value = declared.split(";", 1)[0].strip().lower()
+    return value if _TOKEN.match(value) and value in DOWNLOAD_TYPES else "application/octet-stream"
+
+
+if __name__ == "__main__":
+    sys.exit(_child_main(sys.argv[1]))

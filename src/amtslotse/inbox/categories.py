@@ -19,7 +19,9 @@ are shown and which are used, in the `[inbox]` table of its TOML file::
 
 `inbox_config()` takes the whole tenant config (the dict the TOML loader returns) and reads
 its `inbox` table; a missing table gives the defaults. Errors are `InboxConfigError`
-(a ValueError) with a German message that names the offending entry.
+(a ConfigError, so a UserError) with a German message that names the offending entry.
+The product reads a tenant's table through `TenantConfig.inbox()` (tenants.py), which also
+anchors a relative `routing` path at the TOML file's folder and names the file in errors.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
+
+from amtslotse.errors import ConfigError
 
 CATEGORIES: Mapping[str, str] = MappingProxyType({
     "weiterbewilligung": "Weiterbewilligung",
@@ -74,7 +78,13 @@ frist: a running deadline (objection period, Anhörung, payment demand with a da
 _KEY = re.compile(r"[a-z][a-z0-9_]{1,39}")
 
 
-class InboxConfigError(ValueError):
+INBOX_KEYS = frozenset({"labels", "hidden", "extra_categories", "routing"})
+"""The keys of a tenant's `[inbox]` table."""
+EXTRA_CATEGORY_KEYS = frozenset({"key", "label", "keywords"})
+"""The keys of each `[[inbox.extra_categories]]` entry."""
+
+
+class InboxConfigError(ConfigError):
     """The tenant's `[inbox]` table is malformed; the message (German) names the entry."""
 
 
@@ -125,11 +135,10 @@ def inbox_config(raw: Mapping | None, base_dir: Path | None = None) -> InboxConf
     table = raw.get("inbox", {})
     if not isinstance(table, Mapping):
         raise InboxConfigError("[inbox] muss eine Tabelle sein.")
-    unknown = set(table) - {"labels", "hidden", "extra_categories", "routing"}
+    unknown = set(table) - INBOX_KEYS
     if unknown:
         raise InboxConfigError(
-            f"[inbox]: unbekannte Einträge {', '.join(sorted(unknown))} "
-            "(erlaubt: labels, hidden, extra_categories, routing)."
+            f"[inbox]: unbekannte Einträge {', '.join(sorted(unknown))} (erlaubt: {', '.join(sorted(INBOX_KEYS))})."
         )
     labels = dict(CATEGORIES)
     extras = tuple(_extra(i, item) for i, item in enumerate(_list(table, "extra_categories", Mapping)))
@@ -177,9 +186,11 @@ def _known(key: str, labels: Mapping[str, str], where: str) -> None:
 
 def _extra(index: int, item: Mapping) -> ExtraCategory:
     where = f"[[inbox.extra_categories]] Nr. {index + 1}"
-    unknown = set(item) - {"key", "label", "keywords"}
+    unknown = set(item) - EXTRA_CATEGORY_KEYS
     if unknown:
-        raise InboxConfigError(f"{where}: unbekannte Einträge {', '.join(sorted(unknown))} (erlaubt: key, label, keywords).")
+        raise InboxConfigError(
+            f"{where}: unbekannte Einträge {', '.join(sorted(unknown))} (erlaubt: {', '.join(sorted(EXTRA_CATEGORY_KEYS))})."
+        )
     key = item.get("key")
     if not isinstance(key, str) or not _KEY.fullmatch(key):
         raise InboxConfigError(f"{where}: key muss aus Kleinbuchstaben, Ziffern und _ bestehen (z. B. \"energieschulden\").")

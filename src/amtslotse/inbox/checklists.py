@@ -14,19 +14,33 @@ from __future__ import annotations
 import tomllib
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 
+from amtslotse.errors import DataFileError
 from amtslotse.inbox.categories import CATEGORIES
+
+
+def checklists_file() -> Path:
+    return Path(str(resources.files("amtslotse").joinpath("data", "inbox", "checklists.toml")))
 
 
 @lru_cache(maxsize=1)
 def _checklists() -> dict[str, tuple[str, ...]]:
-    text = resources.files("amtslotse").joinpath("data", "inbox", "checklists.toml").read_text("utf-8")
-    data = tomllib.loads(text)
+    return parse_checklists(checklists_file().read_text("utf-8"), "checklists.toml")
+
+
+def parse_checklists(text: str, where: str) -> dict[str, tuple[str, ...]]:
+    """Category key -> documents, from the TOML text; DataFileError (German, naming `where`
+    and, for a TOML syntax error, the line) if it is malformed."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise DataFileError(f"{where}: kein gültiges TOML ({error})") from None
     unknown = set(data) - set(CATEGORIES)
     if unknown:
-        raise ValueError(f"checklists.toml: unbekannte Kategorie {', '.join(sorted(unknown))}")
+        raise DataFileError(f"{where}: unbekannte Kategorie {', '.join(sorted(unknown))}")
     if not all(isinstance(v, list) and all(isinstance(d, str) for d in v) for v in data.values()):
-        raise ValueError("checklists.toml: je Kategorie eine Liste von Texten erwartet")
+        raise DataFileError(f"{where}: je Kategorie eine Liste von Texten erwartet")
     return {key: tuple(docs) for key, docs in data.items()}
 
 

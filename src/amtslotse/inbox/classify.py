@@ -45,6 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
+from amtslotse.errors import DataFileError
 from amtslotse.inbox.categories import CATEGORIES, FLAGS
 from amtslotse.inbox.flags import PhraseMatcher, fold, read_phrase_folder, words
 from amtslotse.jsonl import read_jsonl_lines
@@ -86,11 +87,11 @@ def read_examples(path: Path) -> list[Example]:
     for where, item in read_jsonl_lines(path):
         text, category, flags = item.get("text"), item.get("category"), item.get("flags", [])
         if not isinstance(text, str) or not text.strip():
-            raise ValueError(f"{where}: Feld 'text' fehlt oder ist leer")
+            raise DataFileError(f"{where}: Feld 'text' fehlt oder ist leer")
         if category not in CATEGORIES:
-            raise ValueError(f"{where}: unbekannte Kategorie {category!r}")
+            raise DataFileError(f"{where}: unbekannte Kategorie {category!r}")
         if not isinstance(flags, list) or any(f not in FLAGS for f in flags):
-            raise ValueError(f"{where}: unbekannte Markierung in {flags!r}")
+            raise DataFileError(f"{where}: unbekannte Markierung in {flags!r}")
         out.append(Example(text, category, tuple(flags)))
     return out
 

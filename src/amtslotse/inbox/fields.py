@@ -12,9 +12,10 @@ messages, so the two never disagree; each such field has `personal=True` and is 
 placeholder by `to_dict(clear=False)`. An IBAN whose checksum fails is reported with
 `valid=False` (staff must ask again), not dropped. Dates and amounts are not personal.
 
-Dates: numeric (15.12.2026, 15.12.26, 15.12., 2026-12-15, 15/12/2026) and with month names in
-German, English, Russian, Ukrainian, Turkish and Arabic; Arabic-Indic digits count. A date
-without a year gets the year that puts it nearest to the message date. Roles by the words
+Dates (parsed by `text.dates`, the one home of month names, shared with the redaction):
+numeric (15.12.2026, 15.12.26, 15.12., 2026-12-15, 15/12/2026) and with month names in German,
+English, Russian, Ukrainian, Turkish and Arabic; Arabic-Indic digits count. A date without a
+year gets the year that puts it nearest to the message date. Roles by the words
 around it: `frist` ("bis zum", "spätestens", "zahlbar bis", "until", "до", "tarihine kadar",
 "حتى"), `bescheid` ("Bescheid vom", "Schreiben vom", "decision dated", "решение от"), else None.
 """
@@ -27,6 +28,7 @@ from datetime import date
 
 from amtslotse.inbox.flags import fold
 from amtslotse.privacy.redaction import Kind, iban_valid, mark
+from amtslotse.text.dates import dates_in, parse_full_date, plain_digits
 
 # ---------------------------------------------------------------- the field
 
@@ -67,7 +69,8 @@ class Field:
 FIELD_LABELS = {
     "bg_nummer": "BG-Nummer", "kundennummer": "Kundennummer", "name": "Name", "iban": "IBAN",
     "telefon": "Telefon", "e_mail": "E-Mail", "adresse": "Adresse", "geburtsdatum": "Geburtsdatum",
-    "steuer_id": "Steuer-ID", "sv_nummer": "Versicherungsnummer", "datum": "Datum", "betrag": "Betrag",
+    "steuer_id": "Steuer-ID", "sv_nummer": "Versicherungsnummer", "kv_nummer": "Krankenversichertennummer",
+    "ausweisnummer": "Ausweisnummer", "datum": "Datum", "betrag": "Betrag",
 }
 """German names of the field kinds, for staff."""
 
@@ -76,9 +79,11 @@ FIELD_LABELS = {
 _KINDS = {
     Kind.NAME: "name", Kind.BG_NUMMER: "bg_nummer", Kind.KUNDENNUMMER: "kundennummer", Kind.IBAN: "iban",
     Kind.TELEFON: "telefon", Kind.E_MAIL: "e_mail", Kind.ADRESSE: "adresse", Kind.GEBURTSDATUM: "geburtsdatum",
-    Kind.STEUER_ID: "steuer_id", Kind.SV_NUMMER: "sv_nummer",
+    Kind.STEUER_ID: "steuer_id", Kind.SV_NUMMER: "sv_nummer", Kind.KV_NUMMER: "kv_nummer",
+    Kind.AUSWEISNUMMER: "ausweisnummer",
 }
-_COMPACT = (Kind.BG_NUMMER, Kind.KUNDENNUMMER, Kind.IBAN, Kind.STEUER_ID, Kind.SV_NUMMER)
+_COMPACT = (Kind.BG_NUMMER, Kind.KUNDENNUMMER, Kind.IBAN, Kind.STEUER_ID, Kind.SV_NUMMER, Kind.KV_NUMMER,
+            Kind.AUSWEISNUMMER)
 
 
 def _personal(text: str, today: date | None) -> list[Field]:
@@ -88,8 +93,8 @@ def _personal(text: str, today: date | None) -> list[Field]:
         if f.kind in _COMPACT:
             value = re.sub(r"[\s\-]", "", value).upper()
         elif f.kind is Kind.GEBURTSDATUM:
-            parsed = _dates_in(text[f.start:f.end], today)
-            value = parsed[0][2].isoformat() if parsed else value
+            born = parse_full_date(value, today)
+            value = born.isoformat() if born else value
         out.append(Field(_KINDS[f.kind], value, f.value or "", f.start, f.end, True,
                          valid=True if f.kind is Kind.IBAN else None))
     return out
@@ -131,83 +136,8 @@ def _invalid_ibans(text: str, taken: list[Field]) -> list[Field]:
 
 # ---------------------------------------------------------------- dates
 
-_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
-_MONTHS: dict[str, int] = {}
-for _number, _names in enumerate([
-    "januar jan january janvier январь января янв січень січня ocak يناير كانون_الثاني",
-    "februar feb february февраль февраля фев лютий лютого şubat subat فبراير شباط",
-    "märz marz maerz mär mar march март марта березень березня mart مارس آذار",
-    "april apr апрель апреля квітень квітня nisan أبريل ابريل نيسان",
-    "mai may май мая травень травня mayıs mayis مايو أيار",
-    "juni jun june июнь июня червень червня haziran يونيو حزيران",
-    "juli jul july июль июля липень липня temmuz يوليو تموز",
-    "august aug август августа серпень серпня ağustos agustos أغسطس اغسطس آب",
-    "september sep sept сентябрь сентября вересень вересня eylül eylul سبتمبر أيلول",
-    "oktober okt october oct октябрь октября жовтень жовтня ekim أكتوبر اكتوبر تشرين_الأول",
-    "november nov ноябрь ноября листопад листопада kasım kasim نوفمبر تشرين_الثاني",
-    "dezember dez december dec декабрь декабря дек грудень грудня aralık aralik ديسمبر كانون_الأول",
-], start=1):
-    for _name in _names.split():
-        _MONTHS[_name.replace("_", " ")] = _number
-_MONTH_RE = "|".join(sorted((re.escape(m) for m in _MONTHS), key=len, reverse=True))
-
-_NUMERIC = re.compile(
-    r"(?<![\d.,/€$])(?:(?P<iy>20\d{2})-(?P<im>\d{1,2})-(?P<id>\d{1,2})"
-    r"|(?P<d>\d{1,2})[./](?P<m>\d{1,2})(?:[./](?P<y>(?:19|20)\d{2}|\d{2})(?![\d])|\.(?![\d]))"
-    # "05.10" without the final dot (Turkish "10.12'ye", Arabic and Cyrillic texts): only with a
-    # two-digit month and no unit after it, so that 12.50 €, 3.5 Stunden, 10.30 Uhr stay out.
-    r"|(?P<d2>\d{1,2})\.(?P<m2>0[1-9]|1[0-2])(?![\d.,])(?!\s?(?:€|eur|euro|%|uhr|h\b|std|stunden|kg|km|prozent)))"
-    r"(?![\d/]|[.,]\d)", re.IGNORECASE)
-_NAMED = re.compile(
-    rf"(?i)(?<!\w)(?:(?P<d>\d{{1,2}})(?:\.|st|nd|rd|th)?(?:\s+of)?\s+(?P<mon>{_MONTH_RE})\.?"
-    rf"|(?P<mon2>{_MONTH_RE})\.?\s+(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?,?)(?!\w)(?:\s+(?P<y>(?:19|20)\d{{2}}))?(?!\d)")
-
-
-def _year(day: int, month: int, today: date | None) -> date | None:
-    """A date written without a year: the one nearest to the message date (a deadline is rarely
-    half a year off); without a message date, the current year."""
-    if today is None:
-        return date(date.today().year, month, day)
-    best = None
-    for year in (today.year - 1, today.year, today.year + 1):
-        try:
-            candidate = date(year, month, day)
-        except ValueError:
-            continue
-        if best is None or abs((candidate - today).days) < abs((best - today).days):
-            best = candidate
-    return best
-
-
-def _make(day: str, month: int, year: str | None, today: date | None) -> date | None:
-    try:
-        if year is None:
-            return _year(int(day), month, today)
-        y = int(year)
-        return date(y + 2000 if y < 100 else y, month, int(day))
-    except ValueError:
-        return None
-
-
-def _dates_in(text: str, today: date | None) -> list[tuple[int, int, date]]:
-    plain = text.translate(_DIGITS)  # same length: offsets stay valid
-    found: list[tuple[int, int, date]] = []
-    for m in _NUMERIC.finditer(plain):
-        if m.group("iy"):
-            value = _make(m.group("id"), int(m.group("im")), m.group("iy"), today)
-        elif m.group("d2"):
-            value = _make(m.group("d2"), int(m.group("m2")), None, today)
-        else:
-            value = _make(m.group("d"), int(m.group("m")), m.group("y"), today) if int(m.group("m")) <= 12 else None
-        if value:
-            found.append((m.start(), m.end(), value))
-    for m in _NAMED.finditer(plain):
-        month = _MONTHS.get((m.group("mon") or m.group("mon2")).lower())
-        value = _make(m.group("d") or m.group("d2"), month, m.group("y"), today) if month else None
-        if value and not any(s < m.end() and m.start() < e for s, e, _ in found):
-            found.append((m.start(), m.end(), value))
-    return sorted(found)
-
+# Month names and date parsing live in text/dates.py (one home, shared with the redaction);
+# here: which role a date plays.
 
 # Cues in folded form (flags.fold: lower case, umlauts as plain vowels, other diacritics off;
 # Arabic ى as ي, ة as ه, أ/إ/آ as ا). The text before a date ends with one space.
@@ -259,7 +189,7 @@ def extract_dates(text: str, today: date | None = None, births: list[tuple[int, 
     if births is None:
         births = [(f.start, f.end) for f in mark(text) if f.kind is Kind.GEBURTSDATUM]
     out = []
-    for start, end, value in _dates_in(text, today):
+    for start, end, value in dates_in(text, today):
         if any(s <= start and end <= e for s, e in births):
             out.append(Field("geburtsdatum", value.isoformat(), text[start:end], start, end, True, role="geburtsdatum"))
         else:
@@ -302,7 +232,7 @@ def parse_amount(number: str) -> float:
 
 
 def extract_amounts(text: str) -> list[Field]:
-    plain = text.translate(_DIGITS)
+    plain = plain_digits(text)
     out = []
     for m in _AMOUNT.finditer(plain):
         number = m.group("n1") or m.group("n2")

@@ -1,10 +1,14 @@
 """Urgent flags by rules: `notlage` (acute need) and `frist` (a running deadline).
 
     >>> from datetime import date
-    >>> rule_flags("Morgen kommt der Gerichtsvollzieher zur Zwangsräumung!", date(2026, 11, 24)).flags
+    >>> rule_flags("Der Strom ist abgestellt, wir sitzen im Dunkeln.", date(2026, 11, 24)).flags
     ('notlage',)
+    >>> rule_flags("Morgen kommt der Gerichtsvollzieher zur Zwangsräumung!", date(2026, 11, 24)).flags
+    ('notlage', 'frist')
     >>> rule_flags("Bitte reichen Sie die Unterlagen bis zum 15.12.2026 ein.", date(2026, 11, 24)).flags
     ('frist',)
+
+("Morgen" is the day to act by: an emergency with a day is also a deadline, see below.)
 
 Recall first (DESIGN: "urgent need and deadlines are flagged for staff first"): a flag fires if
 any of these says so, and triage.py ORs the classifier's flags on top.
@@ -36,6 +40,7 @@ from importlib import resources
 from typing import Generic, TypeVar
 
 from amtslotse.ask.guard import check, normalize
+from amtslotse.errors import DataFileError
 
 T = TypeVar("T")
 
@@ -204,39 +209,63 @@ def _rest(phrase: tuple[_Token, ...], p: int, tokens: list[str], t: int) -> bool
 NOTLAGE, FRIST, WIDERSPRUCH = "notlage", "frist", "widerspruch"
 FRIST_WITH_DATE, FRIST_RELATIVE, FRIST_DUTY = "frist.mit_datum", "frist.relativ", "frist.pflicht"
 FRIST_DAY = "frist.tag"
-_SECTIONS = (NOTLAGE, FRIST, FRIST_WITH_DATE, FRIST_RELATIVE, FRIST_DUTY, FRIST_DAY, WIDERSPRUCH)
+SECTIONS = (NOTLAGE, FRIST, FRIST_WITH_DATE, FRIST_RELATIVE, FRIST_DUTY, FRIST_DAY, WIDERSPRUCH)
+"""The sections a flag word list (data/inbox/flags/*.txt) may have."""
 
 
 def read_phrase_folder(name: str, sections: Iterable[str]) -> list[tuple[str, tuple[str, str]]]:
     """Phrases of `data/inbox/<name>/<language>.txt`, each labelled (section, language).
-    Files hold `[section]` headers and one phrase per line; `#` starts a comment line."""
-    allowed = set(sections)
+    Files hold `[section]` headers and one phrase per line; `#` starts a comment line.
+    A malformed line raises DataFileError naming file and line."""
     folder = resources.files("amtslotse").joinpath("data", "inbox", name)
     phrases: list[tuple[str, tuple[str, str]]] = []
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if not entry.name.endswith(".txt"):
+        if entry.name.endswith(".txt"):
+            phrases += read_phrase_file(entry.read_text("utf-8"), f"{name}/{entry.name}", entry.name[:-4], sections)
+    return phrases
+
+
+def read_phrase_file(
+    text: str, where: str, language: str, sections: Iterable[str], problems: list[tuple[int, str]] | None = None,
+) -> list[tuple[str, tuple[str, str]]]:
+    """The phrases of one word-list file, labelled (section, language). A malformed line
+    raises DataFileError ("<where>, Zeile N: ..."), or, with a `problems` list, is added to
+    it as (line, German message) and skipped (`amtslotse check` reports every one).
+
+    >>> read_phrase_file("[notlage]\\nStrom .. gesperrt", "flags/de.txt", "de", ["notlage"])
+    [('Strom .. gesperrt', ('notlage', 'de'))]
+    """
+    allowed, section = set(sections), None
+    phrases: list[tuple[str, tuple[str, str]]] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
             continue
-        language, section = entry.name[:-4], None
-        for number, raw in enumerate(entry.read_text("utf-8").splitlines(), start=1):
-            line = raw.strip()
-            where = f"{name}/{entry.name}, Zeile {number}"
-            if not line or line.startswith("#"):
-                continue
-            if line.startswith("[") and line.endswith("]"):
-                section = line[1:-1]
-                if section not in allowed:
-                    raise ValueError(f"{where}: unbekannter Abschnitt [{section}]")
-            elif section is None:
-                raise ValueError(f"{where}: Wendung vor dem ersten [Abschnitt]")
-            else:
-                phrases.append((line, (section, language)))
+        problem = None
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1]
+            if section not in allowed:
+                problem = f"unbekannter Abschnitt [{section}] (erlaubt: {', '.join(sorted(allowed))})"
+                section = ""  # its phrases are skipped, without a problem each
+        elif section is None:
+            problem = "Wendung vor dem ersten [Abschnitt]"
+        elif not section:
+            continue
+        elif not _compile(line):
+            problem = f"„{line}“ enthält kein Wort"
+        else:
+            phrases.append((line, (section, language)))
+        if problem is not None:
+            if problems is None:
+                raise DataFileError(f"{where}, Zeile {number}: {problem}")
+            problems.append((number, problem))
     return phrases
 
 
 @lru_cache(maxsize=1)
 def _matcher() -> PhraseMatcher[tuple[str, str]]:
     """All phrases of data/inbox/flags/*.txt, labelled (section, language)."""
-    return PhraseMatcher(read_phrase_folder("flags", _SECTIONS))
+    return PhraseMatcher(read_phrase_folder("flags", SECTIONS))
 
 
 # ---------------------------------------------------------------- the flags

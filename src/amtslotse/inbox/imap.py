@@ -28,6 +28,8 @@ import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from amtslotse.errors import UserError
+
 
 @dataclass(frozen=True)
 class ImapConfig:
@@ -40,7 +42,7 @@ class ImapConfig:
     timeout_seconds: float = 30.0
 
 
-class ImapError(Exception):
+class ImapError(UserError):
     """The mailbox cannot be read; the message is German and names no password."""
 
 

@@ -1,10 +1,8 @@
-"""Intake (DESIGN flow 3, first step): check a message, redact it, commit it, answer "accepted".
+"""Intake (DESIGN flow 3, first step): check a message, redact it, commit it, answer "accepted"::
 
-    >>> accepted = accept(store, message, "musterkreis", settings)
-    >>> accepted.reference, accepted.created
-    ('MK-2026-000017', True)
-    >>> accept(store, message, "musterkreis", settings).created   # the same message again
-    False
+    accepted = accept(store, message, "musterkreis", settings)
+    accepted.reference, accepted.created                         # ('MK-2026-000017', True)
+    accept(store, message, "musterkreis", settings).created      # the same message again: False
 
 Nothing accepted is lost: the row (message, attachments, audit entry) is committed before
 `accept` returns, so whoever answers "accepted" (the HTTP API, the mail import, the IMAP
@@ -21,6 +19,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from amtslotse.errors import InputError
 from amtslotse.inbox.message import IncomingMessage
 from amtslotse.models import SHARED_TENANT
 from amtslotse.privacy.redaction import redact
@@ -30,7 +29,7 @@ from amtslotse.tenants import TenantConfigError, load_tenant_config
 
 log = logging.getLogger(__name__)
 
-class IntakeError(ValueError):
+class IntakeError(InputError):
     """The message cannot be accepted; `code` for the HTTP answer, the message in German."""
 
     def __init__(self, code: str, message: str, status: int = 422) -> None:

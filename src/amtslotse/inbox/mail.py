@@ -35,6 +35,7 @@ from email.parser import BytesParser
 from email.utils import parsedate_to_datetime
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
+from amtslotse.errors import UserError
 from amtslotse.inbox.message import Attachment, IncomingMessage
 from amtslotse.knowledge.loaders import _read_html, normalize_text
 from amtslotse.models import Document
@@ -42,7 +43,7 @@ from amtslotse.models import Document
 MAX_MAIL_BYTES = 50 * 1024 * 1024  # larger files are refused by iter_mail_files (typical server limits: 20-50 MB)
 
 
-class MailError(Exception):
+class MailError(UserError):
     """A mail (file) that cannot be read; `message` is German and meant for the person importing."""
 
     def __init__(self, source: str, message: str):

@@ -34,6 +34,7 @@ class Attachment:
     text: str = field(default="", repr=False)  # extracted text: PDF, DOCX, plain text, OCR of images
     doc_type: str = ""  # a key of `attachments.DOCUMENT_TYPES`, "" until analysed
     note: str = ""  # German note for staff when the text could not be read (too large, damaged, ...)
+    ocr_pages: int = 0  # pages (images) read by OCR: usage per tenant (governance/usage.py)
 
 
 @dataclass

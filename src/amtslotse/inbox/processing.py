@@ -1,9 +1,18 @@
 """Processing of accepted messages (DESIGN flow 3 after intake): read attachments, triage,
 extract fields, route, draft a reply; saved in one transaction, then the message is 'done'.
 
-    >>> report = process_pending(store, settings, asker=services.asker)
-    >>> report.done, report.failed
-    (12, 0)
+Example::
+
+    report = process_pending(store, settings, asker=services.asker)
+    report.done, report.failed   # (12, 0)
+
+Urgent first: before any attachment is read, the rule-based flags of each pending message's
+own text (subject and body: emergencies, deadlines) decide which message is processed next,
+and an emergency's flags and priority are saved at once, so staff see it on top. While an
+attachment is read (in a separate process with a time and memory budget, see
+`inbox.attachments.analyze_isolated`), messages that arrive meanwhile get their flags too. An
+attachment that cannot be read (too big unpacked, too slow, too much memory, broken) gets a
+German note and no text; the message is triaged from the rest.
 
 Resumable: only messages whose triage_status is 'pending' are taken, and their result is
 saved together with the status 'done' and the audit entry in one transaction. A crash
@@ -28,7 +37,7 @@ from typing import Callable
 
 from amtslotse.inbox.message import Attachment
 from amtslotse.settings import Settings
-from amtslotse.store.sql_inbox import AuditEntry, InboxItem, TriageRecord, iso
+from amtslotse.store.sql_inbox import UNTRIAGED_PRIORITY, AuditEntry, InboxItem, TriageRecord, iso
 from amtslotse.tenants import load_tenant_config
 
 log = logging.getLogger(__name__)
@@ -74,35 +83,91 @@ def process_pending(
                 AuditEntry(item_tenant, "system", "triage_retry", "inbox_message", str(item_id)), expected="failed",
             )
     seen: set[int] = set()
+    urgency = UrgentFirst(store, tenant)
     while limit is None or report.done + report.failed < limit:
+        if stop is not None and stop.is_set():
+            break
         # `seen`: a message whose failure could not even be recorded is not taken again.
-        batch = [(t, i) for t, i in store.pending_inbox(BATCH, tenant) if i not in seen]
+        urgency.flag_new()
+        batch = [(t, i) for t, i in store.pending_inbox(UrgentFirst.SCAN, tenant) if i not in seen]
         if not batch:
             break
         if asker is None:
             asker = default_asker(store, settings)
         if triager is None:
             triager = default_triager(settings, asker)
-        for item_tenant, item_id in batch:
-            if (limit is not None and report.done + report.failed >= limit) or (stop is not None and stop.is_set()):
-                return report
-            seen.add(item_id)
-            item, outcome = process_one(store, settings, item_tenant, item_id, asker, triager)
-            setattr(report, outcome, getattr(report, outcome) + 1)
-            if item is not None:
-                report.references.append(item.reference)
-                if on_message is not None:
-                    on_message(item, outcome)
+        item_tenant, item_id = urgency.most_urgent(batch)
+        seen.add(item_id)
+        item, outcome = process_one(store, settings, item_tenant, item_id, asker, triager,
+                                    wait=lambda: urgency.flag_new() or (stop is not None and stop.is_set()))
+        setattr(report, outcome, getattr(report, outcome) + 1)
+        if item is not None:
+            report.references.append(item.reference)
+            if on_message is not None:
+                on_message(item, outcome)
     return report
 
 
-def process_one(store, settings: Settings, tenant: str, item_id: int, asker, triager) -> tuple[InboxItem | None, str]:
-    """Process one message: ('done' | 'failed' | 'skipped'). Never raises for the message's sake."""
+class UrgentFirst:
+    """The rule-based flags of pending messages' own text, before any attachment is read:
+    they decide which pending message is processed next (emergencies, then deadlines, then
+    the oldest), and an emergency's flags and priority are saved at once (audit entry
+    "urgent_flags"; the message stays 'pending'), so that it is on top of the staff queue
+    while other messages' attachments are still being read."""
+
+    SAVED = frozenset({"notlage"})  # inbox.flags.NOTLAGE (not imported here: flags loads the guard)
+
+    SCAN = 1000  # pending messages looked at per round (ids only; each is read once)
+
+    def __init__(self, store, tenant: str | None = None) -> None:
+        self.store, self.tenant = store, tenant
+        self.priority: dict[int, int] = {}
+
+    def flag_new(self) -> None:
+        """Flag pending messages not looked at yet. Returns None (usable in `wait` hooks)."""
+        for item_tenant, item_id in self.store.pending_inbox(self.SCAN, self.tenant):
+            if item_id in self.priority:
+                continue
+            self.priority[item_id] = UNTRIAGED_PRIORITY
+            try:
+                item = self.store.inbox_item(item_tenant, item_id)
+                if item is None or item.triage_status != "pending":
+                    continue
+                if item.flags:  # known already (a failed triage, now retried)
+                    self.priority[item_id] = item.priority
+                    continue
+                flags = _rule_flags(item)
+                if flags:
+                    self.priority[item_id] = _priority(flags)
+                if not self.SAVED & set(flags):
+                    continue
+                priority = self.priority[item_id]
+                entry = AuditEntry(item_tenant, "system", "urgent_flags", "inbox_message", str(item_id),
+                                   {"reference": item.reference, "flags": flags, "priority": priority})
+                self.store.set_inbox_triage_status(item_tenant, item_id, "pending", entry, expected="pending",
+                                                   flags=flags, priority=priority)
+            except Exception:  # noqa: BLE001 - flags are a head start; full processing does them again
+                log.warning("Posteingang: Vorab-Markierung fehlgeschlagen", exc_info=True)
+
+    def most_urgent(self, batch: list[tuple[str, int]]) -> tuple[str, int]:
+        """Highest priority first, then the oldest (lowest id)."""
+        return min(batch, key=lambda entry: (-self.priority.get(entry[1], UNTRIAGED_PRIORITY), entry[1]))
+
+
+def process_one(
+    store, settings: Settings, tenant: str, item_id: int, asker, triager, wait: Callable[[], object] | None = None,
+) -> tuple[InboxItem | None, str]:
+    """Process one message: ('done' | 'failed' | 'skipped'). Never raises for the message's sake.
+    `wait`: called while an attachment is read; a true result stops (the message stays pending)."""
+    from amtslotse.inbox.attachments import Interrupted
+
     item = store.inbox_item(tenant, item_id, with_data=True)
     if item is None or item.triage_status != "pending":
         return item, "skipped"
     try:
-        record = triage_message(item, settings, asker, triager)
+        record = triage_message(item, settings, asker, triager, wait=wait)
+    except Interrupted:
+        return item, "skipped"  # shutdown while an attachment was read: the next run does it again
     except Exception as error:  # noqa: BLE001 - one bad message must not stop the queue
         reason = error.args[0] if isinstance(error, ProcessingError) else f"Unerwarteter Fehler ({type(error).__name__})."
         # The reason is fixed German text naming the step and the error type: no message content.
@@ -121,22 +186,33 @@ def process_one(store, settings: Settings, tenant: str, item_id: int, asker, tri
     details = {
         "reference": item.reference, "category": record.category, "flags": record.flags, "team": record.team,
         "priority": record.priority, "draft_mode": (record.draft or {}).get("mode"),
+        "ocr_pages": record.fields.get("ocr_pages", 0),
     }
     entry = AuditEntry(tenant, "system", "triaged", "inbox_message", str(item.id), details)
     if not store.save_inbox_triage(tenant, item.id, record, entry):
         return item, "skipped"
+    store.add_usage(tenant, "ocr_pages", details["ocr_pages"])  # what the cooperative bills by (governance/usage.py)
     return item, "done"
 
 
-def triage_message(item: InboxItem, settings: Settings, asker, triager) -> TriageRecord:
-    """Everything processing computes for one message, without writing anything."""
-    from amtslotse.inbox.attachments import analyze
+def triage_message(item: InboxItem, settings: Settings, asker, triager,
+                   wait: Callable[[], object] | None = None) -> TriageRecord:
+    """Everything processing computes for one message, without writing anything. Each
+    attachment is read in its own bounded process; one that cannot be read gets a note."""
+    from amtslotse.inbox.attachments import Interrupted, Limits, analyze_isolated
     from amtslotse.inbox.checklists import checklist_for
 
+    limits = Limits.from_settings(settings)
     attachments = []
     for number, stored in enumerate(item.attachments, start=1):
         attachment = Attachment(stored.filename, stored.content_type, stored.data or b"")
-        _stage(f"Anhang Nr. {number} konnte nicht gelesen werden", analyze, attachment)
+        try:
+            analyze_isolated(attachment, limits, wait=(lambda: bool(wait())) if wait is not None else None)
+        except Interrupted:
+            raise
+        except Exception as error:  # noqa: BLE001 - this attachment failed, not the message
+            log.warning("inbox %s: Anhang Nr. %d nicht gelesen (%s)", item.reference, number, type(error).__name__)
+            attachment.text, attachment.note = "", f"Anhang Nr. {number} konnte nicht gelesen werden ({type(error).__name__})."
         attachments.append((stored, attachment))
     text = "\n\n".join(
         part for part in [item.subject, item.body] + [a.text[:ATTACHMENT_CHARS_FOR_TRIAGE] for _, a in attachments]
@@ -160,6 +236,7 @@ def triage_message(item: InboxItem, settings: Settings, asker, triager) -> Triag
             "language": result.language, "method": result.method, "reasons": list(result.reasons),
             "alternatives": [{"category": c, "probability": round(p, 4)} for c, p in result.alternatives],
             "attachment_notes": [{"attachment_id": stored.id, "note": a.note} for stored, a in attachments if a.note],
+            "ocr_pages": sum(a.ocr_pages for _, a in attachments),
         },
         attachments=[(stored.id, a.text, a.doc_type) for stored, a in attachments],
     )
@@ -265,6 +342,7 @@ class Worker:
             try:
                 while self._again.is_set() and not self.stop.is_set():
                     self._again.clear()
+                    UrgentFirst(self.store).flag_new()  # before the model loads (the first time it trains)
                     if self.triager is None:
                         self.triager = default_triager(self.settings, self.asker)
                     process_pending(self.store, self.settings, asker=self.asker, triager=self.triager, stop=self.stop)

@@ -5,10 +5,11 @@
                               │ └────close────> closed
     assign (person or team) and edit_draft: while new or in_review
 
-    >>> item = start_review(store, "musterkreis", "MK-2026-000017", actor="s.berger")
-    >>> item = edit_draft(store, "musterkreis", item.id, "s.berger", "Guten Tag, ...")
-    >>> answer(store, "musterkreis", item.id, "s.berger").state
-    'answered'
+In code::
+
+    item = start_review(store, "musterkreis", "MK-2026-000017", actor="s.berger")
+    item = edit_draft(store, "musterkreis", item.id, "s.berger", "Guten Tag, ...")
+    answer(store, "musterkreis", item.id, "s.berger").state    # 'answered'
 
 Nothing is ever sent: "answered" records that a person approved the text (stored in the
 draft as `approved_text`, with who and when) and answered the citizen through the
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from amtslotse.errors import InputError
 from amtslotse.store.sql_inbox import AuditEntry, InboxItem, iso, utc_now
 
 STATE_LABELS = {
@@ -37,7 +39,7 @@ MAX_NAME = 100
 MAX_DRAFT_CHARS = 20_000
 
 
-class ReviewError(ValueError):
+class ReviewError(InputError):
     """A review step is not possible; `code` and `status` for HTTP, the message in German."""
 
     def __init__(self, code: str, message: str, status: int = 409) -> None:
@@ -77,6 +79,18 @@ def open_message(store, tenant: str, key: int | str, actor: str) -> InboxItem:
     item = find(store, tenant, key)
     store.append_audit(_entry(tenant, actor, "viewed", item, {}))
     return item
+
+
+def open_attachment(store, tenant: str, key: int | str, attachment_id: int, actor: str):
+    """One attachment of a message with its bytes (an InboxAttachment); the access is logged.
+    ReviewError 404 if the message or the attachment is unknown."""
+    item = find(store, tenant, key)
+    full = store.inbox_item(tenant, item.id, with_data=True)
+    attachment = next((a for a in full.attachments if a.id == attachment_id), None) if full else None
+    if attachment is None:
+        raise ReviewError("not_found", "Diesen Anhang gibt es nicht.", 404)
+    store.append_audit(_entry(tenant, actor, "attachment_viewed", item, {"attachment_id": attachment_id}))
+    return attachment
 
 
 def start_review(store, tenant: str, key: int | str, actor: str) -> InboxItem:

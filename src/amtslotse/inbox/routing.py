@@ -33,6 +33,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from amtslotse.errors import DataFileError
 from amtslotse.inbox.categories import DEFAULT_CONFIG, FLAGS, InboxConfig
 from amtslotse.inbox.flags import PhraseMatcher
 
@@ -68,44 +69,81 @@ def default_rules_file() -> Path:
 
 def load_rules(path: Path | None = None, categories: Iterable[str] = ()) -> list[Rule]:
     """The rules of a routing file (default: the bundled one), checked against the known
-    category keys; a malformed line raises ValueError naming file and line (German)."""
+    category keys; a missing file or a malformed line raises DataFileError naming file and
+    line (German)."""
     path = Path(path) if path is not None else default_rules_file()
     try:
         stamp = os.stat(path).st_mtime_ns
     except OSError:
-        raise ValueError(f"Routing-Datei nicht gefunden: {path}") from None
+        raise DataFileError(f"Routing-Datei nicht gefunden: {path}") from None
     return _load(path, stamp, frozenset(categories))
+
+
+def teams(config: InboxConfig | None = None) -> list[str]:
+    """The teams a tenant's routing rules name, and the Eingangszone (sorted; for filters and
+    forwarding in the staff workspace).
+
+    >>> "Widerspruchsstelle" in teams()
+    True
+    """
+    config = config or DEFAULT_CONFIG
+    return sorted({rule.team for rule in load_rules(config.routing, config.labels)} | {DEFAULT_TEAM})
 
 
 @lru_cache(maxsize=32)
 def _load(path: Path, stamp: int, known: frozenset[str]) -> list[Rule]:
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise DataFileError(f"{path}: nicht lesbar ({error})") from None
+    return parse_rules(text, path.name, known)
+
+
+def parse_rules(
+    text: str, where: str, known: Iterable[str] = (), problems: list[tuple[int, str]] | None = None,
+) -> list[Rule]:
+    """The rules of a routing file's text. A malformed line raises DataFileError ("<where>,
+    Zeile N: ..."), or, with a `problems` list, is added to it as (line, German message) and
+    skipped (`amtslotse check` reports every one).
+
+    >>> [r.team for r in parse_rules("widerspruch\\t*\\t*\\tWiderspruchsstelle", "routing.tsv")]
+    ['Widerspruchsstelle']
+    """
+    known = frozenset(known)
     rules = []
-    for number, raw in enumerate(path.read_text("utf-8").splitlines(), start=1):
+    for number, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip() or raw.lstrip().startswith("#"):
             continue
-        where = f"{path.name}, Zeile {number}"
-        cells = [c.strip() for c in raw.split("\t") if c.strip()]
-        if len(cells) != 4:
-            raise ValueError(f"{where}: erwartet 4 durch Tabulatoren getrennte Spalten "
-                             f"(Kategorie, Markierungen, Stichwörter, Team), gefunden {len(cells)}")
-        category, flags, keywords, team = cells
-        categories = None if category == "*" else frozenset(c.strip() for c in category.split(",") if c.strip())
-        if categories and known and not categories <= known:
-            unknown = ", ".join(sorted(categories - known))
-            raise ValueError(f"{where}: unbekannte Kategorie {unknown}")
-        if flags == "*":
-            flag_set = None
-        elif flags == "-":
-            flag_set = frozenset()
-        else:
-            flag_set = frozenset(f.strip() for f in flags.split(",") if f.strip())
-            if not flag_set <= set(FLAGS):
-                raise ValueError(f"{where}: unbekannte Markierung in {flags!r} (erlaubt: notlage, frist, -, *)")
-        matcher = None
-        if keywords != "*":
-            matcher = PhraseMatcher((k.strip(), k.strip()) for k in keywords.split(",") if k.strip())
-        rules.append(Rule(categories, flag_set, matcher, team, number))
+        try:
+            rules.append(_rule(raw, number, known))
+        except ValueError as error:  # _rule's own German message for this line
+            if problems is None:
+                raise DataFileError(f"{where}, Zeile {number}: {error}") from None
+            problems.append((number, str(error)))
     return rules
+
+
+def _rule(raw: str, number: int, known: frozenset[str]) -> Rule:
+    cells = [c.strip() for c in raw.split("\t") if c.strip()]
+    if len(cells) != 4:
+        raise ValueError("erwartet 4 durch Tabulatoren getrennte Spalten "
+                         f"(Kategorie, Markierungen, Stichwörter, Team), gefunden {len(cells)}")
+    category, flags, keywords, team = cells
+    categories = None if category == "*" else frozenset(c.strip() for c in category.split(",") if c.strip())
+    if categories and known and not categories <= known:
+        raise ValueError(f"unbekannte Kategorie {', '.join(sorted(categories - known))}")
+    if flags == "*":
+        flag_set = None
+    elif flags == "-":
+        flag_set = frozenset()
+    else:
+        flag_set = frozenset(f.strip() for f in flags.split(",") if f.strip())
+        if not flag_set <= set(FLAGS):
+            raise ValueError(f"unbekannte Markierung in {flags!r} (erlaubt: notlage, frist, -, *)")
+    matcher = None
+    if keywords != "*":
+        matcher = PhraseMatcher((k.strip(), k.strip()) for k in keywords.split(",") if k.strip())
+    return Rule(categories, flag_set, matcher, team, number)
 
 
 def route_to_team(triage: Triage, config: InboxConfig | None = None) -> str:

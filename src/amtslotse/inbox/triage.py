@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 
+from amtslotse.errors import InputError
 from amtslotse.inbox.categories import (
     CATEGORIES,
     DESCRIPTIONS,
@@ -127,7 +128,7 @@ class Triager:
         """Triage several messages at once (one embedding batch: faster than one by one)."""
         for text in texts:
             if not isinstance(text, str) or not text.strip():
-                raise ValueError("Die Nachricht ist leer.")
+                raise InputError("Die Nachricht ist leer.")
         config = inbox_config(tenant_config)
         model = self.model
         prepared = [prepare(t) for t in texts]  # redacted once, for the model, rules and LLM

@@ -29,7 +29,8 @@ from amtslotse.settings import Settings
 CURATED_SOURCE = "curated.jsonl"
 """The source name of a tenant's curated answers (as in the starter pack)."""
 
-FIELDS = ("id", "topic", "question", "alternatives", "answer", "answer_simple", "sources", "valid_from", "valid_to")
+FIELDS = ("id", "topic", "question", "alternatives", "answer", "answer_simple", "sources", "valid_from", "valid_to",
+          "translations", "frequent")
 
 
 def from_passages(passages: Iterable[Passage]) -> list[dict]:
@@ -47,6 +48,7 @@ def from_passages(passages: Iterable[Passage]) -> list[dict]:
             "id": key, "topic": p.meta.get("topic"), "question": p.heading or p.title,
             "alternatives": [a.strip() for a in p.keywords.split(";") if a.strip()], "answer": p.text,
             "answer_simple": p.meta.get("answer_simple"), "sources": list(p.meta.get("sources", [])),
+            **{k: p.meta[k] for k in ("translations", "frequent") if p.meta.get(k)},
             "valid_from": _iso(p.valid_from), "valid_to": _iso(p.valid_to),
         }
     return list(items.values())
@@ -74,17 +76,26 @@ def to_jsonl(items: Iterable[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def save_curated_answers(store, settings: Settings, tenant: str, items: list[dict]) -> IngestReport:
+def save_curated_answers(
+    store, settings: Settings, tenant: str, items: list[dict], *, actor: str = "system",
+    change: tuple[str, str] | None = None,
+) -> IngestReport:
     """Store `items` as the tenant's curated answers (all of them: the document is replaced).
     The report's `failed` holds the loader's German message if an item is invalid; then
-    nothing changed. No items: the document is deleted."""
+    nothing changed. No items: the document is deleted. `change` (action, answer id), e.g.
+    ("curated_updated", "nebenkosten"), is audited as done by `actor` once the save succeeded."""
     if not items:
         store.delete_document(tenant, CURATED_SOURCE)
-        return IngestReport()
-    with tempfile.TemporaryDirectory(prefix="amtslotse-curated-") as folder:
-        path = Path(folder) / CURATED_SOURCE
-        path.write_text(to_jsonl(items), encoding="utf-8")
-        report = ingest_paths([path], store, settings, tenant=tenant, workers=0)
+        report = IngestReport()
+    else:
+        with tempfile.TemporaryDirectory(prefix="amtslotse-curated-") as folder:
+            path = Path(folder) / CURATED_SOURCE
+            path.write_text(to_jsonl(items), encoding="utf-8")
+            report = ingest_paths([path], store, settings, tenant=tenant, workers=0, actor=None)
+    if change is not None and not report.failed:
+        from amtslotse.store.sql_inbox import AuditEntry
+
+        store.append_audit(AuditEntry(tenant, actor, change[0], "curated", change[1]))
     return report
 
 

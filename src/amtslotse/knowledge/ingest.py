@@ -65,9 +65,13 @@ def ingest_paths(
     valid_to: date | None = None,
     on_file: Callable[[Path], None] | None = None,
     workers: int | None = None,
+    actor: str | None = "system",
 ) -> IngestReport:
     """Ingest files and folders; `workers` processes prepare the files (default: one per CPU,
-    at most MAX_WORKERS, when there are at least PARALLEL_MIN_FILES files, else none)."""
+    at most MAX_WORKERS, when there are at least PARALLEL_MIN_FILES files, else none).
+    Each stored document version is audited as "document_uploaded" by `actor` (a staff name,
+    "cli:<user>", "system"), whatever the entry point; None: the caller audits its own,
+    higher-level change (curated answers)."""
     report = IngestReport()
     job = _Job(
         tenant, valid_from, valid_to, index_fingerprint(tenant, settings),
@@ -91,9 +95,35 @@ def ingest_paths(
                 store.replace_document(document, passages, analyzed)
                 report.ingested += 1
                 report.passages += len(passages)
+                if actor is not None:
+                    _audit_upload(store, document, len(passages), actor)
         if on_file:
             on_file(path)
     return report
+
+
+def _audit_upload(store: Store, document: Document, passages: int, actor: str) -> None:
+    from amtslotse.store.sql_inbox import AuditEntry
+
+    day = lambda value: value.isoformat() if value else None  # noqa: E731
+    store.append_audit(AuditEntry(
+        document.tenant, actor, "document_uploaded", "document", document.source,
+        {"valid_from": day(document.valid_from), "valid_to": day(document.valid_to), "passages": passages},
+    ))
+
+
+def remove_document(store: Store, tenant: str, source: str, valid_from: date | None, actor: str) -> int:
+    """Delete a tenant's document (all versions, or the one valid from `valid_from`), audited
+    as "document_deleted" when there was one; returns the versions deleted."""
+    from amtslotse.store.sql_inbox import AuditEntry
+
+    deleted = store.delete_document(tenant, source, valid_from)
+    if deleted:
+        store.append_audit(AuditEntry(
+            tenant, actor, "document_deleted", "document", source,
+            {"valid_from": valid_from.isoformat() if valid_from else None, "versions": deleted},
+        ))
+    return deleted
 
 
 def embed_missing(

@@ -357,8 +357,9 @@ def _read_jsonl(path: Path, data: bytes, doc: Document) -> None:
 
 def _curated_record(path: Path, number: int, item: dict) -> Record:
     """A staff-approved answer: {id, question, alternatives?, answer, answer_simple?, sources?,
-    topic?, valid_from?, valid_to?}; sources are [{citation, source?, section?, url?}];
-    answer_simple is the same answer in Einfache Sprache (shown on request)."""
+    topic?, valid_from?, valid_to?, translations?, frequent?}; sources are [{citation, source?,
+    section?, url?}]; answer_simple is the same answer in Einfache Sprache (shown on request);
+    translations are {language: {question, answer}} (matched and shown in that language)."""
     question, answer = item.get("question"), item.get("answer")
     if not (isinstance(question, str) and question.strip() and isinstance(answer, str) and answer.strip()):
         raise LoaderError(path, f"Zeile {number}: kuratierte Antwort braucht 'question' und 'answer'")
@@ -366,6 +367,12 @@ def _curated_record(path: Path, number: int, item: dict) -> Record:
     sources = item.get("sources") or []
     if not isinstance(alternatives, list) or not isinstance(sources, list):
         raise LoaderError(path, f"Zeile {number}: 'alternatives' und 'sources' müssen Listen sein")
+    translations = item.get("translations") or {}
+    if not isinstance(translations, dict) or not all(
+        isinstance(t, dict) and isinstance(t.get("question"), str) and isinstance(t.get("answer"), str)
+        for t in translations.values()
+    ):
+        raise LoaderError(path, f"Zeile {number}: 'translations' braucht je Sprache 'question' und 'answer'")
     try:
         valid = [date.fromisoformat(item[k]) if item.get(k) else None for k in ("valid_from", "valid_to")]
     except (TypeError, ValueError):
@@ -378,7 +385,9 @@ def _curated_record(path: Path, number: int, item: dict) -> Record:
         heading=question,
         keywords="; ".join(" ".join(normalize_text(str(a)).split()) for a in alternatives),
         meta={"kind": "curated", "topic": item.get("topic"), "sources": sources}
-        | ({"answer_simple": normalize_text(item["answer_simple"]).strip()} if item.get("answer_simple") else {}),
+        | ({"answer_simple": normalize_text(item["answer_simple"]).strip()} if item.get("answer_simple") else {})
+        | ({"translations": translations} if translations else {})
+        | ({"frequent": True} if item.get("frequent") else {}),
         valid_from=valid[0],
         valid_to=valid[1],
     )

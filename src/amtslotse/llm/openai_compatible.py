@@ -26,12 +26,14 @@ import itertools
 import json
 import re
 import time
-from typing import TYPE_CHECKING, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from pydantic import SecretStr
 
+from amtslotse.errors import ConfigError
 from amtslotse.llm.protocol import (
     LLM,
     ChatMessage,
@@ -65,7 +67,7 @@ class OpenAICompatibleLLM(LLM):
         base_url = base_url.strip().rstrip("/")
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(
+            raise ConfigError(
                 f"AMTSLOTSE_LLM_BASE_URL muss eine http(s)-Adresse sein, z. B. http://127.0.0.1:8080/v1 "
                 f"(bekommen: {_public_url(base_url)!r})."
             )
@@ -81,9 +83,9 @@ class OpenAICompatibleLLM(LLM):
         self._client = httpx.Client(follow_redirects=False, trust_env=True)
 
     @classmethod
-    def from_settings(cls, settings: "Settings") -> "OpenAICompatibleLLM":
+    def from_settings(cls, settings: Settings) -> OpenAICompatibleLLM:
         if not settings.llm_base_url.strip():
-            raise ValueError("Für den LLM-Anbieter 'openai' muss AMTSLOTSE_LLM_BASE_URL gesetzt sein.")
+            raise ConfigError("Für den LLM-Anbieter 'openai' muss AMTSLOTSE_LLM_BASE_URL gesetzt sein.")
         return cls(
             settings.llm_base_url,
             settings.llm_model,
@@ -112,10 +114,10 @@ class OpenAICompatibleLLM(LLM):
     def close(self) -> None:
         self._client.close()
 
-    def __enter__(self) -> "OpenAICompatibleLLM":
+    def __enter__(self) -> OpenAICompatibleLLM:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def __repr__(self) -> str:  # never the key
@@ -124,7 +126,9 @@ class OpenAICompatibleLLM(LLM):
 
     # --- request ------------------------------------------------------------------------------
 
-    def _payload(self, messages: Sequence[ChatMessage], max_tokens: int | None, temperature: float | None) -> dict:
+    def _payload(
+        self, messages: Sequence[ChatMessage], max_tokens: int | None, temperature: float | None
+    ) -> dict[str, Any]:
         if isinstance(messages, (str, ChatMessage)) or not messages:
             raise ValueError("Bitte eine nicht leere Liste von ChatMessage-Objekten übergeben.")
         if not all(isinstance(m, ChatMessage) for m in messages):
@@ -133,7 +137,7 @@ class OpenAICompatibleLLM(LLM):
         temperature = self.temperature if temperature is None else float(temperature)
         if max_tokens < 1:
             raise ValueError("max_tokens muss mindestens 1 sein.")
-        payload = {
+        payload: dict[str, Any] = {
             "messages": [m.to_dict() for m in messages],
             "stream": True,
             "max_tokens": max_tokens,
@@ -150,7 +154,7 @@ class OpenAICompatibleLLM(LLM):
             headers["Authorization"] = f"Bearer {key}"
         return headers
 
-    def _stream(self, payload: dict, timeout: float) -> Iterator[str]:
+    def _stream(self, payload: dict[str, Any], timeout: float) -> Iterator[str]:
         """The generator behind `stream()` (separate so that argument errors raise at once)."""
         deadline = time.monotonic() + timeout
         limits = httpx.Timeout(timeout, connect=min(self.connect_timeout, timeout))
@@ -270,7 +274,7 @@ class OpenAICompatibleLLM(LLM):
             message = f"Der Sprachmodell-Server meldet einen internen Fehler ({detail})."
         return LLMBadResponseError(message, status_code=status)
 
-    def _error_text(self, source: httpx.Response | dict) -> str:
+    def _error_text(self, source: httpx.Response | dict[str, Any]) -> str:
         """The server's own error text from an OpenAI-style, FastAPI-style or plain body."""
         if isinstance(source, dict):
             body, raw = source, json.dumps(source, ensure_ascii=False)

@@ -23,8 +23,9 @@ instead of crashing. Messages never contain an API key.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Iterator, Literal, Protocol, Sequence, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 Role = Literal["system", "user", "assistant"]
 ROLES: tuple[str, ...] = ("system", "user", "assistant")
@@ -47,7 +48,7 @@ class ChatMessage:
         return {"role": self.role, "content": self.content}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ChatMessage":
+    def from_dict(cls, data: Mapping[str, Any]) -> ChatMessage:
         return cls(role=data["role"], content=data["content"])
 
 

@@ -22,8 +22,10 @@ Built-ins:
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
+from amtslotse.errors import ConfigError
 from amtslotse.llm.protocol import LLM
 
 if TYPE_CHECKING:
@@ -55,7 +57,7 @@ def available_llms() -> list[str]:
         return sorted(_FACTORIES)
 
 
-def provider_name(settings: "Settings") -> str:
+def provider_name(settings: Settings) -> str:
     """The provider `get_llm()` uses for these settings ("none" for no LLM)."""
     chosen = settings.llm_provider.strip().lower()
     if chosen:
@@ -63,7 +65,7 @@ def provider_name(settings: "Settings") -> str:
     return "openai" if settings.llm_base_url.strip() else _NONE
 
 
-def get_llm(settings: "Settings | None" = None) -> LLM | None:
+def get_llm(settings: Settings | None = None) -> LLM | None:
     """The configured LLM, or None when none is configured.
 
     Builds a new provider object on every call: call it once (e.g. at app start) and keep
@@ -80,7 +82,7 @@ def get_llm(settings: "Settings | None" = None) -> LLM | None:
         factory = _FACTORIES.get(name)
         known = ", ".join(sorted(_FACTORIES) + [_NONE])
     if factory is None:
-        raise ValueError(f"Unbekannter LLM-Anbieter {name!r} (AMTSLOTSE_LLM_PROVIDER); verfügbar: {known}.")
+        raise ConfigError(f"Unbekannter LLM-Anbieter {name!r} (AMTSLOTSE_LLM_PROVIDER); verfügbar: {known}.")
     llm = factory(settings)
     if not _looks_like_llm(llm):
         raise TypeError(f"Factory für den LLM-Anbieter {name!r} lieferte kein LLM-Objekt: {llm!r}")
@@ -96,7 +98,7 @@ def _looks_like_llm(obj: object) -> bool:
 # --- built-in providers ----------------------------------------------------------------------
 
 
-def _openai(settings: "Settings") -> LLM:
+def _openai(settings: Settings) -> LLM:
     # Imported here so that `import amtslotse.llm` stays cheap.
     from amtslotse.llm.openai_compatible import OpenAICompatibleLLM
 

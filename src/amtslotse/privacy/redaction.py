@@ -14,23 +14,31 @@ more certain kind wins: checksummed numbers before phone numbers, before address
 names), so the result is deterministic. Findings carry offsets into the original text and no
 clear value unless `keep_values=True` (the citizen's own view, the staff view).
 
-Precision choices, in short: identifiers with a checksum (IBAN mod 97, Steuer-ID ISO 7064
-MOD 11,10, SV-Nummer weighted digit sum) are found anywhere; without a valid checksum only after
-a cue ("Steuer-ID", "Versicherungsnummer"). BG-Nummer and Kundennummer have no public check
-digit: their format is distinctive enough. Dates are personal only next to a birth cue: deadlines
-and Bescheid dates stay, staff and triage need them. Names are found after cues ("ich heiße",
-"Frau", "mein Sohn", "Mit freundlichen Grüßen"), as a known first name before a surname, and as
-a known first name alone only where names stand (greeting, signature, "Noah (3)", "Lea und Tim").
+Precision choices, in short: identifiers with a checksum (IBAN mod 97 with any grouping or
+dashes, Steuer-ID ISO 7064 MOD 11,10, SV-Nummer and Krankenversichertennummer weighted digit
+sums, the machine-readable Ausweisnummer ICAO 9303) are found anywhere; without a valid checksum
+only after a cue ("Steuer-ID", "Versicherungsnummer", "KV-Nr.", "Personalausweis"). BG-Nummer
+and Kundennummer have no public check digit: their format is distinctive enough. Dates are
+personal next to a birth cue, right after a name ("Erika Pflaumbaum, 14.03.1985"), or, written
+in full without a cue, when they lie BIRTH_MIN_YEARS or more back and no word before them makes
+them another date ("seit", "Mietvertrag vom"): deadlines and Bescheid dates stay, staff and
+triage need them. Month names and date parsing come from text/dates.py (shared with the inbox).
+E-mail addresses count also written "name at domain dot de", "name (at) domain (punkt) de".
+Names are found after cues ("ich heiße", "Frau", "mein Sohn", "Mit freundlichen Grüßen"; in
+lower case with the lower-case surname: "hier ist erika pflaumbaum"), as a known first name
+before a surname, as "Nachname, Vorname", and as a known first name alone only where names
+stand (greeting, signature, "Noah (3)", "Lea und Tim").
 
-Known limits: names in lower case without a strong cue ("mfg h. wagner"), a surname alone
-without a cue ("bei Kaya klingeln"), streets without a street word ("Rue de la Paix 12"), and
-public contact data of institutions, which is redacted like a person's.
+Known limits: names in lower case without a cue ("mfg h. wagner"), a surname alone without a
+cue ("bei Kaya klingeln"), streets without a street word ("Rue de la Paix 12"), and public
+contact data of institutions, which is redacted like a person's.
 """
 
 from __future__ import annotations
 
 import bisect
 import re
+from datetime import date
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
@@ -40,6 +48,7 @@ from importlib import resources
 from typing import NamedTuple
 
 from amtslotse.search.analysis import lexicon, split_compound, stopwords
+from amtslotse.text.dates import FULL_DATE_PATTERN, parse_full_date, plain_digits
 
 _FOLD = str.maketrans({"ä": "a", "ö": "o", "ü": "u", "ß": "ss"})  # the folding lexicon() uses
 
@@ -57,6 +66,8 @@ class Kind(StrEnum):
     GEBURTSDATUM = "GEBURTSDATUM"
     STEUER_ID = "STEUER-ID"  # Steuer-Identifikationsnummer (tax id)
     SV_NUMMER = "SV-NUMMER"  # Sozial-/Rentenversicherungsnummer (social insurance number)
+    KV_NUMMER = "KV-NUMMER"  # Krankenversichertennummer (health insurance number, on the eGK)
+    AUSWEISNUMMER = "AUSWEISNUMMER"  # number of a Personalausweis or passport
 
     @property
     def placeholder(self) -> str:
@@ -65,8 +76,8 @@ class Kind(StrEnum):
 
 # When two findings of different kinds overlap, the one listed first wins.
 _PRIORITY = {k: i for i, k in enumerate([
-    Kind.E_MAIL, Kind.IBAN, Kind.BG_NUMMER, Kind.KUNDENNUMMER, Kind.SV_NUMMER, Kind.STEUER_ID,
-    Kind.GEBURTSDATUM, Kind.TELEFON, Kind.ADRESSE, Kind.NAME,
+    Kind.E_MAIL, Kind.IBAN, Kind.BG_NUMMER, Kind.KUNDENNUMMER, Kind.SV_NUMMER, Kind.KV_NUMMER, Kind.STEUER_ID,
+    Kind.AUSWEISNUMMER, Kind.GEBURTSDATUM, Kind.TELEFON, Kind.ADRESSE, Kind.NAME,
 ])}
 
 
@@ -119,11 +130,13 @@ def mark(text: str, keep_values: bool = False) -> list[Finding]:
     detectors = _DETECTORS if _ANY_DIGIT.search(text) else (_find_email, _find_names)
     for detector in detectors:
         spans.extend(detector(text))
+    if detectors is _DETECTORS:
+        spans.extend(_dates_after_names(text, spans))
     chosen = _resolve(text, spans)
     return [Finding(k, s, e, text[s:e] if keep_values else None) for s, e, k in chosen]
 
 
-_ANY_DIGIT = re.compile(r"[0-9]")
+_ANY_DIGIT = re.compile(r"[0-9\u0660-\u0669\u06f0-\u06f9]")  # Arabic-Indic digits too
 
 
 def _resolve(text: str, spans: list[tuple[int, int, Kind]]) -> list[tuple[int, int, Kind]]:
@@ -277,12 +290,15 @@ _IBAN_LENGTHS = {
     "LT": 20, "LV": 21, "EE": 20, "TR": 26, "GE": 22, "AZ": 28, "IL": 23, "PS": 29, "JO": 30,
     "LB": 28, "SA": 24, "AE": 23, "IQ": 23, "EG": 29, "TN": 24, "MA": 28, "CY": 28, "MT": 31,
 }
-_IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}[0-9]{2}(?:[ ]?[A-Z0-9]){10,32}")
+# Separators as people write them: groups of four, odd groups, dashes ("DE44-5001-...",
+# "DE 44 500 105 17 ..."); the checksum keeps out what only looks like an IBAN.
+_IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}[ \-]?[0-9]{2}(?:[ \-]{0,2}[A-Z0-9]){10,32}")
+_IBAN_SEPARATORS = re.compile(r"[ \-]")
 
 
 def iban_valid(candidate: str) -> bool:
     """ISO 13616 check: move the first four characters to the end, letters to 10..35, mod 97 == 1."""
-    s = candidate.replace(" ", "").upper()
+    s = _IBAN_SEPARATORS.sub("", candidate).upper()
     if not 15 <= len(s) <= 34 or not s.isalnum() or not s.isascii():
         return False
     return int("".join(str(int(c, 36)) for c in s[4:] + s[:4])) % 97 == 1
@@ -291,7 +307,7 @@ def iban_valid(candidate: str) -> bool:
 def _find_iban(text: str):
     for m in _IBAN.finditer(text):
         raw = m.group()
-        compact = raw.replace(" ", "").upper()
+        compact = _IBAN_SEPARATORS.sub("", raw).upper()
         known = _IBAN_LENGTHS.get(compact[:2])
         lengths = [known] if known else range(min(len(compact), 34), 14, -1)
         for n in lengths:
@@ -299,7 +315,7 @@ def _find_iban(text: str):
                 end = m.start()
                 seen = 0
                 while seen < n:  # map n characters of the compact form back onto the text
-                    if text[end] != " ":
+                    if text[end] not in " -":
                         seen += 1
                     end += 1
                 yield m.start(), end, Kind.IBAN
@@ -369,6 +385,70 @@ def _find_sv(text: str):
             yield m.start(), m.end(), Kind.SV_NUMMER
 
 
+# ---------------------------------------------------------------- KV-Nummer, Ausweisnummer
+
+_KV = re.compile(r"(?<![0-9A-Za-z])[A-Za-z](?:[ ]?[0-9]){9}(?![0-9A-Za-z])")
+_KV_CUE = re.compile(
+    r"(?i:kranken-?versicherten-?(?:nummer|nr\.?)|versicherten-?(?:nummer|nr\.?)|kv-?(?:nummer|nr\.?)|kvnr|"
+    r"krankenversicherungs-?(?:nummer|nr\.?)|krankenkassen-?(?:nummer|nr\.?)|gesundheitskarte|egk|"
+    r"health insurance number|sağlık sigortası numarası)[^0-9\n]{0,25}$")
+
+
+def kv_nummer_valid(number: str) -> bool:
+    """Krankenversichertennummer: a letter and nine digits, the last a check digit. The letter
+    becomes its two-digit alphabet position (A = 01); over those ten digits, weights 1,2,1,2,...;
+    the sum of the products' digit sums modulo 10 is the check digit."""
+    s = number.replace(" ", "").upper()
+    if len(s) != 10 or not s[0].isascii() or not s[0].isalpha() or not s[1:].isdigit():
+        return False
+    digits = f"{ord(s[0]) - 64:02d}" + s[1:9]
+    total = sum(sum(map(int, str(int(d) * (1 if i % 2 == 0 else 2)))) for i, d in enumerate(digits))
+    return total % 10 == int(s[9])
+
+
+def _find_kv(text: str):
+    for m in _KV.finditer(text):
+        if kv_nummer_valid(m.group()) or _KV_CUE.search(text, max(0, m.start() - 60), m.start()):
+            yield m.start(), m.end(), Kind.KV_NUMMER
+
+
+# The number of a Personalausweis or passport: 9 characters (since 2010 letters and digits
+# from CFGHJKLMNPRTVWXYZ0-9; older ones 9-10 digits), after a cue; the machine-readable form
+# with its ICAO check digit (10 characters) also without one.
+_AUSWEIS = re.compile(r"(?<![0-9A-Za-z])(?=[A-Za-z]{0,9}[0-9])[A-Za-z0-9]{8,10}(?![0-9A-Za-z])")
+_AUSWEIS_MRZ = re.compile(r"(?<![0-9A-Za-z])[CFGHJKLMNPRTVWXYZ][CFGHJKLMNPRTVWXYZ0-9]{8}[0-9](?![0-9A-Za-z])")
+_AUSWEIS_CUES = (
+    r"personalausweis\w*|ausweis-?(?:nummer|nr\.?)|(?:personal)?ausweis|perso-?(?:nummer|nr\.?)|"
+    r"id-?karte|id[- ]card(?: number| no\.?)?|identity card(?: number)?|reisepass\w*|pass-?(?:nummer|nr\.?)|"
+    r"passport(?: number| no\.?)?|kimlik(?: kartı| karti)?(?: no| numarası| numarasi)?|pasaport(?: no| numarası)?|"
+    r"номер паспорта|паспорт\w*|посвідчення|رقم الجواز|جواز السفر|رقم الهوية|بطاقة الهوية")
+_AUSWEIS_CUE = re.compile(rf"(?i:{_AUSWEIS_CUES})[^0-9\n]{{0,25}}$")
+_AUSWEIS_HINTS = ("ausweis", "perso", "id-karte", "idkarte", "id card", "id-card", "identity", "pass", "pasaport", "kimlik",
+                  "паспорт", "посвідчення", "الجواز", "الهوية")
+_ICAO_WEIGHTS = (7, 3, 1)
+
+
+def ausweis_check_valid(number: str) -> bool:
+    """ICAO 9303 check digit of a document number (9 characters + check digit): digits count
+    as themselves, letters A-Z as 10-35, weights 7, 3, 1 repeated, sum modulo 10."""
+    s = number.upper()
+    if len(s) != 10 or not s.isascii() or not s.isalnum() or not s[9].isdigit():
+        return False
+    total = sum(int(c, 36) * _ICAO_WEIGHTS[i % 3] for i, c in enumerate(s[:9]))
+    return total % 10 == int(s[9])
+
+
+def _find_ausweis(text: str):
+    low = text.lower()
+    if any(hint in low for hint in _AUSWEIS_HINTS):
+        for m in _AUSWEIS.finditer(text):
+            if _AUSWEIS_CUE.search(text, max(0, m.start() - 60), m.start()):
+                yield m.start(), m.end(), Kind.AUSWEISNUMMER
+    for m in _AUSWEIS_MRZ.finditer(text):
+        if ausweis_check_valid(m.group()) and sum(c.isdigit() for c in m.group()) < 10:
+            yield m.start(), m.end(), Kind.AUSWEISNUMMER
+
+
 # ---------------------------------------------------------------- ids of the Jobcenter
 
 _BG = re.compile(r"(?<![0-9A-Za-z])[0-9](?:[ ]?[0-9]){4}[ \-]?[Bb][Gg][ \-]?[0-9](?:[ ]?[0-9]){6}(?![0-9])")
@@ -390,11 +470,26 @@ def _find_kundennummer(text: str):
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){0,8}\.[^\W\d_]{2,24}(?![\w-])")
 
 
+# Written to fool address harvesters: "erika.p at gmx dot de", "erika (at) gmx (punkt) de",
+# "erika[at]web.de", "erika @ gmx . de". The spelled-out forms need a known top-level domain.
+_AT = r"(?:[ \t]*[(\[{<][ \t]*(?:at|ät|@)[ \t]*[)\]}>][ \t]*|[ \t]+(?:at|ät|@)[ \t]+|[ \t]+@|@[ \t]+)"
+_DOT = r"(?:[ \t]*[(\[{<][ \t]*(?:dot|punkt|point|\.)[ \t]*[)\]}>][ \t]*|[ \t]+(?:dot|punkt|point|\.)[ \t]+|\.)"
+_TLDS = (r"de|at|ch|li|lu|com|net|org|eu|info|biz|io|me|email|online|nl|be|fr|it|es|pt|pl|cz|sk|hu|ro|bg|hr|"
+         r"si|rs|ba|al|gr|tr|ru|ua|by|md|ge|am|az|kz|uk|ie|dk|se|no|fi|ee|lv|lt|us|ca|edu|gov|sy|iq|ir|af|"
+         r"eg|ma|tn|dz|lb|jo|sa|ae|er|et|so|ng|gh|in|pk|vn|cn")
+_EMAIL_SPELLED = re.compile(
+    rf"(?i)(?<![\w.+-])[\w.+-]{{1,64}}{_AT}[\w-]{{1,63}}(?:{_DOT}[\w-]{{1,63}}){{0,4}}?{_DOT}(?:{_TLDS})(?![\w-])")
+_SPELLED_HINTS = (" at ", "(at)", "[at]", "{at}", "<at>", " ät ", "(ät)", "[ät]", "( at )", "[ at ]", " @", "@ ")
+
+
 def _find_email(text: str):
-    if "@" not in text:
-        return
-    for m in _EMAIL.finditer(text):
-        yield m.start(), m.end(), Kind.E_MAIL
+    if "@" in text:
+        for m in _EMAIL.finditer(text):
+            yield m.start(), m.end(), Kind.E_MAIL
+    low = text.lower()
+    if any(hint in low for hint in _SPELLED_HINTS):
+        for m in _EMAIL_SPELLED.finditer(text):
+            yield m.start(), m.end(), Kind.E_MAIL
 
 
 # A run that starts like a phone number: +49, 0049, (030), 030, 0151 ...
@@ -434,18 +529,7 @@ def _find_phone(text: str):
 
 # ---------------------------------------------------------------- date of birth
 
-_MONTHS = (
-    r"jan(?:uar|uary)?|feb(?:ruar|ruary)?|m(?:ä|ae)rz|märz|mar(?:ch)?|apr(?:il)?|mai|may|jun[ie]?|"
-    r"jul[iy]?|aug(?:ust)?|sep(?:t(?:ember)?)?|o[ck]t(?:ober)?|nov(?:ember)?|de[cz](?:ember)?|"
-    r"ocak|şubat|subat|mart|nisan|mayıs|mayis|haziran|temmuz|ağustos|agustos|eylül|eylul|ekim|"
-    r"kasım|kasim|aralık|aralik|"
-    r"января|февраля|марта|апреля|мая|июня|июля|августа|сентября|октября|ноября|декабря|"
-    r"січня|лютого|березня|квітня|травня|червня|липня|серпня|вересня|жовтня|листопада|грудня")
-_DATE = (
-    r"(?:[0-9]{1,2}[ ]?[./\-][ ]?[0-9]{1,2}[ ]?[./\-][ ]?(?:19|20)?[0-9]{2}(?![0-9])"
-    r"|(?:19|20)[0-9]{2}-[0-9]{2}-[0-9]{2}(?![0-9])"
-    rf"|[0-9]{{1,2}}\.?[ ]{{1,3}}(?:{_MONTHS})\.?[ ]{{1,3}}(?:19|20)[0-9]{{2}}(?![0-9])"
-    rf"|(?:{_MONTHS})\.?[ ]{{1,3}}[0-9]{{1,2}}(?:st|nd|rd|th)?,?[ ]{{1,3}}(?:19|20)[0-9]{{2}}(?![0-9]))")
+_DATE = FULL_DATE_PATTERN  # text/dates.py: the one home of month names (all our languages)
 _DOB_CUES = (
     r"geboren|geb\.|geb(?=[ ]{1,3}am)|geburtsdatum|geburtstag|geb\.?-?datum|date of birth|birth ?date|"
     r"born|dob|d\.o\.b\.|doğum tarihi[m]?|dogum tarihi[m]?|doğdum|doğumlu|дата рождения|"
@@ -458,7 +542,29 @@ _THRESHOLD = re.compile(r"(?i:vor dem|nach dem|bis zum|ab dem|before|after)[ \t]
 _DOB_STAR = re.compile(r"(?<![\w*])\*[ ]?(?P<date>[0-9]{1,2}\.[0-9]{1,2}\.(?:19|20)?[0-9]{2})(?![0-9])")
 
 
+# A complete numeric date without a cue is taken for a birth date when it lies at least
+# BIRTH_MIN_YEARS back (a deadline, a Bescheid or a payment never does) and no word before it
+# makes it another date ("seit", "Mietvertrag vom"); or when it follows a name ("Erika
+# Pflaumbaum, 14.03.1985": see _dates_after_names), whatever its year.
+BIRTH_MIN_YEARS = 14
+_NUMERIC_FULL = re.compile(
+    r"(?<![\w.,/\-])(?P<date>[0-9]{1,2}[./\-][0-9]{1,2}[./\-](?:19|20)?[0-9]{2}|(?:19|20)[0-9]{2}-[0-9]{2}-[0-9]{2})"
+    r"(?![\w/\-]|[.,][0-9])")
+_OTHER_DATE_BEFORE = re.compile(
+    r"(?i:(?<!\w)(?:vom|von|seit|ab|bis|zum|zur|am|im|datiert|bescheid\w*|schreiben|brief|\w*vertrag\w*|antrag|"
+    r"frist\w*|termin\w*|g(?:ü|ue)ltig\w*|eingezogen|umgezogen|zugezogen|eingereist|angemeldet|heirat\w*|verheiratet|"
+    r"geschieden|getrennt|gestorben|verstorben|dated|since|from|until|valid|issued|ausgestellt)[ \t:,]{0,3}$)")
+
+
+def _likely_birth_date(text: str, start: int, written: str, today: date) -> bool:
+    born = parse_full_date(written, today)
+    if born is None or born.year < 1900 or _OTHER_DATE_BEFORE.search(text, max(0, start - 30), start):
+        return False
+    return born <= date(today.year - BIRTH_MIN_YEARS, today.month, min(today.day, 28))
+
+
 def _find_dob(text: str):
+    text = plain_digits(text)  # "١٥ مارس ١٩٩٠": same length, offsets stay
     patterns = [_DOB_AFTER_CUE]
     if "eboren" in text:  # the other two are rare: skip their scan when they cannot match
         patterns.append(_DOB_BEFORE_CUE)
@@ -468,6 +574,27 @@ def _find_dob(text: str):
         for m in pattern.finditer(text):
             if pattern is _DOB_BEFORE_CUE and _THRESHOLD.search(text, max(0, m.start() - 12), m.start()):
                 continue  # "Personen, die vor dem 1. Januar 1947 geboren sind": a cut-off, not a birthday
+            yield m.start("date"), m.end("date"), Kind.GEBURTSDATUM
+    today = date.today()
+    for m in _NUMERIC_FULL.finditer(text):
+        if _likely_birth_date(text, m.start(), m.group("date"), today):
+            yield m.start("date"), m.end("date"), Kind.GEBURTSDATUM
+
+
+_AFTER_NAME = re.compile(r"[ \t]{0,2}(?:[,(][ \t]{0,2}|[ \t]-[ \t])?(?:\*[ \t]?|geb\.?[ \t]{0,2})?")
+
+
+def _dates_after_names(text: str, spans: list[tuple[int, int, Kind]]):
+    """A complete date right after a name is that person's birth date: "Lea Pflaumbaum
+    (02.05.2019)", "Pflaumbaum, Erika, 14.3.85"."""
+    plain = None
+    for _, end, kind in spans:
+        if kind is not Kind.NAME:
+            continue
+        plain = plain if plain is not None else plain_digits(text)
+        gap = _AFTER_NAME.match(plain, end)
+        m = _NUMERIC_FULL.match(plain, gap.end()) if gap else None
+        if m and parse_full_date(m.group("date")) is not None:
             yield m.start("date"), m.end("date"), Kind.GEBURTSDATUM
 
 
@@ -693,7 +820,26 @@ def _name_after_cue(text: str, mode: str, pos: int):
     if not ok:
         return None
     j = _extend(toks, 0, liberal=mode == _STRONG)
+    if j == 1 and len(toks) > 1 and first.islower() and _lower_surname(toks[1][2]):
+        j = 2  # "hier ist erika pflaumbaum": who writes in lower case writes the surname so too
     return toks[0][0], toks[j - 1][1]
+
+
+def _lower_surname(tok: str) -> bool:
+    """A word in lower case after a lower-case first name that is no ordinary word: the surname."""
+    if not tok.islower() or len(tok) < 3 or _is_not_name(tok):
+        return False
+    if _is_surname(tok):
+        return True
+    folded = tok.translate(_FOLD)
+    lex = lexicon()
+    return folded not in lex and not any(
+        folded.endswith(e) and len(folded) - len(e) >= 3 and folded[: -len(e)] in lex for e in _INFLECTIONS)
+
+
+# "Pflaumbaum, Erika" (forms, lists, signatures): a surname-like word, a comma, a known first name.
+_COMMA_BEFORE_WORD = re.compile(r",[ \t]{1,2}(?=[^\W\d_])")
+_WORD_BEFORE_COMMA = re.compile(rf"(?<![\w-])({_TOK})[ \t]?$")
 
 
 def _find_names(text: str):
@@ -728,6 +874,22 @@ def _find_names(text: str):
                 before = _AND_BEFORE.search(text, max(0, m.start() - 40), m.start())
                 if before and _cap(before.group(1)) and _is_first(before.group(1)):
                     yield before.start(1), before.end(1), Kind.NAME  # "Jana und Tobias Brückner"
+    # Surname first, then a comma and a known first name: "Pflaumbaum, Erika".
+    for comma in _COMMA_BEFORE_WORD.finditer(text) if "," in text else ():
+        m = _WORD_BEFORE_COMMA.search(text, max(0, comma.start() - 50), comma.start())
+        if m is not None:
+            surname = m.group(1)
+            if surname.endswith(".") or not _cap(surname) or len(surname) < 2:
+                continue
+            if not (_is_surname(surname) or (not _is_first(surname) and _surname_like(surname))):
+                continue
+            toks = _tokens_at(text, comma.end(), limit=3)
+            if not toks or not _cap(toks[0][2]) or not _is_first(toks[0][2]) or _is_ambiguous(toks[0][2]):
+                continue
+            j = 1
+            while j < len(toks) and _cap(toks[j][2]) and _is_first(toks[j][2]) and not _is_ambiguous(toks[j][2]):
+                j += 1  # "Pflaumbaum, Erika Johanna"
+            yield m.start(1), toks[j - 1][1], Kind.NAME
     # Two known first names joined by "und": "Emre und Selin gehen in die Kita".
     for m in _TWO_FIRST.finditer(text):
         a, b = m.group(1), m.group(2)
@@ -745,5 +907,5 @@ def _find_names(text: str):
             yield toks[0][0], toks[-1][1], Kind.NAME
 
 
-_DETECTORS = (_find_email, _find_iban, _find_bg, _find_kundennummer, _find_sv, _find_steuer_id,
-              _find_dob, _find_phone, _find_address, _find_names)
+_DETECTORS = (_find_email, _find_iban, _find_bg, _find_kundennummer, _find_sv, _find_kv, _find_steuer_id,
+              _find_ausweis, _find_dob, _find_phone, _find_address, _find_names)

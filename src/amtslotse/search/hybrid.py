@@ -10,10 +10,13 @@ question the best lexical passage covers.
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import date
+
+import numpy as np
 
 from amtslotse.models import Hit, Passage
 from amtslotse.search import analysis, indexing, thesaurus, vocabulary
@@ -44,6 +47,8 @@ class Retriever:
     store: Store
     embedder: Embedder | None
     settings: Settings
+    _vectors: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False)
+    _vectors_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @property
     def lexical_weight(self) -> float:
@@ -67,7 +72,26 @@ class Retriever:
             terms[term] += weight
         return terms
 
-    def search(self, query: str, tenant: str, as_of: date | None = None, limit: int = 10) -> list[Hit]:
+    def query_vector(self, query: str) -> np.ndarray | None:
+        """The embedder's vector of `query`, computed once for the last few queries (the Ask
+        flow needs it for the search and for matching curated answers)."""
+        if self.embedder is None:
+            return None
+        with self._vectors_lock:
+            vector = self._vectors.get(query)
+        if vector is None:
+            vector = self.embedder.embed_query(query)
+            with self._vectors_lock:
+                self._vectors[query] = vector
+                while len(self._vectors) > 64:
+                    self._vectors.pop(next(iter(self._vectors)))
+        return vector
+
+    def search(
+        self, query: str, tenant: str, as_of: date | None = None, limit: int = 10,
+        keep: Callable[[Passage], bool] | None = None,
+    ) -> list[Hit]:
+        """The best `limit` passages; `keep`: only passages it accepts (e.g. the question's scope)."""
         as_of = as_of or date.today()
         depth = max(limit, self.settings.search_candidates)
         written = analysis.weighted_terms(query)
@@ -76,7 +100,7 @@ class Retriever:
         dense: list[tuple[int, float]] = []
         if self.embedder is not None:
             dense = self.store.search_dense(
-                tenant, self.embedder.name, self.embedder.embed_query(query), as_of, depth,
+                tenant, self.embedder.name, self.query_vector(query), as_of, depth,
                 lead_dims=getattr(self.embedder, "lead_dims", None),
             )
         weight = self.lexical_weight
@@ -86,10 +110,12 @@ class Retriever:
             if best:
                 passages[lexical[0][0]] = best[0]
                 weight = adapted_weight(weight, coverage(written, query_ids, best[0]))
-        fused = fuse(lexical, dense, weight)[:limit]
+        fused = fuse(lexical, dense, weight)[: limit if keep is None else depth]
         passages.update(
             (p.id, p) for p in self.store.get_passages(tenant, [pid for pid, _ in fused if pid not in passages])
         )
+        if keep is not None:
+            fused = [(pid, score) for pid, score in fused if pid in passages and keep(passages[pid])][:limit]
         lex_rank = {pid: r for r, (pid, _) in enumerate(lexical, 1)}
         dense_rank = {pid: r for r, (pid, _) in enumerate(dense, 1)}
         return [

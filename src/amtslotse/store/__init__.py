@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from amtslotse.errors import ConfigError
 from amtslotse.settings import Settings
 from amtslotse.store.protocol import Store
 
@@ -19,7 +20,7 @@ def open_store(settings: Settings) -> Store:
 
         return SqliteStore(Path(url.removeprefix("sqlite:///")))
     if url:
-        raise ValueError(
+        raise ConfigError(
             f"AMTSLOTSE_DATABASE_URL wird nicht verstanden: erwartet postgresql://… oder sqlite:///pfad (war: {url.split('://')[0]}://…)"
         )
     from amtslotse.store.sqlite import SqliteStore

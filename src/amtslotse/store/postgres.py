@@ -3,16 +3,16 @@
 Documents, passages and the lexical index are shared with the SQLite store (sql_base):
 the same SQL, written with `?` placeholders that `_q()` translates here, and the same
 in-memory BM25 index rebuilt when the 'passages' generation changes. Only dense search
-differs: it runs in PostgreSQL, with the tenant and validity filters in the query.
+differs: it runs in PostgreSQL, with the tenant and validity filters in the query::
 
-    >>> store = PostgresStore("postgresql://amtslotse:geheim@db.example/amtslotse")
-    >>> store.search_dense("musterkreis", "use-m3", vector, date.today(), 10)
-    [(4711, 0.83), ...]
+    store = PostgresStore("postgresql://amtslotse:geheim@db.example/amtslotse")
+    store.search_dense("musterkreis", "use-m3", vector, date.today(), 10)    # [(4711, 0.83), ...]
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from contextlib import contextmanager
 from datetime import date
@@ -27,87 +27,6 @@ from psycopg.conninfo import conninfo_to_dict
 from amtslotse.store.migrations import apply_migrations
 from amtslotse.store.protocol import StoreStats
 from amtslotse.store.sql_base import SqlStore, StoreError
-from amtslotse.store.sqlite import MIGRATIONS as SQLITE_MIGRATIONS
-
-def _postgres_types(script: str) -> str:
-    """A SQLite migration in PostgreSQL's types: identity keys, 64-bit references, bytea, double."""
-    for sqlite, postgres in (
-        ("INTEGER PRIMARY KEY AUTOINCREMENT", "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"),
-        ("message_id INTEGER NOT NULL", "message_id BIGINT NOT NULL"),
-        (" BLOB", " BYTEA"),
-        (" REAL", " DOUBLE PRECISION"),
-    ):
-        script = script.replace(sqlite, postgres)
-    return script
-
-
-MIGRATIONS: list[str] = [
-    # 1: the tables of the SQLite store in PostgreSQL types; vectors of any dimension
-    # (one HNSW expression index per model and dimension is added by put_vectors).
-    # Names and keys are COLLATE "C" so that ORDER BY sorts like SQLite (by code point).
-    """
-    CREATE EXTENSION IF NOT EXISTS vector;
-    CREATE TABLE tenants (
-        id INTEGER GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        name TEXT COLLATE "C" NOT NULL UNIQUE
-    );
-    INSERT INTO tenants(name) VALUES ('bund');
-    CREATE TABLE meta (key TEXT PRIMARY KEY, value BIGINT NOT NULL);
-    CREATE TABLE documents (
-        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        tenant TEXT COLLATE "C" NOT NULL REFERENCES tenants(name),
-        source TEXT COLLATE "C" NOT NULL,
-        version_key TEXT COLLATE "C" NOT NULL,
-        title TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        law TEXT,
-        url TEXT,
-        language TEXT NOT NULL,
-        valid_from DATE,
-        valid_to DATE,
-        content_hash TEXT NOT NULL,
-        ingested_at TIMESTAMPTZ NOT NULL,
-        UNIQUE (tenant, source, version_key)
-    );
-    CREATE TABLE passages (
-        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        document_id BIGINT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
-        tenant TEXT COLLATE "C" NOT NULL,
-        source TEXT NOT NULL,
-        title TEXT NOT NULL,
-        citation TEXT NOT NULL,
-        heading TEXT,
-        section TEXT,
-        external_id TEXT,
-        url TEXT,
-        position INTEGER NOT NULL,
-        language TEXT NOT NULL,
-        valid_from DATE,
-        valid_to DATE,
-        text TEXT NOT NULL,
-        keywords TEXT NOT NULL DEFAULT '',
-        text_hash TEXT NOT NULL,
-        term_ids BYTEA NOT NULL,
-        term_freqs BYTEA NOT NULL
-    );
-    CREATE INDEX passages_document ON passages(document_id);
-    CREATE INDEX passages_tenant ON passages(tenant);
-    CREATE INDEX passages_text_hash ON passages(text_hash);
-    CREATE TABLE vectors (
-        model TEXT NOT NULL,
-        text_hash TEXT NOT NULL,
-        embedding vector NOT NULL,
-        PRIMARY KEY (model, text_hash)
-    );
-    """,
-    # 2: free-form passage metadata (curated answers: kind, topic, sources)
-    """
-    ALTER TABLE passages ADD COLUMN meta TEXT NOT NULL DEFAULT '{}'
-    """,
-    # 3: conversations, the inbox, the audit log and staff accounts: the SQLite script in
-    # PostgreSQL types (see _postgres_types); written once so the two cannot drift apart.
-    _postgres_types(SQLITE_MIGRATIONS[2]),
-]
 
 _MIGRATION_LOCK = 0x616D74736C6F7473  # pg_advisory_lock key ("amtslots"): one migrating process at a time
 
@@ -196,7 +115,7 @@ class PostgresStore(SqlStore):
         with self._tx() as cur:
             cur.raw.execute("SELECT pg_advisory_lock(%s)", (_MIGRATION_LOCK,))
         try:
-            apply_migrations(self, MIGRATIONS)
+            apply_migrations(self, "postgres")
         except psycopg.errors.FeatureNotSupported as error:
             raise StoreError(f"Die PostgreSQL-Erweiterung pgvector („vector“) ist nicht verfügbar: {error}") from None
         except (psycopg.errors.InsufficientPrivilege, psycopg.errors.UndefinedFile) as error:
@@ -254,6 +173,13 @@ class PostgresStore(SqlStore):
                 f"gespeicherten: {error}"
             ) from None
         self._indexed.update((model, dim) for dim in dims)
+
+    def get_vectors(self, model: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        unique = list(dict.fromkeys(hashes))
+        if not unique:
+            return {}
+        rows = self._read("SELECT text_hash, embedding::text FROM vectors WHERE model = ? AND text_hash = ANY(?)", (model, unique))
+        return {h: np.array(json.loads(v), dtype=np.float32) for h, v in rows}
 
     def _ensure_hnsw_index(self, cur: _Cursor, model: str, dim: int) -> None:
         """One partial HNSW index per model and dimension over `embedding::vector(dim)`:

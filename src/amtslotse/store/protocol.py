@@ -16,7 +16,10 @@ import numpy as np
 from amtslotse.models import Document, Passage
 
 if TYPE_CHECKING:  # the inbox's row types live beside their SQL (store/sql_inbox.py)
+    from amtslotse.store.sql_conversations import ConversationAccess
+    from amtslotse.store.sql_governance import AuditHead, ChainedEntry, TenantState
     from amtslotse.store.sql_inbox import AuditEntry, InboxItem, TriageRecord
+    from amtslotse.store.sql_staff import ApiKey, StaffAccount
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,7 @@ class Turn:
     language: str
     created_at: datetime
     topic: str = ""  # what the answer was about (first source title), for analytics
-    citations: list[dict] = field(default_factory=list)
+    citations: list[dict[str, Any]] = field(default_factory=list)
     id: int | None = None
     conversation_id: str = ""
     tenant: str = ""
@@ -111,6 +114,9 @@ class Store(Protocol):
 
     def put_vectors(self, model: str, items: Sequence[tuple[str, np.ndarray]]) -> None: ...
 
+    def get_vectors(self, model: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        """The cached vectors of these text hashes that exist (any text: passages, phrasings)."""
+
     def stats(self, tenant: str, model: str) -> StoreStats: ...
 
     # --- conversations (store/sql_conversations.py) -----------------------------
@@ -142,6 +148,48 @@ class Store(Protocol):
     def staff_session(self, token: str, now: datetime) -> tuple[str, str, frozenset[str]] | None: ...
 
     def end_staff_session(self, token: str) -> None: ...
+
+    def disable_staff_user(self, name: str) -> bool:
+        """No login and no session any more (`add_staff_user` with a new password enables it)."""
+
+    def remove_staff_user(self, name: str) -> bool: ...
+
+    def end_staff_sessions(self, name: str) -> int:
+        """End all sessions of an account; returns how many."""
+
+    def staff_accounts(self) -> list[StaffAccount]: ...
+
+    # --- API keys of integrations (store/sql_staff.py) ---------------------------------
+    def create_api_key(self, tenant: str, name: str, role: str = "posteingang") -> tuple[ApiKey, str]:
+        """A new key (the secret is returned once and stored hashed)."""
+
+    def api_keys(self, tenant: str) -> list[ApiKey]: ...
+
+    def revoke_api_key(self, tenant: str, key_id: int) -> bool: ...
+
+    def api_key(self, secret: str, now: datetime | None = None) -> ApiKey | None:
+        """The active key with this secret (its last use recorded), else None."""
+
+    # --- conversation secrets (store/sql_conversations.py) -----------------------------
+    def open_conversation(self, conversation_id: str, tenant: str, secret: str | None) -> ConversationAccess:
+        """Claim an unknown id (status 'new' with a new secret) or check a known one's secret."""
+
+    def conversation_access(self, conversation_id: str, secret: str | None) -> str | None:
+        """The tenant of a conversation with turns whose secret this is, else None."""
+
+    def release_conversation(self, conversation_id: str, secret: str) -> None: ...
+
+    # --- rate limits and login throttling (store/sql_limits.py) -------------------------
+    def hit_rate_limits(self, buckets: Sequence[tuple[str, int]], window_seconds: int, now: float | None = None) -> float:
+        """Count a request in each (bucket, limit); 0.0 if within all limits, else seconds to wait."""
+
+    def login_wait(self, keys: Sequence[str], now: float | None = None) -> float: ...
+
+    def record_login_failure(
+        self, key: str, max_failures: int, window_seconds: float, lock_seconds: float, now: float | None = None,
+    ) -> float: ...
+
+    def clear_login_failures(self, key: str) -> None: ...
 
     # --- inbox and audit log (store/sql_inbox.py) ----------------------------------
     def add_inbox_item(self, item: InboxItem, prefix: str) -> tuple[int, str, bool]:
@@ -195,3 +243,49 @@ class Store(Protocol):
 
     def document_passages(self, tenant: str, source: str) -> list[Passage]:
         """All passages of a tenant's document (every version), in version and position order."""
+
+    # --- governance (store/sql_governance.py): audit chain, tenants, usage, privacy requests ----
+    def audit_chain_page(self, tenant: str, after_id: int = 0, limit: int = 5000) -> list[ChainedEntry]:
+        """A tenant's audit entries with their chain columns (None: not chained), by id."""
+
+    def audit_chain_link(self, tenant: str, seq: int) -> tuple[int, str] | None:
+        """(entry id, hash) the chain recorded for a sequence number."""
+
+    def audit_head(self, tenant: str) -> AuditHead | None: ...
+
+    def audit_chain_tenants(self) -> list[str]: ...
+
+    def set_tenant_state(
+        self, tenant: str, state: str, actor: str, reason: str = "", audit: AuditEntry | None = None,
+    ) -> None:
+        """Register the tenant and record its state (active | disabled) with the audit entry."""
+
+    def tenant_states(self) -> dict[str, TenantState]: ...
+
+    def tenant_state(self, tenant: str) -> TenantState | None: ...
+
+    def tenant_data_counts(self, tenant: str) -> dict[str, int]:
+        """Rows per table that hold the tenant's data."""
+
+    def delete_tenant_data(self, tenant: str, audit: AuditEntry | None = None) -> dict[str, int]:
+        """Delete every row of the tenant (its audit chain included) in one transaction; rows per table."""
+
+    def add_usage(self, tenant: str, metric: str, quantity: int = 1, day: date | None = None) -> None: ...
+
+    def usage_totals(self, tenant: str, start: date, end: date) -> dict[str, int]:
+        """Metric -> sum over the days [start, end)."""
+
+    def usage_tenants(self, start: date, end: date) -> list[str]: ...
+
+    def stored_totals(self, tenant: str) -> dict[str, int]:
+        """What the tenant keeps stored now (documents, passages, inbox messages, attachment bytes)."""
+
+    def conversation_record(self, tenant: str, conversation_id: str) -> dict[str, Any] | None:
+        """A conversation with all its turns (as stored), or None."""
+
+    def inbox_ids_of_conversation(self, tenant: str, conversation_id: str) -> list[int]: ...
+
+    def erase_personal_data(
+        self, tenant: str, conversation_ids: Sequence[str], inbox_ids: Sequence[int], audit: Sequence[AuditEntry] = (),
+    ) -> dict[str, int]:
+        """Delete conversations and inbox messages with every row naming them, audited, in one transaction."""

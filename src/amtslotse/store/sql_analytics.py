@@ -1,10 +1,10 @@
 """Read-only queries of the staff workspace (both SQL stores): when documents were ingested,
-and the passages of one document (curated answers are edited from them).
+and the passages of one document (curated answers are edited from them)::
 
-    >>> store.document_ingested_at("musterkreis")[("curated.jsonl", None)]
-    datetime.datetime(2026, 11, 25, 0, 30, tzinfo=datetime.timezone.utc)
-    >>> [p.heading for p in store.document_passages("musterkreis", "curated.jsonl")][:1]
-    ['Wie hoch ist der Regelbedarf 2026 für eine alleinstehende Person?']
+    store.document_ingested_at("musterkreis")[("curated.jsonl", None)]
+    # datetime.datetime(2026, 11, 25, 0, 30, tzinfo=datetime.timezone.utc)
+    [p.heading for p in store.document_passages("musterkreis", "curated.jsonl")][:1]
+    # ['Wie hoch ist der Regelbedarf 2026 für eine alleinstehende Person?']
 
 Like every read of the store, each names the tenant and sees only that tenant's rows.
 """

@@ -10,18 +10,22 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
+from amtslotse.errors import UserError
 from amtslotse.models import SHARED_TENANT, Document, Passage
 from amtslotse.search.lexical_index import NEVER, IndexRow, LexicalIndex
 from amtslotse.store.protocol import Analyzed, DocumentInfo
 from amtslotse.store.sql_analytics import AnalyticsSql
 from amtslotse.store.sql_conversations import ConversationsSql
+from amtslotse.store.sql_governance import GovernanceSql
 from amtslotse.store.sql_inbox import InboxSql
+from amtslotse.store.sql_limits import LimitsSql
 from amtslotse.store.sql_staff import StaffSql
 
 PASSAGE_COLUMNS = (
@@ -30,7 +34,7 @@ PASSAGE_COLUMNS = (
 )
 
 
-class StoreError(Exception):
+class StoreError(UserError):
     """A store operation failed in a way the user can act on (message in German)."""
 
 
@@ -46,7 +50,7 @@ def _as_date(value: Any) -> date | None:
     return date.fromisoformat(value)
 
 
-class SqlStore(ConversationsSql, StaffSql, InboxSql, AnalyticsSql):
+class SqlStore(ConversationsSql, StaffSql, InboxSql, AnalyticsSql, LimitsSql, GovernanceSql):
     """Base of both stores. Subclasses provide `_tx()`, `_read()`, `_dialect_sql()` and dense search."""
 
     FRESHNESS_SECONDS = 0.0

@@ -4,11 +4,10 @@ A message is one row of `inbox_messages`; intake inserts it (idempotent on tenan
 and external id), processing saves its triage once, review moves its state. Every write
 that changes a message appends its audit entry in the same transaction, so the log and the
 queue never disagree, also after a crash. The audit log is append-only: no method here
-updates or deletes an entry.
+updates or deletes an entry::
 
-    >>> item_id, reference, created = store.add_inbox_item(item, prefix="MK")
-    >>> store.inbox_items("musterkreis", state="new")[0].reference
-    'MK-2026-000017'
+    item_id, reference, created = store.add_inbox_item(item, prefix="MK")
+    store.inbox_items("musterkreis", state="new")[0].reference    # 'MK-2026-000017'
 
 Every read and write names the tenant; an id of another tenant behaves as unknown. The
 exceptions are the system-level queue reads (`pending_inbox`, retention), which serve the
@@ -17,10 +16,12 @@ worker across tenants and return ids only.
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Collection, Sequence
+from typing import Any
 
 STATES = ("new", "in_review", "answered", "forwarded", "closed")
 """Review states: new -> in_review -> answered | forwarded | closed."""
@@ -109,6 +110,27 @@ class AuditEntry:
     id: int | None = None
 
 
+class IdempotencyConflict(Exception):
+    """An API message came again with the idempotency key of an earlier one but other content
+    (the HTTP layer answers 409); `reference` is the earlier message's."""
+
+    def __init__(self, reference: str) -> None:
+        super().__init__(reference)
+        self.reference = reference
+
+
+def content_hash(item: InboxItem) -> str:
+    """SHA-256 over what a sender sent: subject, sender, text and attachments."""
+    digest = hashlib.sha256()
+    parts = [item.subject, item.sender, item.body] + [
+        f"{a.filename}\n{a.content_type}\n{hashlib.sha256(a.data or b'').hexdigest()}" for a in item.attachments
+    ]
+    for part in parts:
+        data = part.encode("utf-8", "surrogatepass")
+        digest.update(len(data).to_bytes(8, "big") + data)
+    return digest.hexdigest()
+
+
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -139,8 +161,11 @@ class InboxSql:
     def add_inbox_item(self, item: InboxItem, prefix: str) -> tuple[int, str, bool]:
         """Insert a message with its attachments and commit; (id, reference, created).
         A message with the same (tenant, channel, external_id) is not inserted again: its
-        id and reference come back with created False. References read `PREFIX-YEAR-ID`."""
+        id and reference come back with created False. References read `PREFIX-YEAR-ID`.
+        Channel "api" (an idempotency key of an integration): the same key with other content
+        raises IdempotencyConflict instead."""
         now = iso(utc_now())
+        digest = content_hash(item)
         with self._tx() as cur:
             cur.execute(
                 "INSERT INTO inbox_messages(tenant, reference, channel, external_id, received_at, sender, subject, "
@@ -160,10 +185,16 @@ class InboxSql:
                     (item.tenant, item.channel, item.external_id),
                 )
                 existing = cur.fetchone()
+                if item.channel == "api":
+                    cur.execute("SELECT content_hash FROM inbox_content_hashes WHERE message_id = ?", (existing[0],))
+                    stored = cur.fetchone()
+                    if stored is not None and stored[0] != digest:
+                        raise IdempotencyConflict(existing[1])
                 return int(existing[0]), existing[1], False
             item_id = int(row[0])
             reference = f"{prefix}-{item.received_at.year}-{item_id:06d}"
             cur.execute("UPDATE inbox_messages SET reference = ? WHERE id = ?", (reference, item_id))
+            cur.execute("INSERT INTO inbox_content_hashes(message_id, content_hash) VALUES (?, ?)", (item_id, digest))
             cur.executemany(
                 "INSERT INTO inbox_attachments(message_id, filename, content_type, data) VALUES (?,?,?,?)",
                 [(item_id, a.filename, a.content_type, a.data or b"") for a in item.attachments],
@@ -322,15 +353,8 @@ class InboxSql:
             return self._audit(cur, entry)
 
     def _audit(self, cur, entry: AuditEntry) -> int:
-        cur.execute(
-            "INSERT INTO audit_log(tenant, at, actor, action, object_type, object_id, details) "
-            "VALUES (?,?,?,?,?,?,?) RETURNING id",
-            (
-                entry.tenant, iso(entry.at or utc_now()), entry.actor, entry.action, entry.object_type,
-                entry.object_id, _json(entry.details),
-            ),
-        )
-        return int(cur.fetchone()[0])
+        # Hash-chained per tenant, in the caller's transaction (store/sql_governance.py).
+        return self._append_chained_audit(cur, entry)
 
     def audit_entries(
         self, tenant: str, object_type: str | None = None, object_id: str | None = None, limit: int = 1000,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -14,171 +15,22 @@ from amtslotse.search.dense_index import DenseIndex
 from amtslotse.search.lexical_index import NEVER
 from amtslotse.store.migrations import apply_migrations
 from amtslotse.store.protocol import StoreStats
-from amtslotse.store.sql_base import SqlStore, _as_date, day_number
-
-MIGRATIONS: list[str] = [
-    # 1: documents, passages with their analyzed terms, vectors cached by text hash
-    """
-    CREATE TABLE tenants (
-        id INTEGER PRIMARY KEY,
-        name TEXT NOT NULL UNIQUE
-    );
-    INSERT INTO tenants(name) VALUES ('bund');
-    CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-    CREATE TABLE documents (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        tenant TEXT NOT NULL REFERENCES tenants(name),
-        source TEXT NOT NULL,
-        version_key TEXT NOT NULL,
-        title TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        law TEXT,
-        url TEXT,
-        language TEXT NOT NULL,
-        valid_from TEXT,
-        valid_to TEXT,
-        content_hash TEXT NOT NULL,
-        ingested_at TEXT NOT NULL,
-        UNIQUE (tenant, source, version_key)
-    );
-    CREATE TABLE passages (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: conversations cite passage ids
-        document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
-        tenant TEXT NOT NULL,
-        source TEXT NOT NULL,
-        title TEXT NOT NULL,
-        citation TEXT NOT NULL,
-        heading TEXT,
-        section TEXT,
-        external_id TEXT,
-        url TEXT,
-        position INTEGER NOT NULL,
-        language TEXT NOT NULL,
-        valid_from TEXT,
-        valid_to TEXT,
-        text TEXT NOT NULL,
-        keywords TEXT NOT NULL DEFAULT '',
-        text_hash TEXT NOT NULL,
-        term_ids BLOB NOT NULL,
-        term_freqs BLOB NOT NULL
-    );
-    CREATE INDEX passages_document ON passages(document_id);
-    CREATE INDEX passages_tenant ON passages(tenant);
-    CREATE INDEX passages_text_hash ON passages(text_hash);
-    CREATE TABLE vectors (
-        model TEXT NOT NULL,
-        text_hash TEXT NOT NULL,
-        vector BLOB NOT NULL,
-        PRIMARY KEY (model, text_hash)
-    );
-    """,
-    # 2: free-form passage metadata (curated answers: kind, topic, sources)
-    """
-    ALTER TABLE passages ADD COLUMN meta TEXT NOT NULL DEFAULT '{}'
-    """,
-    # 3: conversations (redacted turns, retention), the inbox (messages, attachments) and
-    # the append-only audit log
-    """
-    CREATE TABLE conversations (
-        id TEXT PRIMARY KEY,
-        tenant TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL,
-        expires_at TEXT NOT NULL
-    );
-    CREATE INDEX conversations_expires ON conversations(expires_at);
-    CREATE TABLE turns (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
-        tenant TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        question TEXT NOT NULL,
-        answer TEXT NOT NULL,
-        outcome TEXT NOT NULL,
-        mode TEXT NOT NULL,
-        confidence REAL NOT NULL,
-        language TEXT NOT NULL,
-        topic TEXT NOT NULL DEFAULT '',
-        citations TEXT NOT NULL DEFAULT '[]',
-        rating TEXT,
-        comment TEXT
-    );
-    CREATE INDEX turns_conversation ON turns(conversation_id);
-    CREATE INDEX turns_tenant_created ON turns(tenant, created_at);
-    CREATE TABLE inbox_messages (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        tenant TEXT NOT NULL,
-        reference TEXT NOT NULL UNIQUE,
-        channel TEXT NOT NULL,
-        external_id TEXT NOT NULL,
-        received_at TEXT NOT NULL,
-        sender TEXT NOT NULL DEFAULT '',
-        subject TEXT NOT NULL DEFAULT '',
-        body TEXT NOT NULL,
-        redacted TEXT NOT NULL,
-        conversation_id TEXT,
-        contact TEXT NOT NULL DEFAULT '',
-        state TEXT NOT NULL DEFAULT 'new',
-        assignee TEXT,
-        team TEXT,
-        category TEXT,
-        flags TEXT NOT NULL DEFAULT '[]',
-        fields TEXT NOT NULL DEFAULT '{}',
-        priority INTEGER NOT NULL DEFAULT 9,
-        confidence REAL,
-        draft TEXT,
-        triage_status TEXT NOT NULL DEFAULT 'pending',
-        updated_at TEXT NOT NULL,
-        first_response_at TEXT,
-        delete_after TEXT NOT NULL,
-        UNIQUE (tenant, channel, external_id)
-    );
-    CREATE INDEX inbox_tenant_state ON inbox_messages(tenant, state, priority, received_at);
-    CREATE INDEX inbox_triage ON inbox_messages(triage_status);
-    CREATE TABLE inbox_attachments (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        message_id INTEGER NOT NULL REFERENCES inbox_messages(id) ON DELETE CASCADE,
-        filename TEXT NOT NULL,
-        content_type TEXT NOT NULL,
-        data BLOB NOT NULL,
-        text TEXT NOT NULL DEFAULT '',
-        doc_type TEXT NOT NULL DEFAULT ''
-    );
-    CREATE INDEX inbox_attachments_message ON inbox_attachments(message_id);
-    CREATE TABLE audit_log (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        tenant TEXT NOT NULL,
-        at TEXT NOT NULL,
-        actor TEXT NOT NULL,
-        action TEXT NOT NULL,
-        object_type TEXT NOT NULL,
-        object_id TEXT NOT NULL,
-        details TEXT NOT NULL DEFAULT '{}'
-    );
-    CREATE INDEX audit_tenant_at ON audit_log(tenant, at);
-    CREATE TABLE staff_users (
-        name TEXT PRIMARY KEY,
-        tenant TEXT NOT NULL,
-        roles TEXT NOT NULL,
-        password_hash TEXT NOT NULL,
-        created_at TEXT NOT NULL
-    );
-    CREATE TABLE staff_sessions (
-        token_hash TEXT PRIMARY KEY,
-        name TEXT NOT NULL REFERENCES staff_users(name) ON DELETE CASCADE,
-        expires_at TEXT NOT NULL
-    );
-    """,
-]
+from amtslotse.store.sql_base import SqlStore, StoreError, _as_date, day_number
 
 
 class SqliteStore(SqlStore):
     def __init__(self, path: Path) -> None:
         super().__init__()
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+        except (OSError, sqlite3.Error) as error:  # a folder or file the user named or set up
+            raise StoreError(
+                f"Die SQLite-Datenbank {self.path} lässt sich nicht öffnen ({error}). "
+                "Bitte AMTSLOTSE_HOME oder AMTSLOTSE_DATABASE_URL und die Rechte des Ordners prüfen."
+            ) from None
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA foreign_keys=ON")
         self._conn.execute("PRAGMA busy_timeout=10000")
@@ -189,7 +41,7 @@ class SqliteStore(SqlStore):
         self._conn.execute("PRAGMA cache_size=-65536")
         self._conn.execute("PRAGMA wal_autocheckpoint=10000")
         self._dense: dict[str, tuple[int, DenseIndex]] = {}
-        apply_migrations(self, MIGRATIONS)
+        apply_migrations(self, "sqlite")
 
     def close(self) -> None:
         with self._lock:
@@ -220,6 +72,18 @@ class SqliteStore(SqlStore):
                 [(model, h, np.asarray(v, np.float32).tobytes()) for h, v in items],
             )
             self._bump(cur, "vectors")
+
+    def get_vectors(self, model: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        unique = list(dict.fromkeys(hashes))
+        for start in range(0, len(unique), 500):
+            chunk = unique[start : start + 500]
+            rows = self._read(
+                f"SELECT text_hash, vector FROM vectors WHERE model = ? AND text_hash IN ({','.join('?' * len(chunk))})",
+                (model, *chunk),
+            )
+            found.update((h, np.frombuffer(v, np.float32)) for h, v in rows)
+        return found
 
     def search_dense(
         self, tenant: str, model: str, vector: np.ndarray, as_of: date, limit: int, lead_dims: int | None = None

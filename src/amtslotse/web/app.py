@@ -1,38 +1,350 @@
-"""The FastAPI app: thin routers over the flows, one error shape, size limits, retention.
+"""The FastAPI app: thin routers over the flows, one error shape, request guards, retention.
 
     $ amtslotse serve            # http://127.0.0.1:8000/chat/musterkreis, API docs at /docs
 
-    >>> app = create_app(Settings(home=tmp))   # tests: the real app over a temporary store
+Tests build the real app over a temporary store, e.g. ``create_app(Settings(home=tmp))``.
+
+`RequestGuard` (one pure ASGI middleware, so that it sees every route and every byte) holds
+what must hold for any request: the body limit counted as the bytes arrive (a chunked body
+has no Content-Length), no lone surrogates in a JSON body, the Origin check on the staff
+workspace's cookie requests, `Cache-Control: no-store` on staff data and the `Secure` flag
+of the staff cookie behind HTTPS. The access log gets paths without query strings (the staff
+search test sends a citizen's question in `q`). /docs is Swagger UI from the pinned
+`fastapi-offline` package, served by this app: nothing is loaded from a CDN.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from contextlib import asynccontextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from starlette.middleware.base import BaseHTTPMiddleware
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import Headers
 
 from amtslotse.knowledge.vector_worker import VectorWorker
 from amtslotse.privacy.retention import purge_expired
 from amtslotse.services import Services
 from amtslotse.settings import Settings, get_settings
-from amtslotse.web import auth, chat_api, inbox_api, openai_api, staff, staff_api, widget
-from amtslotse.web.errors import MAX_BODY_BYTES, error_response, install_error_handlers
+from amtslotse.web import admin_api, auth, chat_api, inbox_api, oidc, openai_api, staff, staff_api, widget
+from amtslotse.web.errors import (
+    ERROR_SCHEMA, MAX_BODY_BYTES, BodyTooLarge, InvalidText, error_response, install_error_handlers,
+)
 
 log = logging.getLogger("amtslotse.web")
 
 RETENTION_INTERVAL_SECONDS = 3600.0
+STAFF_PREFIXES = ("/api/v1/staff", "/staff")
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-class BodyLimit(BaseHTTPMiddleware):
-    async def dispatch(self, request: Request, call_next):
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
-            return error_response(413, "too_large", f"Die Anfrage ist zu groß (höchstens {MAX_BODY_BYTES // 1024 // 1024} MB).")
-        return await call_next(request)
+# --- the request guard ------------------------------------------------------------------------
+
+# A \uD800-\uDFFF escape in JSON text that is not half of a pair: a high half not followed by a
+# low one, or a low half not preceded by a high one. Found by the regex engine (C speed: a body
+# of 12 MB full of valid pairs must not hold the event loop); only its rare hits are checked
+# further in Python.
+_LONE_SURROGATE = re.compile(  # starts with the literal \\u[dD]: the engine skips ahead fast
+    rb"\\u[dD](?:(?P<high>[89abAB][0-9a-fA-F]{2})(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD])[c-fC-F][0-9a-fA-F]{2})")
+
+
+def lone_surrogate(data: bytes, start: int = 0, final: bool = True) -> bool:
+    """Does `data` (JSON text) hold a \\uD800-\\uDFFF escape that is not half of a pair? Such a
+    string is valid JSON but no valid text: it cannot be stored or sent on. Escapes starting
+    before `start` were judged already (with the chunk before); with `final=False` a high half
+    at the very end waits for the next chunk."""
+    # An escaped backslash is a pair, read from the left: blank the pairs out (same length, so
+    # offsets stay) and every \\u left is a real escape ("\\\\uD800" is text, not a surrogate).
+    if b"\\u" not in data:
+        return False
+    for m in _LONE_SURROGATE.finditer(data.replace(b"\\\\", b"__")):
+        if m.group("high") is not None:
+            if m.start() < start - 12:
+                continue  # judged with the chunk before (its low half was there too)
+            if len(data) - m.end() < 6 and not final:
+                continue  # its low half may come with the next chunk
+            return True
+        if m.start() >= start:
+            return True
+    return False
+
+
+def _same_origin(headers: Headers, trusted: frozenset[str]) -> bool:
+    """May this cookie request change something? Browsers say where it comes from: the Fetch
+    Metadata header (all current ones), else Origin, else Referer. The staff pages send no
+    Referer (Referrer-Policy: no-referrer), so their Origin may be "null": then only Sec-Fetch-Site
+    tells. A client that sends none of them is no browser, hence no cross-site forgery."""
+    site = headers.get("sec-fetch-site")
+    if site is not None:
+        return site in ("same-origin", "none")
+    source = headers.get("origin") or headers.get("referer")
+    if source is None:
+        return True
+    if source == "null":
+        return False
+    parts = urlsplit(source)
+    if f"{parts.scheme}://{parts.netloc}".lower() in trusted:
+        return True
+    hosts = {h.strip().lower() for h in (headers.get("host", ""), headers.get("x-forwarded-host", "")) if h.strip()}
+    return parts.netloc.lower() in hosts
+
+
+def _is_staff(path: str) -> bool:
+    return any(path == p or path.startswith(p + "/") for p in STAFF_PREFIXES)
+
+
+class RequestGuard:
+    """Pure ASGI middleware (see the module docstring): wraps `receive` to count and check the
+    body as it arrives, and `send` to set the staff headers."""
+
+    def __init__(self, app, settings: Settings, max_body_bytes: int = MAX_BODY_BYTES) -> None:
+        self.app, self.settings, self.max_body_bytes = app, settings, max_body_bytes
+        self.trusted = frozenset(
+            o.strip().rstrip("/").lower() for o in settings.trusted_origins.split(",") if o.strip()
+        )
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        limit = self.max_body_bytes
+        length = headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            error = BodyTooLarge(limit) if length.isdigit() else InvalidText("Die Angabe Content-Length ist ungültig.")
+            await error.response()(scope, receive, send)
+            return
+        staff_route = _is_staff(scope["path"])
+        if staff_route and scope["method"] not in SAFE_METHODS and self._cookie_request(headers, scope["path"]):
+            if not _same_origin(headers, self.trusted):
+                response = error_response(403, "cross_origin", "Diese Anfrage kommt nicht vom Arbeitsbereich selbst.")
+                await response(scope, receive, send)
+                return
+        content_type = headers.get("content-type", "").lower()
+        check_text = not content_type.startswith(("multipart/", "application/octet-stream"))
+        state = {"received": 0, "tail": b"", "started": False}
+
+        async def guarded_receive():
+            message = await receive()
+            if message["type"] == "http.request":
+                body = message.get("body", b"")
+                state["received"] += len(body)
+                if state["received"] > limit:
+                    raise BodyTooLarge(limit)
+                if check_text and (body or state["tail"]):
+                    window = state["tail"] + body
+                    final = not message.get("more_body", False)
+                    if lone_surrogate(window, start=len(state["tail"]), final=final):
+                        raise InvalidText()
+                    state["tail"] = window[-18:]
+            return message
+
+        secure = self._secure_cookie(scope)
+
+        async def guarded_send(message):
+            if message["type"] == "http.response.start":
+                state["started"] = True
+                if staff_route or secure:
+                    message = dict(message, headers=self._staff_headers(message.get("headers", []), scope["path"], secure))
+            await send(message)
+
+        try:
+            await self.app(scope, guarded_receive, guarded_send)
+        except (BodyTooLarge, InvalidText) as error:
+            if state["started"]:
+                raise
+            await error.response()(scope, receive, send)
+
+    def _cookie_request(self, headers: Headers, path: str) -> bool:
+        """Authenticated by the staff cookie (not a Bearer token), or the login form itself."""
+        if headers.get("authorization", "").lower().startswith("bearer "):
+            return False
+        return auth.COOKIE in headers.get("cookie", "") or path.endswith("/login")
+
+    def _secure_cookie(self, scope) -> bool:
+        mode = self.settings.cookie_secure
+        return mode == "always" or (mode == "auto" and scope.get("scheme") == "https")
+
+    @staticmethod
+    def _staff_headers(raw: list, path: str, secure: bool) -> list:
+        out = []
+        for name, value in raw:
+            if name.lower() == b"set-cookie" and secure and value.startswith(auth.COOKIE.encode() + b"="):
+                if b"secure" not in value.lower():
+                    value += b"; Secure"
+            if name.lower() == b"cache-control" and _is_staff(path) and not path.startswith("/staff/static/"):
+                continue
+            out.append((name, value))
+        if _is_staff(path) and not path.startswith("/staff/static/"):
+            out.append((b"cache-control", b"no-store"))
+        return out
+
+
+# --- access log ---------------------------------------------------------------------------------
+
+
+_CONVERSATION_ID = re.compile(r"(/conversations/)[^/]+")
+
+
+class QuerylessAccessLog(logging.Filter):
+    """uvicorn's access log without query strings: `q` of the staff search test is a citizen's
+    question (personal data), and other parameters tell nothing an operator needs. Conversation
+    ids are masked too (`/conversations/*/messages`): whoever reads the log learns no id."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+            path = _CONVERSATION_ID.sub(r"\1*", args[2].split("?", 1)[0])
+            if path != args[2]:
+                record.args = (args[0], args[1], path, args[3], args[4])
+        return True
+
+
+class PublicCors(CORSMiddleware):
+    """CORS for the citizen API only: staff routes (/api/v1/staff, /staff) answer no CORS
+    headers at all, so no other web site may read them in a visitor's browser."""
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and _is_staff(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
+def install_access_log_filter() -> None:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, QuerylessAccessLog) for f in access.filters):
+        access.addFilter(QuerylessAccessLog())
+
+
+# --- OpenAPI and /docs --------------------------------------------------------------------------
+
+SECURITY_SCHEMES = {
+    "bearerAuth": {"type": "http", "scheme": "bearer", "description": "Token aus POST /api/v1/staff/login"},
+    "cookieAuth": {"type": "apiKey", "in": "cookie", "name": auth.COOKIE,
+                   "description": "Dasselbe Token als HttpOnly-Cookie (Arbeitsbereich im Browser)"},
+    "integrationKey": {"type": "http", "scheme": "bearer",
+                       "description": "API-Schlüssel einer Anbindung (amtslotse apikey create), für POST /api/v1/inbox"},
+}
+_STATUS_TEXT = {
+    400: "Anfrage fehlerhaft (kein gültiges JSON, zu tief verschachtelt, ungültige Zeichen)",
+    401: "Nicht angemeldet", 403: "Keine Berechtigung (Rolle, Jobcenter oder fremde Herkunft)",
+    404: "Nicht gefunden", 409: "Konflikt mit dem aktuellen Zustand", 413: "Anfrage oder Nachricht zu groß",
+    422: "Ungültige Angaben", 429: "Zu viele Anfragen (Kopfzeile Retry-After: Sekunden bis zum nächsten Versuch)",
+    500: "Interner Fehler",
+}
+
+
+def _statuses(path: str, method: str) -> set[int]:
+    """The error statuses an operation can answer with (the routers raise them; the guard and
+    the error handlers add 400, 413, 422 and 500 everywhere)."""
+    codes = {400, 413, 422, 500}
+    if "{" in path or "tenant" in path or path.startswith(("/api/v1/passages", "/v1/chat")):
+        codes.add(404)
+    if _is_staff(path) and not path.endswith("/login"):
+        codes |= {401, 403, 404}
+        if method != "get":
+            codes.add(409)
+    if path.endswith("/login"):
+        codes |= {401, 403, 429}
+    if path.startswith("/api/v1/conversations") or path == "/api/v1/handovers" or path == "/api/v1/inbox":
+        codes |= {404, 409, 429}
+    if path.startswith("/api/v1/conversations") or path == "/api/v1/handovers":
+        codes.add(403)  # without the conversation's X-Conversation-Token
+    if path == "/api/v1/inbox":
+        codes |= {401, 403}  # a wrong or revoked API key; a key of another tenant
+    if path == "/v1/chat/completions":
+        codes.add(429)
+    return codes
+
+
+def build_openapi(app: FastAPI) -> dict:
+    """FastAPI's schema plus what it cannot know: the security schemes of the staff API and
+    every error status an operation can return, each with the one error shape."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    components = schema.setdefault("components", {})
+    components.setdefault("securitySchemes", {}).update(SECURITY_SCHEMES)
+    components.setdefault("schemas", {})["Fehler"] = ERROR_SCHEMA
+    for path, operations in schema.get("paths", {}).items():
+        for method, operation in operations.items():
+            if _is_staff(path) and not path.endswith("/login"):
+                operation["security"] = [{"bearerAuth": []}, {"cookieAuth": []}]
+            if path == "/api/v1/inbox":
+                operation["security"] = [{"integrationKey": []}, {}]  # anonymous: without idempotency keys
+            responses = operation.setdefault("responses", {})
+            for status in sorted(_statuses(path, method)):
+                responses.setdefault(str(status), {
+                    "description": _STATUS_TEXT[status],
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Fehler"}}},
+                })
+    app.openapi_schema = schema
+    return schema
+
+
+DOCS_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+_DOCS_PAGE = """<!doctype html>
+<html lang="de">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Amtslotse – API</title>
+<link rel="stylesheet" href="docs/static/swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="docs/static/swagger-ui-bundle.js"></script>
+<script src="docs/static/start.js"></script>
+</body>
+</html>
+"""
+_DOCS_START = 'window.ui = SwaggerUIBundle({url: "openapi.json", dom_id: "#swagger-ui", deepLinking: true});\n'
+_DOCS_FILES = {"swagger-ui.css": "text/css; charset=utf-8", "swagger-ui-bundle.js": "text/javascript; charset=utf-8"}
+
+
+def _swagger_folder() -> Path | None:
+    """Swagger UI 5 (the first to read OpenAPI 3.1, which FastAPI writes), as shipped in the
+    pinned `fastapi-offline` package (only its files are used, not its app class)."""
+    try:
+        import fastapi_offline
+    except ImportError:  # the docs page then says so; the API works without it
+        return None
+    return Path(fastapi_offline.__file__).parent / "static"
+
+
+def _add_docs(app: FastAPI) -> None:
+    headers = {"Content-Security-Policy": DOCS_CSP, "X-Content-Type-Options": "nosniff"}
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> Response:
+        if _swagger_folder() is None:
+            return HTMLResponse("<p>API-Dokumentation: bitte das Paket fastapi-offline installieren; "
+                                "die Beschreibung steht unter /openapi.json.</p>", headers=headers)
+        return HTMLResponse(_DOCS_PAGE, headers=headers)
+
+    @app.get("/docs/static/{name}", include_in_schema=False)
+    def docs_static(name: str) -> Response:
+        folder = _swagger_folder()
+        if name == "start.js":
+            return Response(_DOCS_START, media_type="text/javascript; charset=utf-8", headers=headers)
+        if folder is None or name not in _DOCS_FILES:
+            return error_response(404, "not_found", "Diese Datei gibt es nicht.")
+        return Response((folder / name).read_bytes(), media_type=_DOCS_FILES[name],
+                        headers=headers | {"Cache-Control": "public, max-age=86400"})
+
+
+# --- the app ------------------------------------------------------------------------------------
 
 
 def _retention_loop(services: Services, stop: threading.Event) -> None:
@@ -57,6 +369,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        install_access_log_filter()  # again: uvicorn configures its loggers after create_app
         own = services is None
         app.state.services = services or Services.open(settings)
         purge_expired(app.state.services.store)
@@ -78,19 +391,26 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         description="KI-Auskunft für Jobcenter: Antworten mit Quellen, Übergabe an Mitarbeitende, Posteingang.",
         version="1",
         lifespan=lifespan,
+        docs_url=None,  # Swagger UI from the CDN: replaced by _add_docs (local files)
+        redoc_url=None,
     )
     if services is not None:
         app.state.services = services
-    app.add_middleware(BodyLimit)
     # The widget runs on the Landkreis's own web site, another origin: it may call the citizen
     # API, without cookies (staff endpoints use a Bearer token or a same-site cookie).
     app.add_middleware(
-        CORSMiddleware, allow_origins=[o.strip() for o in settings.cors_origins.split(",") if o.strip()],
-        allow_methods=["GET", "POST"], allow_headers=["Content-Type", "Accept"], allow_credentials=False,
+        PublicCors, allow_origins=[o.strip() for o in settings.cors_origins.split(",") if o.strip()],
+        allow_methods=["GET", "POST"], allow_headers=["Content-Type", "Accept", chat_api.TOKEN_HEADER],
+        expose_headers=[chat_api.TOKEN_HEADER, "Retry-After"], allow_credentials=False,
     )
+    app.add_middleware(RequestGuard, settings=settings)  # added last: the outermost, sees every byte
     install_error_handlers(app)
-    for router in (chat_api.router, openai_api.router, auth.router, inbox_api.router, widget.router, staff.router, staff_api.router):
+    for router in (chat_api.router, openai_api.router, auth.router, oidc.router, inbox_api.router, widget.router, staff.router, staff_api.router,
+                   admin_api.router, admin_api.public_router):  # governance: tenants, audit, usage, privacy
         app.include_router(router)
+    _add_docs(app)
+    app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
+    install_access_log_filter()
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict:

@@ -4,6 +4,12 @@
 
 Accounts are made with `amtslotse staff add`. `require_staff` is the dependency of every
 staff endpoint; `StaffUser.may_act_for(tenant)` is the tenant check ("*" = the cooperative).
+
+Login is throttled per account and per client address, with the counts in the store (all
+workers see them): after AMTSLOTSE_LOGIN_MAX_FAILURES failures of an account (or
+AMTSLOTSE_LOGIN_MAX_FAILURES_PER_ADDRESS from one address) within
+AMTSLOTSE_LOGIN_FAILURE_WINDOW_MINUTES, every try is 429 with Retry-After until the lockout
+ends; it doubles with each further failure. A locked try checks no password.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from pydantic import BaseModel, Field
 
 from amtslotse.tenants import TENANT_NAME
 from amtslotse.web.errors import ApiError
+from amtslotse.web.limits import client_address, hashed, too_many
 
 COOKIE = "amtslotse_staff"
 router = APIRouter(prefix="/api/v1/staff", tags=["Mitarbeitende"])
@@ -76,9 +83,19 @@ class Login(BaseModel):
 @router.post("/login")
 def login(body: Login, request: Request, response: Response) -> dict:
     services = request.app.state.services
-    account = services.store.check_staff_password(body.name, body.password)
+    store, settings = services.store, services.settings
+    account_key = "account:" + hashed("login", body.name)
+    address_key = "address:" + hashed("login", client_address(request))
+    wait = store.login_wait([account_key, address_key])
+    if wait > 0:
+        raise too_many(wait, "Zu viele fehlgeschlagene Anmeldungen.")
+    account = store.check_staff_password(body.name, body.password)
     if account is None:
+        window = settings.login_failure_window_minutes * 60
+        for key, most in ((account_key, settings.login_max_failures), (address_key, settings.login_max_failures_per_address)):
+            store.record_login_failure(key, most, window, settings.login_lockout_seconds)
         raise ApiError(401, "login_failed", "Name oder Passwort ist falsch.")
+    store.clear_login_failures(account_key)
     hours = services.settings.staff_session_hours
     token = services.store.start_staff_session(body.name, datetime.now(timezone.utc) + timedelta(hours=hours))
     response.set_cookie(COOKIE, token, max_age=int(hours * 3600), httponly=True, samesite="strict", path="/")

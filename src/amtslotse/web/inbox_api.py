@@ -5,8 +5,12 @@
                                           "data_base64": "JVBERi0..."}]}
     -> 202 {"reference": "MK-2026-000017", "status": "accepted"}     (after the commit)
 
-The client key (or the `Idempotency-Key` header) makes a retry safe: the same key gives the
-same reference and stores nothing new. Without one, every request is a new message.
+An integration (a Landkreis's form system) sends with its API key (`amtslotse apikey create`):
+`Authorization: Bearer alk_...`. Its client key (or the `Idempotency-Key` header) makes a
+retry safe: the same key gives the same reference and stores nothing new; the same key with
+other content is 409. Keys are scoped to the API key, so no other sender can take one over.
+Without an API key, intake stays open (citizens' own tools), but without idempotency keys:
+every such request is a new message. The tenant may be left out with an API key (its own).
 
 Staff endpoints need a login (`require_staff`) with the role "sachbearbeitung" for the
 message's tenant; an account of the cooperative ("*") names the tenant with `?tenant=`.
@@ -20,10 +24,11 @@ import binascii
 import json
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Optional
+from typing import Optional
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, ValidationError
@@ -33,9 +38,11 @@ from amtslotse.inbox.intake import IntakeError, accept
 from amtslotse.inbox.message import Attachment, IncomingMessage
 from amtslotse.inbox.triage import PRIORITY_LABELS as TRIAGE_PRIORITY_LABELS
 from amtslotse.privacy.redaction import mark
-from amtslotse.store.sql_inbox import UNTRIAGED_PRIORITY, AuditEntry, InboxItem
+from amtslotse.store.sql_inbox import UNTRIAGED_PRIORITY, IdempotencyConflict, InboxItem
+from amtslotse.store.sql_staff import ApiKey
 from amtslotse.web.auth import StaffUser, require_staff, staff_tenant
-from amtslotse.web.errors import MAX_BODY_BYTES, ApiError
+from amtslotse.web.errors import MAX_BODY_BYTES, MAX_ID, ApiError
+from amtslotse.web.limits import check_rate
 
 router = APIRouter(tags=["Posteingang"])
 
@@ -55,7 +62,7 @@ class AttachmentIn(BaseModel):
 
 
 class MessageIn(BaseModel):
-    tenant: str = Field(min_length=1, max_length=63)
+    tenant: Optional[str] = Field(default=None, min_length=1, max_length=63)
     text: str = ""
     subject: str = Field(default="", max_length=500)
     sender: str = Field(default="", max_length=500)
@@ -67,12 +74,22 @@ class MessageIn(BaseModel):
 async def post_message(request: Request, background: BackgroundTasks) -> JSONResponse:
     """Accept a message: the answer comes after the message is safely stored (202)."""
     services = request.app.state.services
+    key = await run_in_threadpool(_api_key, request)
+    # Per client (address or API key) before the body is read, per tenant once it is known.
+    await run_in_threadpool(
+        check_rate, request, "inbox", None, f"apikey:{key.id}" if key else None,
+        services.settings.rate_limit_per_api_key if key else None,
+    )
     body = await _read_body(request, MAX_BODY_BYTES)
-    message, tenant = _incoming(body, request.headers.get("idempotency-key"))
+    message, tenant = _incoming(body, request.headers.get("idempotency-key"), key)
+    await run_in_threadpool(check_rate, request, "inbox", tenant, None, None, False)
     try:
         accepted = await run_in_threadpool(accept, services.store, message, tenant, services.settings)
     except IntakeError as error:
         raise ApiError(error.status, error.code, str(error)) from None
+    except IdempotencyConflict:
+        raise ApiError(409, "idempotency_conflict", "Dieser Idempotency-Key wurde schon für eine andere Nachricht "
+                       "verwendet. Bitte für jede neue Nachricht einen neuen Schlüssel senden.") from None
     background.add_task(_worker(request.app).kick)
     return JSONResponse({"reference": accepted.reference, "status": "accepted"}, status_code=202, background=background)
 
@@ -88,7 +105,23 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _incoming(body: bytes, header_key: str | None) -> tuple[IncomingMessage, str]:
+def _api_key(request: Request) -> ApiKey | None:
+    """The integration's API key of `Authorization: Bearer`, None without one; 401 if it is
+    unknown or revoked, 403 if its role may not send to the inbox."""
+    header = request.headers.get("authorization", "")
+    if not header:
+        return None
+    scheme, _, secret = header.partition(" ")
+    key = request.app.state.services.store.api_key(secret.strip()) if scheme.lower() == "bearer" else None
+    if key is None:
+        raise ApiError(401, "invalid_api_key", "Der API-Schlüssel ist ungültig oder widerrufen.",
+                       headers={"WWW-Authenticate": "Bearer"})
+    if key.role != "posteingang":
+        raise ApiError(403, "forbidden", "Dieser API-Schlüssel darf nicht an den Posteingang senden.")
+    return key
+
+
+def _incoming(body: bytes, header_key: str | None, api_key: ApiKey | None = None) -> tuple[IncomingMessage, str]:
     try:
         data = MessageIn.model_validate(json.loads(body))
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -98,9 +131,19 @@ def _incoming(body: bytes, header_key: str | None) -> tuple[IncomingMessage, str
         name = ".".join(str(p) for p in first.get("loc", ())) or "Inhalt"
         problem = "fehlt" if first.get("type") == "missing" else f"ist ungültig ({first.get('msg', '')})"
         raise ApiError(422, "invalid_request", f"Das Feld „{name}“ {problem}.") from None
+    tenant = data.tenant or (api_key.tenant if api_key else None)
+    if tenant is None:
+        raise ApiError(422, "invalid_request", "Das Feld „tenant“ fehlt.")
+    if api_key is not None and tenant != api_key.tenant:
+        raise ApiError(403, "forbidden", "Dieser API-Schlüssel gilt für ein anderes Jobcenter.")
     key = data.client_key or (header_key or "").strip() or None
     if key is not None and len(key) > MAX_KEY_CHARS:
         raise ApiError(422, "invalid_request", f"Der Idempotency-Key ist zu lang (höchstens {MAX_KEY_CHARS} Zeichen).")
+    if key is not None and api_key is None:
+        # Unscoped keys let the first sender of a key own it (issue 12, finding 5).
+        raise ApiError(401, "api_key_required", "Ein Idempotency-Key (client_key) gilt nur mit einem API-Schlüssel "
+                       "(Authorization: Bearer …); ohne API-Schlüssel bitte ohne Schlüssel senden.",
+                       headers={"WWW-Authenticate": "Bearer"})
     attachments = []
     for number, a in enumerate(data.attachments, start=1):
         try:
@@ -109,11 +152,11 @@ def _incoming(body: bytes, header_key: str | None) -> tuple[IncomingMessage, str
             raise ApiError(422, "invalid_attachment", f"Anhang Nr. {number}: data_base64 ist kein gültiges Base64.") from None
         attachments.append(Attachment(a.filename, a.content_type, raw))
     message = IncomingMessage(
-        channel="api", external_id=f"key:{key}" if key else f"uuid:{uuid.uuid4()}",
+        channel="api", external_id=f"apikey:{api_key.id}:{key}" if key and api_key else f"uuid:{uuid.uuid4()}",
         received_at=datetime.now(timezone.utc), sender=data.sender, subject=data.subject, text=data.text,
         attachments=attachments,
     )
-    return message, data.tenant
+    return message, tenant
 
 
 def _worker(app):
@@ -167,7 +210,7 @@ def list_messages(
     name = _tenant(user, tenant)
     if state is not None and state not in review.STATE_LABELS:
         raise ApiError(422, "invalid_request", f"Unbekannter Zustand „{state}“; möglich: {', '.join(review.STATE_LABELS)}.")
-    if not 1 <= limit <= 500 or offset < 0:
+    if not 1 <= limit <= 500 or not 0 <= offset <= MAX_ID:
         raise ApiError(422, "invalid_request", "limit muss zwischen 1 und 500 liegen, offset ab 0.")
     now = datetime.now(timezone.utc)
     items = services.store.inbox_items(
@@ -185,7 +228,7 @@ def get_message(key: str, request: Request, user: StaffUser = Depends(require_st
     name = _tenant(user, tenant)
     item = _call(review.open_message, services.store, name, key, user.name)
     labels = _labels(services, name)
-    from amtslotse.inbox.attachments import DOCUMENT_TYPES
+    from amtslotse.inbox.attachments import DOCUMENT_TYPES, safe_content_type
 
     out = _summary(item, labels, datetime.now(timezone.utc)) | {
         "subject": item.subject, "sender": item.sender, "text": item.body,
@@ -194,7 +237,7 @@ def get_message(key: str, request: Request, user: StaffUser = Depends(require_st
         "redacted": item.redacted, "fields": item.fields, "draft": item.draft,
         "attachments": [
             {
-                "id": a.id, "filename": a.filename, "content_type": a.content_type, "size": a.size,
+                "id": a.id, "filename": a.filename, "content_type": safe_content_type(a.content_type), "size": a.size,
                 "doc_type": a.doc_type, "doc_type_label": DOCUMENT_TYPES.get(a.doc_type, ""), "text": a.text,
             }
             for a in item.attachments
@@ -206,22 +249,19 @@ def get_message(key: str, request: Request, user: StaffUser = Depends(require_st
 
 
 @staff.get("/{key}/attachments/{attachment_id}", summary="Einen Anhang herunterladen")
-def get_attachment(key: str, attachment_id: int, request: Request, user: StaffUser = Depends(require_staff),
-                   tenant: Optional[str] = None) -> Response:
+def get_attachment(key: str, request: Request, attachment_id: int = Path(ge=1, le=MAX_ID),
+                   user: StaffUser = Depends(require_staff), tenant: Optional[str] = None) -> Response:
     services = request.app.state.services
     name = _tenant(user, tenant)
-    item = _call(review.find, services.store, name, key)
-    full = services.store.inbox_item(name, item.id, with_data=True)
-    attachment = next((a for a in full.attachments if a.id == attachment_id), None) if full else None
-    if attachment is None:
-        raise ApiError(404, "not_found", "Diesen Anhang gibt es nicht.")
-    services.store.append_audit(AuditEntry(
-        name, user.name, "attachment_viewed", "inbox_message", str(item.id),
-        {"reference": item.reference, "attachment_id": attachment_id},
-    ))
-    return Response(attachment.data, media_type=attachment.content_type, headers={
+    attachment = _call(review.open_attachment, services.store, name, key, attachment_id, user.name)  # audited there
+    # Download only, with the type its bytes show (never the sender's text/html): opened in
+    # the browser anyway, it may run nothing (sandbox).
+    from amtslotse.inbox.attachments import safe_content_type
+
+    media_type = safe_content_type(attachment.content_type, attachment.data, attachment.filename)
+    return Response(attachment.data, media_type=media_type, headers={
         "Content-Disposition": f"attachment; filename*=UTF-8''{_quote(attachment.filename)}",
-        "X-Content-Type-Options": "nosniff",
+        "X-Content-Type-Options": "nosniff", "Content-Security-Policy": "default-src 'none'; sandbox",
     })
 
 
@@ -305,6 +345,11 @@ router.include_router(staff)
 
 
 def _call(function, *args):
+    """Run a review step; its error becomes the HTTP error. A numeric key beyond the stores'
+    64-bit ids names no message (404, not an overflow in the database driver)."""
+    key = args[2] if len(args) > 2 else None
+    if isinstance(key, str) and key.isdigit() and int(key) > MAX_ID:
+        raise ApiError(404, "not_found", "Diese Nachricht gibt es nicht (mehr).")
     try:
         return function(*args)
     except review.ReviewError as error:
@@ -312,14 +357,15 @@ def _call(function, *args):
 
 
 def _labels(services, tenant: str):
-    """The tenant's category labels; the built-in ones if its [inbox] table is broken (the
-    queue must stay readable; processing reports the error on each message)."""
-    from amtslotse.inbox.categories import DEFAULT_CONFIG, InboxConfigError, inbox_config
+    """The tenant's category labels (`TenantConfig.inbox()`); the built-in ones if its
+    configuration is broken (the queue must stay readable; processing reports the error on
+    each message)."""
+    from amtslotse.errors import UserError
+    from amtslotse.inbox.categories import DEFAULT_CONFIG
 
-    config = services.tenant(tenant)
     try:
-        return inbox_config(config.raw if config.configured else None)
-    except InboxConfigError:
+        return services.tenant(tenant).inbox()
+    except UserError:
         return DEFAULT_CONFIG
 
 

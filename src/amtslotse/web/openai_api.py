@@ -11,6 +11,7 @@ answer's sources and flags come beside the standard fields, in "amtslotse".
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
 from typing import Iterator, Literal, Optional
@@ -23,7 +24,9 @@ from amtslotse.ask.conversation import public_answer
 from amtslotse.privacy.redaction import redact
 from amtslotse.web.chat_api import _tenant
 from amtslotse.web.errors import ApiError
+from amtslotse.web.limits import check_rate
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["OpenAI-kompatibel"])
 MODEL = "amtslotse"
 
@@ -61,13 +64,14 @@ def chat_completions(body: CompletionRequest, request: Request):
     if name != MODEL:
         raise ApiError(404, "model_not_found", f"Unbekanntes Modell „{body.model}“; verfügbar: „{MODEL}“ oder „{MODEL}:<mandant>“.")
     tenant = _tenant(request, tenant or None).tenant
+    check_rate(request, "openai", tenant)
     users = [m.text() for m in body.messages if m.role == "user"]
     if not users or not users[-1].strip():
         raise ApiError(422, "invalid_request", "Die letzte Nachricht muss eine Frage (role „user“) sein.")
     question = users[-1]
     if len(question) > services.settings.max_message_chars:
         raise ApiError(413, "message_too_long", f"Die Nachricht ist zu lang (höchstens {services.settings.max_message_chars} Zeichen).")
-    history = [redact(u).text for u in users[:-1]][-services.settings.history_turns:] if services.settings.history_turns else []
+    history = _history(users[:-1], services.settings.history_turns, services.settings.max_message_chars)
     events = services.asker.stream(question, tenant, history=history, first_turn=len(users) == 1)
     completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     if body.stream:
@@ -86,6 +90,15 @@ def chat_completions(body: CompletionRequest, request: Request):
     }
 
 
+def _history(earlier: list[str], turns: int, max_chars: int) -> list[str]:
+    """The redacted history the pipeline sees: the last `turns` questions only, each cut to
+    `max_chars`, and only those redacted (a client may send 100 long messages: redacting all
+    of them would cost seconds of CPU for nothing)."""
+    if turns <= 0:
+        return []
+    return [redact(text[:max_chars]).text for text in earlier[-turns:]]
+
+
 def _extra(answer) -> dict:
     data = public_answer(answer, "", 0)
     return {k: v for k, v in data.items() if k not in ("answer", "conversation_id", "message_id")}
@@ -100,9 +113,15 @@ def _chunks(events, completion_id: str, created: int, model: str) -> Iterator[st
         return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
 
     yield chunk({"role": "assistant", "content": ""})
-    for event in events:
-        if event.kind == "text" and event.data["delta"]:
-            yield chunk({"content": event.data["delta"]})
-        elif event.kind == "done":
-            yield chunk({}, "stop", amtslotse=_extra(event.data))
+    try:
+        for event in events:
+            if event.kind == "text" and event.data["delta"]:
+                yield chunk({"content": event.data["delta"]})
+            elif event.kind == "done":
+                yield chunk({}, "stop", amtslotse=_extra(event.data))
+    except Exception:  # noqa: BLE001 - the stream has started: the client gets an error event and the end
+        log.exception("OpenAI-Stream abgebrochen")
+        error = {"error": {"code": "internal_error", "type": "server_error",
+                           "message": "Die Antwort konnte nicht fertig erstellt werden."}}
+        yield f"data: {json.dumps(error, ensure_ascii=False)}\n\n"
     yield "data: [DONE]\n\n"

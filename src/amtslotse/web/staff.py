@@ -12,6 +12,7 @@ their static files, and the page context (who is logged in, the tenant's categor
     GET /staff/inbox/{ref}      one message: marked personal data, fields, draft, actions, audit trail
     GET /staff/knowledge        documents and curated answers (needs the staff API of web/staff_api.py)
     GET /staff/analytics        charts, tables and the CSV export (same)
+    GET /staff/verwaltung       audit check, usage, data protection, tenants (web/admin_api.py)
     GET /staff/context.json     for the pages: user, roles, tenant, categories, teams, labels
 
 Like the citizen widget (web/widget.py) the pages are plain JavaScript modules in
@@ -32,7 +33,7 @@ from fastapi.responses import HTMLResponse, Response
 from amtslotse.inbox.categories import FLAGS
 from amtslotse.inbox.fields import FIELD_LABELS
 from amtslotse.inbox.review import CLOSE_REASONS, STATE_LABELS
-from amtslotse.inbox.routing import DEFAULT_TEAM, TEAMS, load_rules
+from amtslotse.inbox.routing import TEAMS, teams
 from amtslotse.tenants import TENANT_NAME
 from amtslotse.web.auth import StaffUser, require_staff
 from amtslotse.web.errors import ApiError
@@ -51,6 +52,7 @@ PAGES = {
     "message": ("Nachricht", "message.js"),
     "knowledge": ("Wissen", "knowledge.js"),
     "analytics": ("Auswertung", "analytics.js"),
+    "admin": ("Verwaltung", "admin.js"),
 }
 
 
@@ -102,6 +104,12 @@ def analytics_page() -> Response:
     return _shell("analytics", "../")
 
 
+@router.get("/staff/verwaltung", response_class=HTMLResponse)
+def admin_page() -> Response:
+    """Audit check, usage, data-protection requests; the tenants for the cooperative (admin.js)."""
+    return _shell("admin", "../")
+
+
 @router.get("/staff/static/{name}")
 def static_file(name: str, request: Request) -> Response:
     """The workspace's modules, styles and icon."""
@@ -117,33 +125,42 @@ def context(request: Request, user: StaffUser = Depends(require_staff), tenant: 
     name = tenant or (user.tenant if user.tenant != "*" else (tenants[0] if tenants else None))
     if name is not None and (not TENANT_NAME.match(name) or not user.may_act_for(name)):
         raise ApiError(403, "forbidden", "Sie dürfen nicht für dieses Jobcenter arbeiten.")
-    categories, teams = _inbox_names(services, name)
+    categories, teams, config_error = _inbox_names(services, name)
     return {
         "user": {"name": user.name, "tenant": user.tenant, "roles": sorted(user.roles)},
         "tenant": name, "tenants": tenants,
-        "tenant_name": services.tenant(name).name if name else None,
+        "tenant_name": _tenant_name(services, name),
+        "config_error": config_error,  # German, naming file and key; None when the configuration is fine
         "categories": categories, "teams": teams, "flags": dict(FLAGS),
         "states": STATE_LABELS, "close_reasons": CLOSE_REASONS, "field_labels": FIELD_LABELS,
     }
 
 
-def _inbox_names(services, tenant: str | None) -> tuple[list[dict], list[str]]:
-    """The tenant's visible categories and the teams its routing rules name (for filters and
-    forwarding); the built-in ones if its configuration is broken (the inbox stays usable)."""
-    from amtslotse.inbox.categories import DEFAULT_CONFIG, inbox_config
+def _tenant_name(services, tenant: str | None) -> str | None:
+    from amtslotse.errors import UserError
 
-    config = DEFAULT_CONFIG
-    if tenant is not None:
-        raw = services.tenant(tenant)
-        try:
-            config = inbox_config(raw.raw if raw.configured else None)
-        except ValueError:
-            config = DEFAULT_CONFIG
     try:
-        teams = {rule.team for rule in load_rules(config.routing, config.labels)} | {DEFAULT_TEAM}
-    except ValueError:
-        teams = set(TEAMS)
-    return [{"key": k, "label": config.label(k)} for k in config.keys], sorted(teams)
+        return services.tenant(tenant).name if tenant else None
+    except UserError:  # a broken tenant file: config_error says why
+        return tenant
+
+
+def _inbox_names(services, tenant: str | None) -> tuple[list[dict], list[str], str | None]:
+    """The tenant's visible categories and the teams its routing rules name (for filters and
+    forwarding), from `TenantConfig.inbox()`, and the configuration's error if any. A broken
+    configuration gives the built-in names (the inbox stays usable; processing reports the
+    error on each message, `amtslotse check` names file and line)."""
+    from amtslotse.errors import UserError
+    from amtslotse.inbox.categories import DEFAULT_CONFIG
+
+    config, error = DEFAULT_CONFIG, None
+    try:
+        if tenant is not None:
+            config = services.tenant(tenant).inbox()
+        names = teams(config)
+    except UserError as problem:
+        config, names, error = DEFAULT_CONFIG, sorted(TEAMS), str(problem)
+    return [{"key": k, "label": config.label(k)} for k in config.keys], names, error
 
 
 def _not_found(text: str) -> HTMLResponse:

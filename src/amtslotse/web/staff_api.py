@@ -19,13 +19,14 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
-from amtslotse.analytics import CHARTS, Minutes, Period, build_report, render_chart, report_csv
+from amtslotse.analytics import CHARTS, Period, build_report, render_chart, report_csv
 from amtslotse.analytics.report import MAX_DAYS
 from amtslotse.ask.conversation import PUBLIC_FIELDS
 from amtslotse.tenants import TenantConfigError
 from amtslotse.web.auth import StaffUser, require_staff, staff_tenant
 from amtslotse.web.errors import ApiError
 from amtslotse.web.inbox_api import _labels
+from amtslotse.web.staff_gaps import router as gaps_router
 from amtslotse.web.staff_knowledge import router as knowledge_router
 
 router = APIRouter(prefix="/api/v1/staff", tags=["Arbeitsbereich (Mitarbeitende)"])
@@ -45,8 +46,8 @@ def _report(request: Request, tenant: str, days: int) -> dict:
         raise ApiError(422, "invalid_request", f"Der Zeitraum (days) muss zwischen 1 und {MAX_DAYS} Tagen liegen.")
     try:
         config = services.tenant(tenant)
-        minutes = Minutes.from_config(config.raw if config.configured else {})
-    except (TenantConfigError, ValueError) as error:
+        minutes = config.analytics()
+    except TenantConfigError as error:
         raise ApiError(422, "invalid_tenant_config", f"Die Einstellungen des Jobcenters sind fehlerhaft: {error}") from None
     period = Period.last_days(days, datetime.now(timezone.utc))
     store = services.store
@@ -108,8 +109,10 @@ async def get_search_test(request: Request, user: StaffUser = Depends(require_st
     data = answer.to_dict()
     return {k: data[k] for k in PUBLIC_FIELDS} | {
         "outcome": answer.outcome, "passage_ids": answer.passage_ids, "redacted_question": answer.redacted_question,
-        "reasons": answer.reasons,
+        "reasons": answer.reasons, "confidence": answer.confidence, "chosen": answer.chosen,
+        "candidates": answer.candidates, "curated_candidates": answer.curated_candidates,
     }
 
 
 router.include_router(knowledge_router)  # documents and curated answers (web/staff_knowledge.py)
+router.include_router(gaps_router)  # open questions and proposed answers (web/staff_gaps.py)

@@ -27,7 +27,8 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from pydantic import BaseModel, Field
 
 from amtslotse.knowledge.curated import CURATED_SOURCE, curated_answers, new_id, save_curated_answers
-from amtslotse.knowledge.ingest import ingest_paths
+from amtslotse.knowledge.law_changes import curated_review_due
+from amtslotse.knowledge.ingest import ingest_paths, remove_document
 from amtslotse.knowledge.loaders import SUPPORTED_SUFFIXES
 from amtslotse.store.sql_inbox import AuditEntry
 from amtslotse.web.auth import StaffUser, require_staff, staff_tenant
@@ -47,10 +48,6 @@ written back as one document, and two editors must not overwrite each other's ch
 
 def _tenant(user: StaffUser, tenant: str | None) -> str:
     return staff_tenant(user, tenant, ROLE)
-
-
-def _audit(request: Request, tenant: str, user: StaffUser, action: str, object_type: str, object_id: str, **details) -> None:
-    request.app.state.services.store.append_audit(AuditEntry(tenant, user.name, action, object_type, object_id, details))
 
 
 # --- documents --------------------------------------------------------------------------------
@@ -88,6 +85,7 @@ def list_documents(request: Request, user: StaffUser = Depends(require_staff), t
         "tenant": name, "documents": documents,
         "review_after_days": services.settings.review_after_days,
         "review_due": [d for d in documents if d["review_due"]],
+        "curated_review_due": curated_review_due(services.store, name),
     }
 
 
@@ -110,13 +108,10 @@ def upload_documents(
             path = Path(folder) / filename
             path.write_bytes(upload.file.read())
             paths.append(path)
-        report = ingest_paths(paths, services.store, services.settings, tenant=name, valid_from=start, valid_to=end, workers=0)
+        report = ingest_paths(paths, services.store, services.settings, tenant=name, valid_from=start, valid_to=end,
+                              workers=0, actor=user.name)  # audited there, as "document_uploaded"
     _want_vectors(request, report.ingested)
     failed = {path.name: message for path, message in report.failed}
-    for filename in names:
-        if filename not in failed:
-            _audit(request, name, user, "document_uploaded", "document", filename,
-                   valid_from=_iso(start), valid_to=_iso(end))
     errors = [{"file": f, "error": m} for f, m in failed.items()]
     if failed and len(failed) == len(names):
         raise ApiError(422, "upload_failed", "; ".join(f"{f}: {m}" for f, m in failed.items()))
@@ -133,10 +128,9 @@ def delete_document(source: str, request: Request, user: StaffUser = Depends(req
     name = _tenant(user, tenant)
     day = _day(valid_from or "", "valid_from")
     with _WRITE:
-        deleted = services.store.delete_document(name, source, day)
+        deleted = remove_document(services.store, name, source, day, user.name)  # audited there
     if not deleted:
         raise ApiError(404, "not_found", f"Das Dokument „{source}“ gibt es hier nicht.")
-    _audit(request, name, user, "document_deleted", "document", source, valid_from=_iso(day), versions=deleted)
     return {"deleted": deleted}
 
 
@@ -200,11 +194,13 @@ def _want_vectors(request: Request, ingested: int) -> None:
         worker.request()
 
 
-def _save(request: Request, tenant: str, items: list[dict]) -> None:
+def _save(request: Request, tenant: str, items: list[dict], user: StaffUser, action: str, ident: str) -> None:
     services = request.app.state.services
-    report = save_curated_answers(services.store, services.settings, tenant, items)
+    report = save_curated_answers(services.store, services.settings, tenant, items, actor=user.name,
+                                  change=(action, ident))  # audited there
     if report.failed:
         raise ApiError(422, "invalid_curated", report.failed[0][1])
+    services.asker.curated_index.invalidate(tenant)  # live at once for the chat of this process
     _want_vectors(request, report.ingested)
 
 
@@ -224,8 +220,7 @@ def create_curated(body: CuratedIn, request: Request, user: StaffUser = Depends(
         if body.id in taken:
             raise ApiError(409, "conflict", f"Eine kuratierte Antwort „{body.id}“ gibt es schon.")
         item = body.item(body.id or new_id(body.question, taken))
-        _save(request, name, [*items, item])
-    _audit(request, name, user, "curated_created", "curated", item["id"])
+        _save(request, name, [*items, item], user, "curated_created", item["id"])
     return item
 
 
@@ -237,8 +232,7 @@ def update_curated(ident: str, body: CuratedIn, request: Request, user: StaffUse
         items = curated_answers(request.app.state.services.store, name)
         index = _index(items, ident)
         item = body.item(ident)
-        _save(request, name, items[:index] + [item] + items[index + 1:])
-    _audit(request, name, user, "curated_updated", "curated", ident)
+        _save(request, name, items[:index] + [item] + items[index + 1:], user, "curated_updated", ident)
     return item
 
 
@@ -249,8 +243,7 @@ def delete_curated(ident: str, request: Request, user: StaffUser = Depends(requi
     with _WRITE:
         items = curated_answers(request.app.state.services.store, name)
         index = _index(items, ident)
-        _save(request, name, items[:index] + items[index + 1:])
-    _audit(request, name, user, "curated_deleted", "curated", ident)
+        _save(request, name, items[:index] + items[index + 1:], user, "curated_deleted", ident)
     return {"deleted": ident}
 
 

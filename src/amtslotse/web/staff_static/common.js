@@ -25,6 +25,7 @@ export const PAGES = [
   { page: "inbox", path: "staff", label: "Posteingang", role: "sachbearbeitung" },
   { page: "knowledge", path: "staff/knowledge", label: "Wissen", role: "redaktion" },
   { page: "analytics", path: "staff/analytics", label: "Auswertung", role: "auswertung" },
+  { page: "admin", path: "staff/verwaltung", label: "Verwaltung", role: "admin" },
 ];
 
 export class ApiError extends Error {

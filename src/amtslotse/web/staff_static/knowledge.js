@@ -1,6 +1,7 @@
 // The tenant's knowledge for the editorial staff: documents (list, upload with validity dates,
 // delete), what is due for review, curated answers (create, edit, delete), who changed what,
-// and a search test that shows what a citizen would get.
+// a search test that shows what a citizen would get, and the citizens' open questions, each
+// turned into a curated answer from a proposal the editor checks and saves.
 //
 //   /staff/knowledge
 
@@ -26,13 +27,14 @@ if (page) show(page);
 function show(page) {
   const sections = {
     search: searchSection(page),
+    gaps: h("section", { class: "card", "aria-labelledby": "gaps-title" }),
     due: h("section", { class: "card", "aria-labelledby": "due-title" }),
     documents: h("section", { class: "card", "aria-labelledby": "documents-title" }),
     curated: h("section", { class: "card", "aria-labelledby": "curated-title" }),
     audit: h("section", { class: "card", "aria-labelledby": "changes-title" }),
   };
   const state = { page, sections, reload: () => reload(state) };
-  page.main.append(sections.search, sections.due, sections.documents, uploadSection(state), sections.curated,
+  page.main.append(sections.search, sections.gaps, sections.due, sections.documents, uploadSection(state), sections.curated,
     curatedForm(state), sections.audit);
   return reload(state);
 }
@@ -40,9 +42,11 @@ function show(page) {
 async function reload(state) {
   const { page, sections } = state;
   try {
-    const [knowledge, curated, audit] = await Promise.all([
+    const [knowledge, curated, audit, gaps] = await Promise.all([
       page.api("api/v1/staff/knowledge"), page.api("api/v1/staff/curated"), page.api("api/v1/staff/knowledge/audit"),
+      page.api("api/v1/staff/gaps"),
     ]);
+    sections.gaps.replaceChildren(...gapParts(state, gaps));
     sections.due.replaceChildren(...dueParts(knowledge));
     sections.documents.replaceChildren(...documentParts(state, knowledge.documents));
     sections.curated.replaceChildren(...curatedParts(state, curated.items));
@@ -61,6 +65,13 @@ function dueParts(knowledge) {
     due.length
       ? h("ul", {}, due.map((d) => h("li", {}, h("strong", {}, d.title || d.source), ` (${d.source}), eingelesen am ${dateTime(d.ingested_at)}`)))
       : h("p", {}, "Zurzeit ist keine Prüfung fällig."),
+    ...(knowledge.curated_review_due || []).length
+      ? [
+          h("h3", {}, "Geprüfte Antworten: Gesetz geändert"),
+          h("ul", {}, knowledge.curated_review_due.map((d) => h("li", {},
+            h("strong", {}, d.question), ` zitiert ${d.citation}; der Paragraf ändert sich ab ${germanDate(d.changed_on)}. Prüfung fällig.`))),
+        ]
+      : [],
   ];
 }
 
@@ -205,7 +216,9 @@ function curatedForm(state) {
   const title = h("h2", { id: "curated-form-title", tabindex: "-1" }, "Neue kuratierte Antwort");
   const submit = h("button", { type: "submit", class: "primary" }, "Antwort speichern");
   const cancel = h("button", { type: "button", class: "secondary", hidden: true }, "Bearbeiten abbrechen");
-  const form = h("form", { class: "card", "aria-labelledby": "curated-form-title", novalidate: true }, title,
+  const note = h("div", { class: "proposal-note", hidden: true }); // where a proposal came from (state.edit's `about`)
+  let known = new Map(); // citation -> the source as stored (file, section): the text field shows label and link only
+  const form = h("form", { class: "card", "aria-labelledby": "curated-form-title", novalidate: true }, title, note,
     field("Frage", c.question),
     field("Andere Formulierungen", c.alternatives, "Eine je Zeile: so fragen Bürgerinnen und Bürger auch."),
     field("Antwort", c.answer, "Einfacher Text; **fett** und Listen mit „- “ sind möglich."),
@@ -220,10 +233,17 @@ function curatedForm(state) {
     for (const control of Object.values(c)) clearFieldError(control);
     title.textContent = "Neue kuratierte Antwort";
     cancel.hidden = true;
+    note.hidden = true;
+    note.replaceChildren();
+    known = new Map();
   };
-  state.edit = (item) => {
-    editing = item.id;
-    title.textContent = `Kuratierte Antwort bearbeiten: ${item.question}`;
+  // An item without id (a proposal) is saved as a new answer; `about` explains where it came from.
+  state.edit = (item, about = null) => {
+    editing = item.id || null;
+    title.textContent = editing ? `Kuratierte Antwort bearbeiten: ${item.question}` : "Neue kuratierte Antwort aus einer offenen Frage";
+    note.replaceChildren(...(about ? [about] : []));
+    note.hidden = !about;
+    known = new Map((item.sources || []).map((s) => [s.citation, s]));
     c.question.value = item.question;
     c.alternatives.value = (item.alternatives || []).join("\n");
     c.answer.value = item.answer;
@@ -252,7 +272,9 @@ function curatedForm(state) {
         fieldError(c.sources, `Der Link „${link}“ ist keine Internetadresse (https://…).`);
         return;
       }
-      sources.push(link ? { citation, url: link } : { citation });
+      const details = { ...known.get(citation) }; // its file and section; the link as now written
+      delete details.url;
+      sources.push({ ...details, citation, ...(link ? { url: link } : {}) });
     }
     const body = {
       question: c.question.value.trim(), answer: c.answer.value.trim(),
@@ -275,6 +297,76 @@ function curatedForm(state) {
     }
   });
   return form;
+}
+
+// --- open questions: from gap to answer ---------------------------------------------------------
+
+function gapParts(state, gaps) {
+  const rows = gaps.items.map((gap) => {
+    const propose = h("button", { type: "button", class: "secondary", "aria-label": `Antwort vorschlagen: „${gap.question}“` },
+      "Antwort vorschlagen");
+    propose.addEventListener("click", () => proposeAnswer(state, gap, propose));
+    const mix = [gap.outcomes.unsure ? `ohne sichere Antwort: ${gap.outcomes.unsure}` : null,
+      gap.outcomes.down ? `„Daumen runter“: ${gap.outcomes.down}` : null].filter(Boolean);
+    return h("tr", {},
+      h("th", { scope: "row" }, gap.question),
+      h("td", {}, String(gap.count)),
+      h("td", {}, dateTime(gap.last_asked)),
+      h("td", {}, mix.map((line) => h("span", { class: "cell-line" }, line))),
+      h("td", {}, propose));
+  });
+  return [
+    h("h2", { id: "gaps-title" }, "Offene Fragen der Bürgerinnen und Bürger"),
+    h("p", { class: "hint" }, `Fragen der letzten ${gaps.days} Tage, auf die der Chat keine sichere Antwort hatte oder deren Antwort `
+      + "mit „Daumen runter“ bewertet wurde, häufigste zuerst (ohne persönliche Daten). „Antwort vorschlagen“ füllt das Formular "
+      + "für eine neue kuratierte Antwort; der Chat nutzt sie erst, wenn Sie sie geprüft und gespeichert haben."),
+    rows.length
+      ? h("div", { class: "table-wrap" }, h("table", { class: "gaps" },
+        h("caption", {}, `${rows.length} offene ${rows.length === 1 ? "Frage" : "Fragen"}`),
+        h("thead", {}, h("tr", {}, ["Frage", "Anzahl", "Zuletzt gefragt", "Ergebnis", "Aktion"].map((t) => h("th", { scope: "col" }, t)))),
+        h("tbody", {}, rows)))
+      : h("p", {}, "Zurzeit gibt es keine offenen Fragen."),
+  ];
+}
+
+async function proposeAnswer(state, gap, button) {
+  button.disabled = true;
+  state.page.announce("Der Vorschlag wird erstellt …");
+  try {
+    const proposal = await state.page.api("api/v1/staff/gaps/proposal", { method: "POST", body: { question: gap.question } });
+    state.edit(proposal, proposalNote(gap, proposal));
+    state.page.announce(proposal.answer
+      ? "Vorschlag eingefügt. Bitte Antwort und Quellen prüfen, anpassen und dann speichern."
+      : "Keine passende Quelle gefunden. Bitte die Antwort selbst schreiben und die Quellen angeben.");
+  } catch (error) {
+    state.page.fail(error.message);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+/** Where the proposed text comes from, the sources to check (with their wording), similar answers. */
+function proposalNote(gap, proposal) {
+  const origin = {
+    generative: "Der Text ist ein Vorschlag des Sprachmodells aus den unten genannten Quellen.",
+    extractive: "Der Text besteht aus Sätzen der am besten passenden Quelle.",
+    none: "Für diese Frage hat keine Quelle einen passenden Satz.",
+  }[proposal.way] || "";
+  const texts = new Map((proposal.source_texts || []).map((s) => [s.citation, s.text]));
+  return h("div", {},
+    h("p", {}, `Offene Frage („${gap.question}“, ${gap.count === 1 ? "einmal" : `${gap.count}-mal`} gestellt). ${origin} `
+      + "Prüfen Sie jede Aussage an den Quellen; die Formulierung der Bürgerin oder des Bürgers steht bei „Andere Formulierungen“."),
+    proposal.sources.length ? h("div", {}, h("h3", {}, "Quellen des Vorschlags"), h("ul", {}, proposal.sources.map((s) => {
+      const href = safeHttpUrl(s.url);
+      return h("li", {},
+        href ? h("a", { href, target: "_blank", rel: "noopener noreferrer" }, s.citation, h("span", { class: "visually-hidden" }, " (öffnet in neuem Fenster)"))
+          : s.citation,
+        s.source ? h("span", { class: "muted" }, ` – ${s.source}`) : null,
+        texts.get(s.citation) ? h("details", {}, h("summary", {}, "Wortlaut der Quelle"), h("p", { class: "answer-text" }, texts.get(s.citation))) : null);
+    }))) : null,
+    proposal.related?.length ? h("p", { class: "hint" }, "Ähnliche geprüfte Antworten gibt es schon: "
+      + proposal.related.map((r) => `„${r.question}“ (Treffsicherheit ${Math.round(r.probability * 100)} %)`).join(", ")
+      + ". Passt eine davon, ergänzen Sie dort besser die Formulierung der Bürgerin oder des Bürgers.") : null);
 }
 
 function searchSection(page) {
@@ -303,7 +395,8 @@ function searchSection(page) {
           const href = safeHttpUrl(c.url);
           return h("li", {}, href ? h("a", { href, target: "_blank", rel: "noopener noreferrer" }, c.citation || c.title,
             h("span", { class: "visually-hidden" }, " (öffnet in neuem Fenster)")) : (c.citation || c.title));
-        }))) : h("p", { class: "hint" }, "Ohne Quellen."));
+        }))) : h("p", { class: "hint" }, "Ohne Quellen."),
+        whyParts(answer));
       page.announce("Suchtest fertig.");
     } catch (error) {
       result.replaceChildren();
@@ -314,6 +407,26 @@ function searchSection(page) {
   });
   return h("section", { class: "card", "aria-labelledby": "search-title" },
     h("h2", { id: "search-title" }, "Suchtest: Was bekäme eine Bürgerin oder ein Bürger?"), form, result);
+}
+
+// Why the winner won: the best-fitting curated answers with the probability that they are right
+// (shown from the calibrated threshold on), then the ranked sources. A miss is fixed by adding the
+// citizen's wording as a phrasing of the right curated answer.
+function whyParts(answer) {
+  const percent = (p) => `${Math.round(p * 100)} %`;
+  const curated = answer.curated_candidates || [];
+  const sources = answer.candidates || [];
+  return h("details", { class: "why" },
+    h("summary", {}, "Warum diese Antwort?"),
+    answer.chosen ? h("p", {}, answer.chosen.way === "curated"
+      ? `Gewählt: geprüfte Antwort „${answer.chosen.curated_id}“ über die Formulierung „${answer.chosen.phrasing}“ (Treffsicherheit ${percent(answer.confidence)}).`
+      : `Gewählt: Auszug aus ${answer.chosen.citation} (Treffsicherheit ${percent(answer.confidence)}).`) : null,
+    h("h4", {}, "Passende geprüfte Antworten"),
+    curated.length ? h("ol", {}, curated.map((c) => h("li", {}, `${c.question} – über „${c.phrasing}“, Treffsicherheit ${percent(c.probability)}`)))
+      : h("p", { class: "hint" }, "Keine."),
+    h("h4", {}, "Gefundene Quellen, beste zuerst"),
+    sources.length ? h("ol", {}, sources.map((c) => h("li", {}, `${c.citation} (${c.kind}, ${c.score})`))) : h("p", { class: "hint" }, "Keine."),
+    h("p", { class: "hint" }, "Fehlt die richtige Antwort, fügen Sie die Frage bei der passenden geprüften Antwort als weitere Formulierung hinzu."));
 }
 
 function auditParts(entries) {

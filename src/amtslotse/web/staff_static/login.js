@@ -18,6 +18,18 @@ const form = h("form", { class: "card login", novalidate: true, "aria-describedb
 main.append(h("p", {}, "Bitte melden Sie sich mit Ihrem Konto für Amtslotse an."), alert, form);
 name.focus();
 
+// Single sign-on (OpenID Connect), when the server has a provider configured: a plain link, the
+// server sends the browser on to the provider and back into the workspace.
+request("api/v1/staff/oidc").then((status) => {
+  if (!status?.enabled) return;
+  const target = new URL(nextPage());
+  const next = target.pathname.slice(ROOT.pathname.length) + target.search;
+  const sso = url("api/v1/staff/oidc/login");
+  sso.searchParams.set("next", next);
+  main.append(h("div", { class: "card login" }, h("p", {}, "Oder mit dem zentralen Konto Ihrer Behörde:"),
+    h("a", { class: "button", id: "login-sso", href: sso.href }, "Mit Single Sign-on anmelden")));
+}).catch(() => {});
+
 /** Where to go after the login: a /staff page of this server, never another site. */
 function nextPage() {
   const next = new URLSearchParams(location.search).get("next");

@@ -5,7 +5,11 @@
 //   await api.ask(conversationId, { text: "Zahlt das Jobcenter die Nebenkosten?" }, (name, data) => ...);
 //
 // No cookies: every request is made with credentials "omit"; the conversation is identified by
-// an id the widget draws at random and keeps in memory only.
+// an id the widget draws at random and keeps in memory only. The first answer of a conversation
+// brings its secret (header X-Conversation-Token, also `conversation_token` in the answer); it
+// stays in memory, in this object, and goes with every further message, feedback and handover.
+
+const TOKEN_HEADER = "X-Conversation-Token";
 
 export class ApiError extends Error {
   constructor(status, code, message) {
@@ -20,14 +24,25 @@ export class Api {
   constructor(base, tenant) {
     this.base = base;
     this.tenant = tenant;
+    this.tokens = new Map(); // conversation id -> its secret
+  }
+
+  /** The header that proves this client started the conversation (none before its first answer). */
+  tokenHeader(conversationId) {
+    const token = this.tokens.get(conversationId);
+    return token ? { [TOKEN_HEADER]: token } : {};
+  }
+
+  keepToken(conversationId, token) {
+    if (token) this.tokens.set(conversationId, token);
   }
 
   url(path) {
     return new URL(path, this.base).href;
   }
 
-  async request(path, { method = "GET", body, accept = "application/json" } = {}) {
-    const init = { method, credentials: "omit", headers: { Accept: accept } };
+  async request(path, { method = "GET", body, accept = "application/json", headers = {} } = {}) {
+    const init = { method, credentials: "omit", headers: { Accept: accept, ...headers } };
     if (body !== undefined) {
       init.headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);
@@ -57,11 +72,12 @@ export class Api {
   feedback(conversationId, messageId, rating, comment) {
     const body = comment ? { rating, comment } : { rating };
     const path = `api/v1/conversations/${encodeURIComponent(conversationId)}/messages/${encodeURIComponent(messageId)}/feedback`;
-    return this.json(path, { method: "POST", body });
+    return this.json(path, { method: "POST", body, headers: this.tokenHeader(conversationId) });
   }
 
   handover(payload) {
-    return this.json("api/v1/handovers", { method: "POST", body: payload });
+    const headers = this.tokenHeader(payload.conversation_id);
+    return this.json("api/v1/handovers", { method: "POST", body: payload, headers });
   }
 
   /** Sends a message and calls onEvent(name, data) for each server-sent event; returns the `done` answer. */
@@ -69,16 +85,22 @@ export class Api {
     const path = `api/v1/conversations/${encodeURIComponent(conversationId)}/messages`;
     const response = await this.request(path, {
       method: "POST", accept: "text/event-stream", body: { tenant: this.tenant, ...message },
+      headers: this.tokenHeader(conversationId),
     });
+    this.keepToken(conversationId, response.headers.get(TOKEN_HEADER));
     if (!(response.headers.get("content-type") || "").includes("text/event-stream")) {
       const answer = await response.json(); // a server without streaming: the plain answer object
+      this.keepToken(conversationId, answer.conversation_token);
       onEvent("done", answer);
       return answer;
     }
     let answer = null;
     for await (const { name, data } of readEvents(response.body)) {
       if (name === "error") throw new ApiError(response.status, data.code, data.message);
-      if (name === "done") answer = data;
+      if (name === "done") {
+        answer = data;
+        this.keepToken(conversationId, data.conversation_token);
+      }
       onEvent(name, data);
     }
     if (!answer) throw new ApiError(response.status, "incomplete_stream", null);

@@ -158,10 +158,10 @@ class ChatWidget {
       .map(([url, key]) => h("li", {}, this.externalLink(url, key)));
     const intro = h("div", { class: "al-intro" },
       config.greeting ? h("p", { class: "al-greeting", dir: "auto" }, config.greeting) : null,
+      // One short notice, once, before the first message (AI Act Art. 50; data protection).
       h("div", { class: "al-notices" },
         this.tx(h(sub, { class: "al-notices-title" }), "beforeYouWrite"),
-        config.notices?.ai ? h("p", { class: "al-notice-ai", dir: "auto" }, config.notices.ai) : null,
-        config.notices?.data ? h("p", { class: "al-notice-data", dir: "auto" }, config.notices.data) : null,
+        config.notices?.ai ? h("p", { class: "al-notice-ai", dir: "auto" }, config.notices.ai, " ", config.notices?.data || "") : null,
         links.length ? h("ul", { class: "al-links" }, links) : null));
     this.log = h("div", { class: "al-messages", role: "region", tabindex: "0" }, intro);
     this.tx(this.log, "history", "aria-label");
@@ -272,11 +272,14 @@ class ChatWidget {
     this.scrollTo(mine); // the question on top, the answer grows below it (no jumping while it streams)
     this.announce(this.t("searching"));
     try {
-      const message = { text, simple_language: this.simple, language: this.lang === "de" ? null : this.lang };
+      // The notice stands above the first message (messages()), so the answer need not repeat it.
+      const message = { text, simple_language: this.simple, language: this.lang === "de" ? null : this.lang, notice_shown: true };
       const answer = await this.api.ask(this.conversationId, message, (name, data) => turn.on(name, data));
       turn.finish(answer);
     } catch (error) {
       turn.fail(error);
+      // A conversation at its most questions (or no longer ours): the next question starts a new one.
+      if (["conversation_full", "conversation_forbidden"].includes(error.code)) this.conversationId = newConversationId();
     } finally {
       this.busy = false;
       this.form.removeAttribute("aria-busy");
@@ -330,12 +333,15 @@ class Turn {
     const citations = answer.citations || [];
     this.status.remove();
     this.text.classList.remove("al-streaming");
-    const text = withoutSourcesBlock(answer.answer || "", citations.length);
+    // Urgent: the emergency box leads with the advice and the contacts that fit; the text below
+    // keeps only what follows them (the offer to hand over), so nothing is said twice.
+    const urgentBox = answer.urgent && answer.urgent_advice;
+    const text = urgentBox ? lastParagraph(answer.answer || "") : withoutSourcesBlock(answer.answer || "", citations.length);
     this.text.replaceChildren(renderMarkdown(text, { newWindow: widget.t("newWindow") }));
     this.sources.replaceChildren(citations.length ? sourceList(widget, citations, answer.stand) : "");
     if (answer.urgent) {
       const contacts = answer.emergency_contacts?.length ? answer.emergency_contacts : widget.config.emergency_contacts;
-      this.urgent.append(emergencyBox(widget, contacts || []));
+      this.urgent.append(emergencyBox(widget, contacts || [], urgentBox ? answer.urgent_advice : ""));
     }
     if (answer.handover) this.actions.append(handoverOffer(widget, answer, this.question));
     if (answer.message_id !== null && answer.message_id !== undefined) {
@@ -377,4 +383,9 @@ function savePrefs(tenant, prefs) {
   } catch {
     // not stored: the choice holds for this page only
   }
+}
+
+function lastParagraph(text) {
+  const parts = text.trim().split(/\n\s*\n/);
+  return parts[parts.length - 1] || "";
 }

@@ -5,7 +5,7 @@
 
 import { h, icon, telHref } from "./dom.js";
 
-export function emergencyBox(widget, contacts) {
+export function emergencyBox(widget, contacts, advice = "") {
   const items = contacts.map((contact) => {
     const href = telHref(contact.phone);
     return h("li", {},
@@ -16,6 +16,7 @@ export function emergencyBox(widget, contacts) {
       contact.text ? h("span", { class: "al-contact-text", dir: "auto" }, contact.text) : null);
   });
   return h("div", { class: "al-urgent", role: "alert" },
+    advice ? h("p", { class: "al-urgent-advice", dir: "auto" }, advice) : null,
     widget.tx(h("p", { class: "al-urgent-title" }), "urgentTitle"),
     items.length ? h("ul", {}, items) : null);
 }

@@ -1,0 +1,307 @@
+"""`amtslotse check`: every data file the product reads, checked before it is used.
+
+Each problem names the file and, where the format has lines, the line, in German, so that an
+editor can fix a word list or a tenant file without reading code::
+
+    problems, checked = run_checks(settings, tenant="musterkreis")
+    for problem in problems:
+        print(problem)   # .../routing-musterkreis.tsv, Zeile 4: unbekannte Kategorie wohnen
+
+    >>> str(Problem("data/inbox/routing.tsv", 4, "unbekannte Kategorie wohnen"))
+    'data/inbox/routing.tsv, Zeile 4: unbekannte Kategorie wohnen'
+
+What is checked: the bundled lists (data/guard, data/inbox, data/keywords, data/vocabulary,
+data/lexicon, data/privacy), the starter pack's curated answers (JSONL), the tenant files
+(the starter's and those in AMTSLOTSE_TENANTS_DIR, or only the one `tenant`) with their own
+routing file, and the tenant's own vocabulary and keyword files. Line-based formats whose
+reader can collect problems (flag and cue word lists, routing rules, two-column TSV files)
+report every bad line; the others report the first problem their reader finds.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from amtslotse.errors import UserError
+from amtslotse.settings import Settings
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One problem in one data file (German message)."""
+
+    path: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}, Zeile {self.line}: {self.message}" if self.line else f"{self.path}: {self.message}"
+
+
+@dataclass
+class _Run:
+    data: Path  # the bundled data folder (another one in tests)
+    problems: list[Problem] = field(default_factory=list)
+    checked: int = 0
+
+    def file(self, path: Path | str) -> None:
+        self.checked += 1
+
+    def add(self, path: Path | str, line: int | None, message: str) -> None:
+        self.problems.append(Problem(str(path), line, message))
+
+    def lines(self, path: Path | str, found: Iterable[tuple[int, str]]) -> None:
+        for line, message in found:
+            self.add(path, line, message)
+
+    def error(self, path: Path | str, error: BaseException) -> None:
+        """A reader's exception: its line ("..., Zeile N: ...") and message, without the file prefix."""
+        text = str(error)
+        match = re.search(r"Zeile (\d+):\s*(.*)", text, flags=re.S)
+        if match:
+            self.add(path, int(match.group(1)), match.group(2).strip())
+            return
+        name = Path(str(path)).name
+        for prefix in (f"{path}: ", f"{name}: "):
+            text = text.removeprefix(prefix)
+        if not isinstance(error, (UserError, ValueError, OSError)):
+            text = f"{type(error).__name__}: {text}"
+        self.add(path, None, text)
+
+    def attempt(self, path: Path | str, function: Callable[[], object]) -> object | None:
+        """Run a reader; its failure becomes a problem of `path` (a data file is never a crash)."""
+        try:
+            return function()
+        except Exception as error:  # noqa: BLE001 - any failure of a reader is a problem of the file
+            self.error(path, error)
+            return None
+
+
+def data_dir() -> Path:
+    """The bundled data folder (src/amtslotse/data)."""
+    return Path(str(resources.files("amtslotse").joinpath("data")))
+
+
+def run_checks(settings: Settings, tenant: str | None = None, data: Path | None = None) -> tuple[list[Problem], int]:
+    """All problems (sorted by file and line) and the number of files checked. With `tenant`,
+    only that tenant's files besides the bundled ones; `data`: a copy of the data folder to
+    check instead of the bundled one (its guard rules are read from the package all the same)."""
+    run = _Run(Path(data) if data is not None else data_dir())
+    _guard(run)
+    _inbox(run)
+    for kind in ("vocabulary", "keywords"):
+        for path in sorted((run.data / kind).glob("*.tsv")):
+            _two_columns(run, path, kind)
+    _lexicon(run)
+    _privacy(run)
+    _curated(run)
+    _tenants(run, settings, tenant)
+    return sorted(run.problems, key=lambda p: (p.path, p.line or 0)), run.checked
+
+
+# --- the bundled lists -------------------------------------------------------------------------
+
+
+def _read(run: _Run, path: Path) -> str | None:
+    run.file(path)
+    try:
+        return path.read_text("utf-8")
+    except UnicodeDecodeError as error:
+        line = path.read_bytes()[: error.start].count(b"\n") + 1
+        run.add(path, line, "kein UTF-8-Text (Datei bitte als UTF-8 speichern)")
+    except OSError as error:
+        run.add(path, None, f"nicht lesbar ({error.strerror})")
+    return None
+
+
+def _guard(run: _Run) -> None:
+    """The screening rules: every file read, then the guard's own reader over all of them."""
+    from amtslotse.search import tsv_data
+
+    folder = run.data / "guard"
+    for path in sorted(folder.glob("*.rules")):
+        _read(run, path)
+    words = folder / "language_words.txt"
+    text = _read(run, words)
+    if text is not None:
+        for number, raw in enumerate(text.splitlines(), start=1):
+            line = raw.strip()
+            if line and not line.startswith("#") and not re.match(r"^[a-z]{2,3}:\s*\S", line):
+                run.add(words, number, "erwartet „Sprachcode: Wort Wort ...“, z. B. „de: ich du nicht“")
+    typos = folder / "typos.tsv"
+    text = _read(run, typos)
+    if text is not None:
+        run.lines(typos, _tab_problems(text, "falscher und richtiger Schreibweise"))
+        run.attempt(typos, lambda: list(tsv_data.rows(text, str(typos), "falscher und richtiger Schreibweise")))
+
+    def load() -> None:
+        from amtslotse.ask.guard import check, scan_document
+
+        check("Hallo, wie stelle ich einen Antrag?")
+        scan_document("Ein Absatz aus einem Merkblatt.")
+
+    run.attempt(folder, load)
+
+
+def _inbox(run: _Run) -> None:
+    from amtslotse.inbox.categories import CATEGORIES
+    from amtslotse.inbox.checklists import parse_checklists
+    from amtslotse.inbox.classify import read_examples
+    from amtslotse.inbox.flags import SECTIONS, read_phrase_file
+
+    folder = run.data / "inbox"
+    for name, sections in (("flags", SECTIONS), ("cues", tuple(CATEGORIES))):
+        for path in sorted((folder / name).glob("*.txt")):
+            text = _read(run, path)
+            if text is not None:
+                found: list[tuple[int, str]] = []
+                read_phrase_file(text, f"{name}/{path.name}", path.stem, sections, found)
+                run.lines(path, found)
+    _routing(run, folder / "routing.tsv", CATEGORIES)
+    checklists = folder / "checklists.toml"
+    text = _read(run, checklists)
+    if text is not None:
+        run.attempt(checklists, lambda: parse_checklists(text, checklists.name))
+    train = folder / "train.jsonl"
+    run.file(train)
+    run.attempt(train, lambda: read_examples(train))
+
+
+def _routing(run: _Run, path: Path, categories: Iterable[str]) -> None:
+    from amtslotse.inbox.routing import parse_rules
+
+    text = _read(run, path)
+    if text is not None:
+        found: list[tuple[int, str]] = []
+        parse_rules(text, path.name, categories, found)
+        run.lines(path, found)
+
+
+def _tab_problems(text: str, columns: str) -> list[tuple[int, str]]:
+    """Lines of a two-column file without the tab between the columns (every one)."""
+    return [
+        (number, f"Tabulator zwischen {columns} fehlt")
+        for number, raw in enumerate(text.splitlines(), start=1)
+        if raw.strip() and not raw.strip().startswith("#") and "\t" not in raw.strip()
+    ]
+
+
+def _two_columns(run: _Run, path: Path, kind: str) -> None:
+    """A vocabulary or keywords file (bundled or a tenant's)."""
+    from amtslotse.search import vocabulary
+
+    text = _read(run, path)
+    if text is None:
+        return
+    columns = "Alltagswort und Fachbegriffen" if kind == "vocabulary" else "Fundstelle und Schlagwörtern"
+    problems = _tab_problems(text, columns)
+    run.lines(path, problems)
+    if kind == "vocabulary" and not problems:
+        run.attempt(path, lambda: vocabulary.parse(text, str(path)))
+
+
+def _lexicon(run: _Run) -> None:
+    from amtslotse.search import thesaurus
+
+    folder = run.data / "lexicon"
+    for path in sorted(folder.glob("*.txt")):
+        text = _read(run, path)
+        if text is not None:
+            run.lines(path, _word_list_problems(text, allow=";" if "synonyms" in path.name else ""))
+    run.attempt(folder / "de_synonyms.txt", thesaurus.synsets)
+
+
+def _privacy(run: _Run) -> None:
+    for path in sorted((run.data / "privacy").glob("*.txt")):
+        text = _read(run, path)
+        if text is not None:
+            run.lines(path, _word_list_problems(text))
+
+
+def _word_list_problems(text: str, allow: str = "") -> list[tuple[int, str]]:
+    """One entry per line: no tabs or control characters (a pasted table, a stray byte)."""
+    found = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if raw.startswith("#") or not raw.strip():
+            continue
+        if "\t" in raw and "\t" not in allow:
+            found.append((number, "Tabulator in einer Wortliste: bitte ein Eintrag je Zeile"))
+        elif any(ord(c) < 32 for c in raw):
+            found.append((number, "Steuerzeichen in der Zeile"))
+    return found
+
+
+def _curated(run: _Run) -> None:
+    """The starter pack's curated answers, read as the ingest reads them."""
+    from amtslotse.knowledge.loaders import load_file
+
+    starter = run.data / "starter"
+    for path in sorted(starter.rglob("*.jsonl")):
+        run.file(path)
+        run.attempt(path, lambda path=path: load_file(path, tenant=path.relative_to(starter).parts[0]))
+
+
+# --- tenants ------------------------------------------------------------------------------------
+
+
+def tenant_files(settings: Settings, tenant: str | None = None, data: Path | None = None) -> list[Path]:
+    """The tenant files the product may read: the starter's and the operator's (all, or `tenant`'s)."""
+    folders = [(data or data_dir()) / "starter" / "tenants", settings.tenants_dir or settings.home / "tenants"]
+    files = [path for folder in folders if folder.is_dir() for path in sorted(folder.glob("*.toml"))]
+    return [path for path in files if tenant is None or path.stem == tenant]
+
+
+def _tenants(run: _Run, settings: Settings, tenant: str | None) -> None:
+    from amtslotse.inbox.categories import CATEGORIES
+    from amtslotse.search import tsv_data
+    from amtslotse.tenants import TENANT_NAME, load_tenant_file
+
+    files = tenant_files(settings, tenant, run.data)
+    if tenant is not None and not files:
+        run.add(settings.tenants_dir or settings.home / "tenants", None,
+                f"keine Mandanten-Datei {tenant}.toml gefunden (der Mandant bekommt die Voreinstellungen)")
+    for path in files:
+        run.file(path)
+        if not TENANT_NAME.match(path.stem):
+            run.add(path, None, "der Dateiname ist kein gültiger Mandantenname (Kleinbuchstaben, Ziffern, - und _)")
+            continue
+        config = run.attempt(path, lambda path=path: load_tenant_file(path))
+        if config is None:
+            _locate_key(run, path)
+            continue
+        inbox = run.attempt(path, config.inbox)  # type: ignore[attr-defined]
+        run.attempt(path, config.analytics)  # type: ignore[attr-defined]
+        routing = getattr(inbox, "routing", None)
+        if routing is not None:
+            if Path(routing).is_file():
+                _routing(run, Path(routing), [*CATEGORIES, *(e.key for e in inbox.extra_categories)])  # type: ignore[union-attr]
+            else:
+                run.add(path, _line_of(path, "routing"), f"die Routing-Datei {routing} gibt es nicht")
+    names = [tenant] if tenant is not None else sorted({p.stem for p in files})
+    for kind, folder in (("vocabulary", settings.vocabulary_dir), ("keywords", settings.keywords_dir)):
+        if folder is None:
+            continue
+        for name in names:
+            for origin, _text in tsv_data.read_files(kind, name, folder)[1:]:  # [0]: the bundled file
+                _two_columns(run, Path(origin), kind)
+
+
+def _locate_key(run: _Run, path: Path) -> None:
+    """A tenant file's unknown key gets the line it is on (tomllib gives no positions)."""
+    last = run.problems[-1]
+    match = re.search(r"„([^“]+)“", last.message)
+    if last.path == str(path) and last.line is None and match and "Schlüssel" in last.message:
+        run.problems[-1] = Problem(last.path, _line_of(path, match.group(1)), last.message)
+
+
+def _line_of(path: Path, key: str) -> int | None:
+    try:
+        lines = path.read_text("utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    pattern = re.compile(rf"^\s*\"?{re.escape(key)}\"?\s*=")
+    return next((number for number, line in enumerate(lines, start=1) if pattern.match(line)), None)

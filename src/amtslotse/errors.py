@@ -1,0 +1,37 @@
+"""Errors a user can fix, with a German message that says what to do.
+
+    >>> try:
+    ...     raise DataFileError("routing.tsv, Zeile 3: unbekannte Kategorie wohnen")
+    ... except UserError as error:
+    ...     print(f"Fehler: {error}")
+    Fehler: routing.tsv, Zeile 3: unbekannte Kategorie wohnen
+
+Raise a `UserError` (or a subclass) when the cause lies in what the user gave: a file, a
+setting, an option, a tenant configuration. The CLI prints its message as one line (exit
+code 2) and the web layer may show it; every other exception is a bug and keeps its
+traceback. Do not catch `ValueError` or `OSError` broadly to turn them into user errors: wrap
+the one call whose failure is the user's (a file they named, a setting they set) where it
+happens, and raise a `UserError` there.
+
+The subclasses also derive from `ValueError`, so that callers written before this module
+(`except ValueError`) keep working while they move to `except UserError`.
+"""
+
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """An error the user can fix; its message is German, one line, and names what to fix."""
+
+
+class DataFileError(UserError, ValueError):
+    """A data file (word list, rules, JSONL, TOML, TSV) is missing, unreadable or malformed;
+    the message names the file and, where there is one, the line."""
+
+
+class ConfigError(UserError, ValueError):
+    """A setting or a tenant configuration is invalid."""
+
+
+class InputError(UserError, ValueError):
+    """An argument or request value is invalid (an empty message, an unknown state)."""

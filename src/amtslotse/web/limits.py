@@ -1,0 +1,57 @@
+"""Rate limits of the public endpoints, counted in the store so that all workers share them::
+
+    check_rate(request, "chat", tenant="musterkreis")    # raises ApiError 429 with Retry-After
+
+Each endpoint group ("chat": messages and feedback, "handover", "openai", "inbox") has a
+per-client and a per-tenant counter in fixed windows of AMTSLOTSE_RATE_LIMIT_WINDOW_SECONDS
+(AMTSLOTSE_RATE_LIMIT_PER_CLIENT, AMTSLOTSE_RATE_LIMIT_PER_TENANT). The client is the address
+the server sees (behind a reverse proxy: the one uvicorn takes from X-Forwarded-For of a
+trusted proxy), or an integration's API key. Bucket names are hashed: no address in clear in
+the database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+
+from fastapi import Request
+
+from amtslotse.web.errors import ApiError
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def hashed(*parts: str) -> str:
+    return hashlib.sha256("\n".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:40]
+
+
+def too_many(wait: float, message: str = "Zu viele Anfragen in kurzer Zeit.") -> ApiError:
+    seconds = max(1, math.ceil(wait))
+    return ApiError(
+        429, "rate_limited", f"{message} Bitte versuchen Sie es in {seconds} Sekunden noch einmal.",
+        headers={"Retry-After": str(seconds)},
+    )
+
+
+def check_rate(
+    request: Request, group: str, tenant: str | None = None, client: str | None = None, client_limit: int | None = None,
+    count_client: bool = True,
+) -> None:
+    """Count this request for its client (address, or `client` such as an API key's id, with
+    `client_limit`) and its tenant; 429 once either is over its limit in this window."""
+    services = request.app.state.services
+    settings = services.settings
+    buckets = []
+    if count_client:
+        limit = settings.rate_limit_per_client if client_limit is None else client_limit
+        buckets.append((hashed("client", group, client or client_address(request)), limit))
+    if tenant is not None:
+        buckets.append((hashed("tenant", group, tenant), settings.rate_limit_per_tenant))
+    if not any(limit > 0 for _, limit in buckets):
+        return
+    wait = services.store.hit_rate_limits(buckets, settings.rate_limit_window_seconds)
+    if wait > 0:
+        raise too_many(wait)

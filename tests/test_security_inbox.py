@@ -1,0 +1,202 @@
+"""Security finding 1 (issue 12): one attachment must not stall the inbox.
+
+The attack: a 97 KB DOCX whose document.xml unpacks to 20 MB kept the only inbox worker at
+100 % CPU for 13 minutes (a larger one peaked at 1.5 GB RSS; PDFs scale alike) while an
+emergency sent meanwhile stayed untriaged. Each test replays a part of it with real files
+(made here) against the real reader, processing and store (SQLite in a temporary folder).
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+import zipfile
+import zlib
+from datetime import datetime, timezone
+
+import pytest
+
+from amtslotse.inbox.attachments import Limits, analyze_isolated, check_unpacked_size, AttachmentError
+from amtslotse.inbox.classify import load_model
+from amtslotse.inbox.intake import accept
+from amtslotse.inbox.message import Attachment, IncomingMessage
+from amtslotse.inbox.processing import default_asker, process_pending
+from amtslotse.inbox.triage import Triager
+from amtslotse.services import Services
+from amtslotse.settings import Settings
+
+TENANT = "sicherheitskreis"
+URGENT = "Bitte schnell helfen: Morgen wird uns der Strom abgestellt und ich habe kein Geld mehr für Essen."
+PLAIN = "Anbei die Unterlagen, um die Sie gebeten hatten."
+
+
+# --- attack files ---------------------------------------------------------------------------
+
+
+def docx_bomb(xml_bytes: int) -> bytes:
+    """A valid DOCX whose document.xml is `xml_bytes` of identical paragraphs (compresses ~300:1)."""
+    para = b"<w:p><w:r><w:t>Lorem ipsum dolor sit amet</w:t></w:r></w:p>"
+    body = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+            b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>'
+            + para * (xml_bytes // len(para)) + b"</w:body></w:document>")
+    types = (b'<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+             b'<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+             b'<Default Extension="xml" ContentType="application/xml"/><Override PartName="/word/document.xml" '
+             b'ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>')
+    rels = (b'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            b'<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" '
+            b'Target="word/document.xml"/></Relationships>')
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        archive.writestr("[Content_Types].xml", types)
+        archive.writestr("_rels/.rels", rels)
+        archive.writestr("word/document.xml", body)
+    return out.getvalue()
+
+
+def pdf_bomb(content_bytes: int) -> bytes:
+    """A one-page PDF whose content stream inflates to `content_bytes` of text operators."""
+    line = b"BT /F1 12 Tf 72 712 Td (Lorem ipsum dolor sit amet) Tj ET\n"
+    stream = zlib.compress(line * (content_bytes // len(line)), 9)
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def read(data: bytes, filename: str, limits: Limits) -> tuple[Attachment, float]:
+    started = time.monotonic()
+    attachment = analyze_isolated(Attachment(filename, "application/octet-stream", data), limits)
+    return attachment, time.monotonic() - started
+
+
+# --- the reader -------------------------------------------------------------------------------
+
+
+def test_the_docx_bomb_is_refused_before_it_is_unpacked():
+    bomb = docx_bomb(20 * 1024 * 1024)
+    assert len(bomb) < 120_000  # the attack: about 97 KB
+    attachment, seconds = read(bomb, "lebenslauf.docx", Limits())
+    assert attachment.text == "" and "entpackt zu groß" in attachment.note
+    assert seconds < 20  # before: 13 minutes at 100 % CPU
+    with pytest.raises(AttachmentError):
+        check_unpacked_size(bomb, 16 * 1024 * 1024)
+
+
+def test_a_slow_parse_is_stopped_by_the_cpu_budget():
+    """Past the size check (a generous limit), the child's RLIMIT_CPU ends the parse."""
+    limits = Limits(max_unpacked_bytes=10**9, cpu_seconds=2, timeout_seconds=120)
+    for data, name in ((docx_bomb(20 * 1024 * 1024), "a.docx"), (pdf_bomb(8 * 1024 * 1024), "a.pdf")):
+        attachment, seconds = read(data, name, limits)
+        assert attachment.text == "" and "zu aufwendig" in attachment.note, (name, attachment.note)
+        assert seconds < 60, name
+
+
+def test_a_parse_that_needs_too_much_memory_is_stopped():
+    attachment, _ = read(docx_bomb(20 * 1024 * 1024), "a.docx", Limits(max_unpacked_bytes=10**9, memory_bytes=200 * 1024 * 1024))
+    assert attachment.text == "" and "zu viel Speicher" in attachment.note
+
+
+def test_the_wall_clock_budget_kills_the_reader():
+    attachment, seconds = read(pdf_bomb(8 * 1024 * 1024), "a.pdf", Limits(timeout_seconds=1.5, cpu_seconds=600))
+    assert attachment.text == "" and "nicht in 2 s gelesen" in attachment.note
+    assert seconds < 10
+
+
+def test_a_normal_attachment_is_read_in_its_process():
+    attachment, _ = read(docx_bomb(20_000), "brief.docx", Limits())
+    assert attachment.note == "" and attachment.text.startswith("Lorem ipsum")
+
+
+# --- processing ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def inbox(tmp_path_factory):
+    home = tmp_path_factory.mktemp("security-inbox")
+    # A small budget, so that the slow attachment below costs seconds, not a minute.
+    settings = Settings(home=home, embedder="none", llm_base_url="", llm_provider="", tenants_dir=None,
+                        attachment_cpu_seconds=3, attachment_timeout_seconds=60)
+    with Services.open(settings) as services:
+        services.store.ensure_tenant(TENANT)
+        triager = Triager(llm=None, model=load_model(home=home))
+        yield services, triager
+
+
+def submit(services, text: str, attachments: list[Attachment], key: str) -> str:
+    message = IncomingMessage(channel="api", external_id=f"key:{key}", received_at=datetime.now(timezone.utc),
+                              sender="", subject="", text=text, attachments=attachments)
+    return accept(services.store, message, TENANT, services.settings).reference
+
+
+def test_one_bad_attachment_is_marked_and_nothing_else(inbox):
+    services, triager = inbox
+    reference = submit(services, PLAIN, [
+        Attachment("lebenslauf.docx", "application/octet-stream", docx_bomb(20 * 1024 * 1024)),
+        Attachment("notiz.txt", "text/plain", "Kündigung der Wohnung zum 31.12.".encode()),
+    ], "bomb-and-note")
+    report = process_pending(services.store, services.settings, asker=default_asker(services.store, services.settings),
+                             triager=triager, tenant=TENANT)
+    assert report.failed == 0
+    item = services.store.inbox_item(TENANT, reference)
+    assert item.triage_status == "done"
+    notes = item.fields["attachment_notes"]
+    assert [n["attachment_id"] for n in notes] == [item.attachments[0].id]
+    assert "entpackt zu groß" in notes[0]["note"]
+    assert "Kündigung der Wohnung" in item.attachments[1].text
+
+
+def test_urgent_text_is_flagged_before_attachments_are_read_also_when_it_arrives_meanwhile(inbox):
+    """A message with a slow attachment is processed; meanwhile an emergency arrives. The
+    emergency's flags are saved while the attachment is still being read, and it is the
+    next message processed."""
+    services, triager = inbox
+    store = services.store
+    slow = submit(services, PLAIN, [Attachment("kontoauszug.pdf", "application/pdf", pdf_bomb(8 * 1024 * 1024))], "slow")
+    urgent_ref: list[str] = []
+    order: list[str] = []
+
+    def emergency_arrives():
+        time.sleep(0.5)
+        urgent_ref.append(submit(services, URGENT, [], "emergency"))
+
+    sender = threading.Thread(target=emergency_arrives)
+    sender.start()
+    asker = default_asker(store, services.settings)
+    report = process_pending(store, services.settings, asker=asker, triager=triager, tenant=TENANT,
+                             on_message=lambda item, outcome: order.append(item.reference))
+    sender.join()
+    assert report.failed == 0
+    slow_item, urgent_item = store.inbox_item(TENANT, slow), store.inbox_item(TENANT, urgent_ref[0])
+    assert "zu aufwendig" in slow_item.fields["attachment_notes"][0]["note"]
+    assert "notlage" in urgent_item.flags and urgent_item.triage_status == "done"
+    flagged = next(e for e in store.audit_entries(TENANT, "inbox_message", str(urgent_item.id)) if e.action == "urgent_flags")
+    slow_done = next(e for e in store.audit_entries(TENANT, "inbox_message", str(slow_item.id)) if e.action == "triaged")
+    assert flagged.at <= slow_done.at  # flagged while the slow attachment was still being read
+    assert order.index(slow) < order.index(urgent_ref[0])  # the slow one had started first
+
+
+def test_pending_messages_are_flagged_and_the_most_urgent_goes_first(inbox):
+    services, triager = inbox
+    store = services.store
+    first = submit(services, PLAIN, [Attachment("brief.docx", "application/octet-stream", docx_bomb(20_000))], "plain-first")
+    second = submit(services, URGENT, [], "urgent-second")
+    order: list[str] = []
+    process_pending(store, services.settings, asker=default_asker(store, services.settings), triager=triager,
+                    tenant=TENANT, on_message=lambda item, outcome: order.append(item.reference))
+    assert order[:2] == [second, first]
+    actions = [e.action for e in store.audit_entries(TENANT, "inbox_message", str(store.inbox_item(TENANT, second).id))]
+    assert actions.index("urgent_flags") < actions.index("triaged")
