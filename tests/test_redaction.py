@@ -122,17 +122,6 @@ def test_any_unicode_is_safe():
     assert redact("\x00Frau Müller\x00").text == "\x00Frau [NAME]\x00"
 
 
-@pytest.mark.parametrize("unit", [" ", "0 ", "1", "a", "Frau ", "Ich heiße ", "Tel ", "12345 ",
-                                  "geboren am ", "a.b@", "DE89 ", "Anna ", "\n", "اسمي "])
-@pytest.mark.slow
-def test_long_input_is_redacted_whole(unit):
-    """200,000 characters of cue words and digits finish (no pattern backtracks without end) and
-    keep the text; speed is measured by benchmarks/redaction.py, not asserted here."""
-    text = unit * (200_000 // len(unit))
-    result = redact(text)
-    assert len(result.text) >= len(text) // 2
-
-
 # ---------------------------------------------------------------- BG-Nummer, Kundennummer
 
 @pytest.mark.parametrize("value", ["12345BG0012345", "12345 BG 0012345", "12345-BG-0012345", "12345bg0012345",
