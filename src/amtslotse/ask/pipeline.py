@@ -30,6 +30,7 @@ from amtslotse.models import SHARED_TENANT, Hit, Passage
 from amtslotse.privacy.redaction import redact
 from amtslotse.search import analysis
 from amtslotse.search.hybrid import Retriever
+from amtslotse.tenants import emergency_contacts_for
 
 SEARCH_DEPTH = 8
 EXTRACT_FROM = 3
@@ -162,8 +163,7 @@ class Asker:
 
     def _urgent(self, answer: Answer, kind: str, tenant: str) -> None:
         answer.urgent, answer.handover, answer.urgent_kind, answer.outcome, answer.mode = True, True, kind, "urgent", "fixed"
-        contacts = list(self.emergency_contacts(tenant)) if self.emergency_contacts else []
-        contacts = [c for c in contacts if not getattr(c, "kinds", ()) or kind in c.kinds]  # those that fit
+        contacts = emergency_contacts_for(list(self.emergency_contacts(tenant)) if self.emergency_contacts else [], kind)
         answer.emergency_contacts = [vars(c) for c in contacts]
         lines = "\n".join(f"- {c.line()}" for c in contacts)
         answer.urgent_advice = texts.URGENT[kind]
