@@ -43,13 +43,14 @@ def services_with(settings, **llm) -> Services:
 
 @pytest.mark.parametrize(
     ("script", "mode", "outcome"),
-    [("cites", "generative", "answered"), ("echo", "fixed", "injection"), ("fail", "extractive", "answered")],
+    # "fail": the server breaks; the fallback is the extract when calibrated sure, else honestly unsure
+    [("cites", "generative", "answered"), ("echo", "fixed", "injection"), ("fail", "extractive", ("answered", "unsure"))],
 )
 def test_generative_answers_cite_valid_sources_or_fall_back(starter_settings, scripted_url, script, mode, outcome):
     with services_with(starter_settings, llm_base_url=f"{scripted_url}/{script}", llm_max_tokens=64) as services:
         events = list(services.asker.stream(QUESTION, "musterkreis", first_turn=False))
     answer = events[-1].data
-    assert (answer.mode, answer.outcome) == (mode, outcome)
+    assert answer.mode == mode and answer.outcome in (outcome if isinstance(outcome, tuple) else (outcome,))
     streamed = "".join(e.data["delta"] for e in events if e.kind == "text")
     if script == "cites":
         assert len(answer.citations) == 1 and answer.citations[0]["passage_id"]  # [9] was not retrieved: gone

@@ -218,14 +218,19 @@ class Asker:
             answer.handover, answer.outcome, answer.answer = True, "handover", texts.HANDOVER_OFFER
             if shown:
                 answer.answer += f"\n\n{texts.GENERAL_RULE_INTRO}\n{extract.text}"
-        elif not shown:
-            answer.handover, answer.outcome, answer.answer = True, "unsure", texts.UNSURE
-            return
-        elif self._composer is not None:
+        elif self._composer is not None and hits:
+            # An LLM writes from the scoped sources, law included; its citations are checked as
+            # it streams. Without a usable result, the extract if the calibration trusts it.
             generated = yield from self._generate(answer, asked, hits, history, simple, prefix)
             if generated:
                 return
+            if not shown:
+                answer.handover, answer.outcome, answer.answer = True, "unsure", texts.UNSURE
+                return
             answer.answer = extract.text
+        elif not shown:
+            answer.handover, answer.outcome, answer.answer = True, "unsure", texts.UNSURE
+            return
         else:
             answer.answer = extract.text
         if shown:
