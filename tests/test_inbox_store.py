@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from amtslotse.store.sql_inbox import AuditEntry, InboxAttachment, InboxItem, TriageRecord
+from amtslotse.store.sql_inbox import AuditEntry, IdempotencyConflict, InboxAttachment, InboxItem, TriageRecord
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
 
@@ -32,7 +32,10 @@ def system(tenant: str, item_id: int, action: str = "triaged") -> AuditEntry:
 def test_intake_is_idempotent_and_numbers_references(store):
     pdf = InboxAttachment("au.pdf", "application/pdf", b"%PDF-1.4 scan")
     first = store.add_inbox_item(item("key-1", attachments=[pdf]), "MK")
-    again = store.add_inbox_item(item("key-1", "anderer Text beim zweiten Versuch"), "MK")
+    again = store.add_inbox_item(item("key-1", attachments=[pdf]), "MK")  # the same message again
+    with pytest.raises(IdempotencyConflict) as conflict:  # the same key with other content: 409 in the API
+        store.add_inbox_item(item("key-1", "anderer Text beim zweiten Versuch"), "MK")
+    assert conflict.value.reference == first[1]
     other_channel = store.add_inbox_item(item("key-1", channel="email"), "MK")
     other_tenant = store.add_inbox_item(item("key-1", tenant="beispielstadt"), "BS")
     assert first[2] is True and again == (first[0], first[1], False)
