@@ -20,7 +20,7 @@ from amtslotse.knowledge.ingest import embed_missing, ingest_paths
 from .conftest import TENANT, request_json
 
 NEBENKOSTEN = "Zahlt das Jobcenter die Nebenkosten?"  # a curated answer (its sources have no passage)
-KLASSENFAHRT = "Bekomme ich Geld für Klassenfahrten?"  # extractive: sources are passages of the store
+PARKPLAETZE = "Gibt es Parkplätze am Jobcenter?"  # extractive from the Landkreis's page: a passage of the store
 
 # The loaders strip HTML tags from documents (checked below), so what can reach the browser
 # through a passage is Markdown: a javascript: link must stay text. Raw HTML is tested on the
@@ -80,8 +80,8 @@ def test_a_citizen_asks_sees_status_sources_and_text_opens_a_source_and_gives_fe
     chat.shot("02-answered")
 
     # A source with its passage text: ask for one that cites a passage of the store.
-    chat.ask(KLASSENFAHRT)
-    citations = json_answer(app_server.url, KLASSENFAHRT)["citations"]
+    chat.ask(PARKPLAETZE)
+    citations = json_answer(app_server.url, PARKPLAETZE)["citations"]
     index = next(i for i, c in enumerate(citations) if c["passage_id"] is not None)
     passage = app_server.services.store.get_passages(TENANT, [citations[index]["passage_id"]])[0]
     button = chat.last_answer().locator(".al-source").nth(index)
@@ -103,11 +103,11 @@ def test_a_citizen_asks_sees_status_sources_and_text_opens_a_source_and_gives_fe
     feedback.locator(".al-comment textarea").wait_for()
     assert feedback.get_by_role("button", name="Nein").get_attribute("aria-pressed") == "true"
     chat.axe_clean("feedback-comment")
-    feedback.locator(".al-comment textarea").fill("Mir fehlt, was bei Fahrten ins Ausland gilt.")
+    feedback.locator(".al-comment textarea").fill("Mir fehlt, ob es Parkplätze für Menschen mit Behinderung gibt.")
     feedback.get_by_role("button", name="Kommentar senden").click()
     feedback.get_by_text("Danke, Ihr Kommentar wurde gesendet.").wait_for()
     turn = app_server.services.store.recent_turns(TENANT, conversation_of(chat), 1)[0]
-    assert turn.rating == "down" and "Ausland" in turn.comment
+    assert turn.rating == "down" and "Behinderung" in turn.comment
     chat.shot("04-feedback-sent")
 
 
@@ -328,7 +328,7 @@ def test_markdown_from_answers_and_passages_cannot_inject_html_or_script(chat, i
     assert rendered["handlers"] == [] and rendered["hrefs"] == ["https://example.org/seite"], rendered
     assert '<img src=x onerror="window.__pwned=1">' in rendered["text"] and "<script>" in rendered["text"]
 
-    chat.ask('<img src=x onerror="window.__pwned=9"> Wann ist die Quokka-Sprechstunde?')
+    chat.ask('<img src=x onerror="window.__pwned=9"> Wo steht mehr zur Quokka-Sprechstunde?')
     assert chat.page.locator(".al-user-text").inner_text().startswith("<img src=x")  # the citizen's text, as text
     answer = chat.last_answer().locator(".al-answer")
     assert "Klick hier" in answer.inner_text()  # the label stays, the javascript: link does not

@@ -187,7 +187,7 @@ class CuratedIndex:
         elif vector is not None and matrix.shape[1]:
             sims = matrix @ vector
         else:
-            sims = np.zeros(len(matrix), np.float32)
+            sims = None  # no embedder: the words decide (see _word_cosine)
         results: list[CuratedMatch] = []
         row = 0
         for entry in entries:
@@ -201,7 +201,8 @@ class CuratedIndex:
                 covered = sum(w for t, w in asked.items() if t in terms) / total if total else 0.0
                 own = sum(terms.values())
                 extra = sum(w for t, w in terms.items() if t not in asked) / own if own else 0.0
-                candidate = CuratedMatch(entry.passage, float(sims[row + i]), entry.phrasings[i][1], covered, extra,
+                similarity = float(sims[row + i]) if sims is not None else _word_cosine(asked, terms)
+                candidate = CuratedMatch(entry.passage, similarity, entry.phrasings[i][1], covered, extra,
                                          language=entry.phrasings[i][0])
                 if best is None or candidate.score > best.score:
                     best = candidate
@@ -217,6 +218,15 @@ class CuratedIndex:
 @lru_cache(maxsize=1)
 def _benefit_terms() -> frozenset[str]:
     return frozenset(analysis.weighted_terms(" ".join(benefit_words())))
+
+
+def _word_cosine(a: dict[str, float], b: dict[str, float]) -> float:
+    """Cosine of two weighted term sets: the similarity where no embedder is configured (the
+    calibration has its own model for that case, trained the same way)."""
+    dot = sum(w * b[t] for t, w in a.items() if t in b)
+    if not dot:
+        return 0.0
+    return dot / (sum(w * w for w in a.values()) ** 0.5 * sum(w * w for w in b.values()) ** 0.5)
 
 
 def _intent_terms(text: str) -> dict[str, float]:

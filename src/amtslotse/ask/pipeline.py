@@ -26,6 +26,7 @@ from amtslotse.ask.extractive import Extract, compose_extractive
 from amtslotse.ask.followup import is_followup, retrieval_question
 from amtslotse.ask.readability import readable
 from amtslotse.ask.scope import JOBCENTER, Scope, law_of, scope_of
+from amtslotse.knowledge.splitter import strip_tags
 from amtslotse.models import SHARED_TENANT, Hit, Passage
 from amtslotse.privacy.redaction import redact
 from amtslotse.search import analysis
@@ -132,19 +133,19 @@ class Asker:
             self._urgent(answer, verdict.urgent, tenant)
         elif outcome == "authority":
             answer.answer, answer.outcome, answer.mode = texts.AUTHORITY[verdict.authority], "authority", "fixed"
-        elif not analysis.weighted_terms(redacted):  # "Hallo", "ok", "Danke": nothing to look up
+        elif not analysis.weighted_terms(asked := strip_tags(redacted)):  # "Hallo", "ok", "Danke": nothing to look up
             answer.answer, answer.outcome, answer.mode = texts.GREETING, "greeting", "fixed"
         else:
-            # Only redacted text goes to retrieval and to an LLM.
-            scope = scope_of(redacted, self.serves(tenant) if self.serves else JOBCENTER)
-            query = retrieval_question(redacted, history)
+            # Only redacted text goes to retrieval and to an LLM; markup is no part of a question.
+            scope = scope_of(asked, self.serves(tenant) if self.serves else JOBCENTER)
+            query = retrieval_question(asked, history)
             hits = [
                 h for h in self.retriever.search(query, tenant, day, limit=SEARCH_DEPTH, keep=scope.allows)
                 if not guard.scan_document(h.passage.text)
             ]
             answer.candidates = [candidate_dict(h) for h in hits]
             prefix = f"{texts.AI_NOTICE}\n\n" if first_turn else ""
-            compose = self._compose(answer, redacted, query, hits, tenant, history, simple, outcome == "handover", prefix, scope, day)
+            compose = self._compose(answer, asked, query, hits, tenant, history, simple, outcome == "handover", prefix, scope, day)
             for event in compose:
                 sources_sent = sources_sent or event.kind == "sources"
                 yield event

@@ -203,6 +203,21 @@ def _child_failure(returncode: int | None, limits: Limits) -> str:
 MEMORY_EXIT = 3
 
 
+def _peak_resident_bytes() -> int:
+    """The child's own peak resident memory. Not getrusage's ru_maxrss: Linux carries that over
+    exec from the parent (subprocess starts the child by vfork), so a large server or test
+    process would make every failed attachment look like a memory failure."""
+    try:
+        for line in Path("/proc/self/status").read_text("ascii").splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 def _child_main(folder: str) -> int:
     """The child's side: set its own limits, read the job, analyze, write the result."""
     import resource
@@ -221,8 +236,7 @@ def _child_main(folder: str) -> int:
         return MEMORY_EXIT
     # lxml reports a failed allocation as a syntax error ("beschädigt"): a failure near the
     # memory limit was the limit.
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    if attachment.note and peak > limits.memory_bytes // 2:
+    if attachment.note and _peak_resident_bytes() > limits.memory_bytes // 2:
         return MEMORY_EXIT
     (work / "result.json").write_text(json.dumps({
         "text": attachment.text, "doc_type": attachment.doc_type, "note": attachment.note,

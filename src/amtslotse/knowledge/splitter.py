@@ -127,6 +127,15 @@ _SPACES = re.compile(r"  +")
 _BLANK_LINES = re.compile(r"\n\n\n+")
 
 
+def strip_tags(text: str) -> str:
+    """`text` without HTML tags (a citizen's pasted or hostile markup is no part of the question).
+
+    >>> strip_tags('<img src=x onerror="alert(1)"> Wann ist die Sprechstunde?')
+    ' Wann ist die Sprechstunde?'
+    """
+    return _HTML_TAG.sub(" ", text) if "<" in text else text
+
+
 def _tags_to_text(markup: str) -> str:
     return _HTML_TAG.sub(lambda m: _HTML_TAG_TEXT.get((m.group(1) + m.group(2)).lower(), ""), markup)
 

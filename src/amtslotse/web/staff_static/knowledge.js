@@ -391,7 +391,7 @@ function searchSection(page) {
       result.replaceChildren(
         h("h3", {}, `Ergebnis: ${OUTCOMES[answer.outcome] || answer.outcome}`),
         h("div", { class: "answer-box" }, renderMarkdown(withoutSourcesBlock(answer.answer || "", answer.citations?.length))),
-        answer.citations?.length ? h("div", {}, h("h3", {}, "Quellen"), h("ol", {}, answer.citations.map((c) => {
+        answer.citations?.length ? h("div", {}, h("h3", {}, "Quellen"), h("ol", { class: "sources" }, answer.citations.map((c) => {
           const href = safeHttpUrl(c.url);
           return h("li", {}, href ? h("a", { href, target: "_blank", rel: "noopener noreferrer" }, c.citation || c.title,
             h("span", { class: "visually-hidden" }, " (öffnet in neuem Fenster)")) : (c.citation || c.title));
