@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from amtslotse.store.sql_inbox import IdempotencyConflict, InboxItem
+from amtslotse.web.limits import hashed
 from loopback_app import TENANT, cli, serve
 
 FORM = "Antrag auf Weiterbewilligung, eingereicht über das Online-Formular des Landkreises."
@@ -59,11 +60,14 @@ def test_an_anonymous_sender_cannot_take_over_an_idempotency_key(api, server):
 
 def test_keys_are_scoped_to_the_api_key_and_a_changed_body_is_a_conflict(api, server):
     store = server[1].store
-    _, first = store.create_api_key(TENANT, "formular-a")
+    key, first = store.create_api_key(TENANT, "formular-a")
     _, second = store.create_api_key(TENANT, "formular-b")
     body = {"text": FORM, "client_key": "vorgang-17", "subject": "Weiterbewilligung"}  # tenant: the key's own
     sent = api.post("/api/v1/inbox", json=body, headers=bearer(first))
     assert sent.status_code == 202, sent.text
+    # The key's rate-limit counter is its tenant's (deleted with the tenant).
+    counter = store._read("SELECT tenant FROM rate_counters WHERE bucket = ?", (hashed("client", "inbox", f"apikey:{key.id}"),))
+    assert [tuple(r) for r in counter] == [(TENANT,)]
     reference = sent.json()["reference"]
     retry = api.post("/api/v1/inbox", json=body | {"tenant": TENANT}, headers=bearer(first))
     assert retry.status_code == 202 and retry.json()["reference"] == reference  # a retry is safe

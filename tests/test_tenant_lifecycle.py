@@ -110,6 +110,17 @@ def fill_tenant(store, settings, tenant: str, tmp_path) -> None:
     record_usage(store, tenant, "ocr_pages", 3)
 
 
+def fill_over_http(client, tenant: str) -> None:
+    """What the public and the staff entry points store on their own: a conversation with its
+    secret and the rate-limit counters of a question (the real app), a failed login of the
+    tenant's account (its throttle)."""
+    asked = client.post(f"/api/v1/conversations/{tenant}-http-0001/messages",
+                        json={"text": "Wer zahlt die Miete?", "tenant": tenant})
+    assert asked.status_code == 200 and asked.json()["conversation_token"], asked.text
+    wrong = client.post("/api/v1/staff/login", json={"name": f"s.sach.{tenant}", "password": "falsch-falsch-falsch"})
+    assert wrong.status_code == 401, wrong.text
+
+
 def tenant_rows(store, tenant: str) -> dict[str, int]:
     """Rows that still name the tenant, in every table that has a tenant column."""
     return {table: n for table, n in store.tenant_data_counts(tenant).items() if table != "vectors"}
@@ -201,3 +212,73 @@ def test_render_template_keeps_a_valid_file_for_odd_names(tmp_path):
 def test_names_that_are_no_tenant(name):
     with pytest.raises(tenants.TenantError):
         tenants._check_name(name)
+
+
+def catalogue(store, kind: str) -> dict[str, set[str]]:
+    """Every table with its columns, read from the database's own catalogue."""
+    if kind == "sqlite":
+        rows = store._read("SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p "
+                           "WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'")
+    else:
+        rows = store._read("SELECT table_name, column_name FROM information_schema.columns "
+                           "WHERE table_schema = current_schema()")
+    tables: dict[str, set[str]] = {}
+    for table, column in rows:
+        tables.setdefault(table, set()).add(column)
+    return tables
+
+
+def count(store, sql: str, *params) -> int:
+    return int(store._read(sql, params)[0][0])
+
+
+ORPHANS = {
+    "turns": "conversation_id NOT IN (SELECT id FROM conversations)",
+    "inbox_attachments": "message_id NOT IN (SELECT id FROM inbox_messages)",
+    "inbox_content_hashes": "message_id NOT IN (SELECT id FROM inbox_messages)",
+    "staff_sessions": "name NOT IN (SELECT name FROM staff_users)",
+    "audit_chain": "entry_id NOT IN (SELECT id FROM audit_log)",
+}
+"""Rows that would be left of a deleted parent: none may be."""
+
+
+def test_delete_leaves_no_row_of_the_tenant_in_any_table(gov, cli, store_factory, tmp_path):
+    """Every table with a tenant column holds data of both tenants before (the fill covers each
+    one, also tables added later), none of the deleted tenant's after, the neighbour's all."""
+    from amtslotse.web.limits import hashed
+
+    for tenant, prefix in ((T, "NK"), (OTHER, "SK")):
+        assert cli("tenant", "create", tenant, "--prefix", prefix).exit_code == 0
+        fill_tenant(gov.store, gov.settings, tenant, tmp_path)
+        fill_over_http(gov.client, tenant)
+    store = store_factory()  # another process's view of the same database
+    tables = catalogue(store, store_factory.kind)
+    owned = sorted(t for t, columns in tables.items() if "tenant" in columns and t != "audit_purges")
+    assert {"conversation_secrets", "api_keys", "rate_counters", "login_failures", "staff_users", "usage_counts",
+            "audit_chain", "audit_heads", "tenant_status"} <= set(owned)
+    before = {t: count(store, f"SELECT COUNT(*) FROM {t} WHERE tenant = ?", T) for t in owned}
+    other = {t: count(store, f"SELECT COUNT(*) FROM {t} WHERE tenant = ?", OTHER) for t in owned}
+    assert [t for t, n in before.items() if not n] == [] and [t for t, n in other.items() if not n] == []
+    throttle = "account:" + hashed("login", f"s.sach.{T}")
+    bucket = hashed("tenant", "chat", T)
+    assert count(store, "SELECT COUNT(*) FROM login_failures WHERE key = ?", throttle) == 1
+    assert count(store, "SELECT COUNT(*) FROM rate_counters WHERE bucket = ?", bucket) == 1
+
+    result = cli("tenant", "delete", T, "--yes", "--as", "v.verbund")
+    assert result.exit_code == 0, result.output
+    for line in ("Gesprächsschlüssel: 1", "API-Schlüssel: 1", "Zähler der Anfragebegrenzung: 1",
+                 "Fehlgeschlagene Anmeldungen: 1", "Konten der Mitarbeitenden: 1", "Anmeldungen: 1"):
+        assert line in result.output, (line, result.output)
+
+    fresh = store_factory()
+    assert {t: count(fresh, f"SELECT COUNT(*) FROM {t} WHERE tenant = ?", T) for t in owned} == dict.fromkeys(owned, 0)
+    assert {t: count(fresh, f"SELECT COUNT(*) FROM {t} WHERE tenant = ?", OTHER) for t in owned} == other
+    assert count(fresh, "SELECT COUNT(*) FROM login_failures WHERE key = ?", throttle) == 0
+    assert count(fresh, "SELECT COUNT(*) FROM rate_counters WHERE bucket = ?", bucket) == 0
+    assert count(fresh, "SELECT COUNT(*) FROM tenants WHERE name = ?", T) == 0
+    assert count(fresh, "SELECT COUNT(*) FROM conversations WHERE id LIKE ?", f"{T}-%") == 0
+    assert {t: count(fresh, f"SELECT COUNT(*) FROM {t} WHERE {where}") for t, where in ORPHANS.items()} == dict.fromkeys(ORPHANS, 0)
+    verified = cli("audit", "verify")
+    assert verified.exit_code == 0, verified.output
+    assert gov.client.post(f"/api/v1/conversations/{OTHER}-http-0001/messages",
+                           json={"text": "Und die Heizung?", "tenant": OTHER}).status_code == 403  # its secret still guards it

@@ -40,7 +40,8 @@ KIND_LABELS = {
     "inbox_content_hashes": "Prüfsummen von Nachrichten", "audit_log": "Protokolleinträge",
     "audit_chain": "Prüfsummen des Protokolls", "audit_heads": "Protokollköpfe",
     "staff_users": "Konten der Mitarbeitenden", "staff_sessions": "Anmeldungen", "api_keys": "API-Schlüssel",
-    "usage_counts": "Verbrauchszähler (Tageswerte)", "tenant_status": "Status", "tenants": "Mandanteneintrag",
+    "usage_counts": "Verbrauchszähler (Tageswerte)", "rate_counters": "Zähler der Anfragebegrenzung",
+    "login_failures": "Fehlgeschlagene Anmeldungen", "tenant_status": "Status", "tenants": "Mandanteneintrag",
     "config_file": "Einstellungsdatei",
 }
 """German names of what a tenant's data consists of (tables and the settings file)."""
@@ -307,9 +308,10 @@ def _set_state(store, tenant: str, state: str, actor: str, reason: str) -> None:
 
 def delete_tenant(store, settings: Settings, tenant: str, *, actor: str) -> DeletionReport:
     """Remove ALL of the tenant's data: every row of every table that holds it (documents,
-    passages, vectors only it used, conversations, inbox and attachments, audit log, staff
-    accounts and their sessions, API keys, usage counters, state) in one transaction, and its
-    file in the tenants folder. The cooperative's chain records what was removed (counts)."""
+    passages, vectors only it used, conversations and their secrets, inbox and attachments,
+    audit log, staff accounts and their sessions and failed logins, API keys, rate-limit and
+    usage counters, state) in one transaction, and its file in the tenants folder. The
+    cooperative's chain records what was removed (counts)."""
     _check_name(tenant)
     path = tenants_dir(settings) / f"{tenant}.toml"
     counts = store.tenant_data_counts(tenant)

@@ -387,6 +387,41 @@ def governance(dialect: Dialect) -> str:
     """
 
 
+@migration
+def limits_tenant(dialect: Dialect) -> str:
+    """Issue 12: rate-limit counters and failed logins name the tenant they belong to (a
+    tenant's own counters, an API key's, a staff account's failures; NULL for what belongs to
+    no tenant, such as an address), so that deleting a tenant removes them with the rest.
+    Safe to apply again: PostgreSQL adds the column IF NOT EXISTS; SQLite (no such clause)
+    copies both tables into new ones with the column, so a second run only loses the tenant
+    of counters that expire within a day anyway."""
+    if dialect == "postgres":
+        return """
+    ALTER TABLE rate_counters ADD COLUMN IF NOT EXISTS tenant TEXT;
+    ALTER TABLE login_failures ADD COLUMN IF NOT EXISTS tenant TEXT;
+    CREATE INDEX IF NOT EXISTS rate_counters_tenant ON rate_counters(tenant);
+    CREATE INDEX IF NOT EXISTS login_failures_tenant ON login_failures(tenant)
+    """
+    return """
+    CREATE TABLE rate_counters_with_tenant (
+        bucket TEXT PRIMARY KEY, window_start INTEGER NOT NULL, hits INTEGER NOT NULL, tenant TEXT
+    );
+    INSERT INTO rate_counters_with_tenant(bucket, window_start, hits) SELECT bucket, window_start, hits FROM rate_counters;
+    DROP TABLE rate_counters;
+    ALTER TABLE rate_counters_with_tenant RENAME TO rate_counters;
+    CREATE INDEX IF NOT EXISTS rate_counters_window ON rate_counters(window_start);
+    CREATE INDEX IF NOT EXISTS rate_counters_tenant ON rate_counters(tenant);
+    CREATE TABLE login_failures_with_tenant (
+        key TEXT PRIMARY KEY, failures INTEGER NOT NULL, last_at REAL NOT NULL, locked_until REAL NOT NULL, tenant TEXT
+    );
+    INSERT INTO login_failures_with_tenant(key, failures, last_at, locked_until)
+        SELECT key, failures, last_at, locked_until FROM login_failures;
+    DROP TABLE login_failures;
+    ALTER TABLE login_failures_with_tenant RENAME TO login_failures;
+    CREATE INDEX IF NOT EXISTS login_failures_tenant ON login_failures(tenant)
+    """
+
+
 def statements(script: str) -> list[str]:
     return [s.strip() for s in script.split(";\n") if s.strip()]
 

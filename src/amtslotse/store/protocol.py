@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # the inbox's row types live beside their SQL (store/sql_inbo
     from amtslotse.store.sql_conversations import ConversationAccess
     from amtslotse.store.sql_governance import AuditHead, ChainedEntry, TenantState
     from amtslotse.store.sql_inbox import AuditEntry, InboxItem, TriageRecord
+    from amtslotse.store.sql_limits import Bucket
     from amtslotse.store.sql_staff import ApiKey, StaffAccount
 
 
@@ -159,6 +160,8 @@ class Store(Protocol):
 
     def staff_accounts(self) -> list[StaffAccount]: ...
 
+    def staff_account(self, name: str) -> StaffAccount | None: ...
+
     # --- API keys of integrations (store/sql_staff.py) ---------------------------------
     def create_api_key(self, tenant: str, name: str, role: str = "posteingang") -> tuple[ApiKey, str]:
         """A new key (the secret is returned once and stored hashed)."""
@@ -180,14 +183,16 @@ class Store(Protocol):
     def release_conversation(self, conversation_id: str, secret: str) -> None: ...
 
     # --- rate limits and login throttling (store/sql_limits.py) -------------------------
-    def hit_rate_limits(self, buckets: Sequence[tuple[str, int]], window_seconds: int, now: float | None = None) -> float:
-        """Count a request in each (bucket, limit); 0.0 if within all limits, else seconds to wait."""
+    def hit_rate_limits(self, buckets: Sequence[Bucket], window_seconds: int, now: float | None = None) -> float:
+        """Count a request in each (bucket, limit[, tenant]); 0.0 if within all limits, else seconds to wait."""
 
     def login_wait(self, keys: Sequence[str], now: float | None = None) -> float: ...
 
     def record_login_failure(
         self, key: str, max_failures: int, window_seconds: float, lock_seconds: float, now: float | None = None,
-    ) -> float: ...
+        tenant: str | None = None,
+    ) -> float:
+        """Count a failed login for `key` (of `tenant`'s account, if any); seconds it is locked now."""
 
     def clear_login_failures(self, key: str) -> None: ...
 

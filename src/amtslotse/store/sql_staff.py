@@ -168,16 +168,23 @@ class StaffSql:
             return cur.rowcount
 
     def staff_accounts(self) -> list[StaffAccount]:
+        return self._staff_accounts("", ())
+
+    def _staff_accounts(self, where: str, params: tuple) -> list[StaffAccount]:
         rows = self._read(
             "SELECT u.name, u.tenant, u.roles, u.password_hash, u.created_at, "
             "(SELECT COUNT(*) FROM staff_sessions s WHERE s.name = u.name AND s.expires_at > ?) "
-            "FROM staff_users u ORDER BY u.name",
-            (_iso(_now()),),
+            f"FROM staff_users u {where} ORDER BY u.name",
+            (_iso(_now()), *params),
         )
         return [
             StaffAccount(r[0], r[1], frozenset(filter(None, r[2].split(","))), r[3].startswith(DISABLED), r[4], int(r[5]))
             for r in rows
         ]
+
+    def staff_account(self, name: str) -> StaffAccount | None:
+        """One account by name, or None."""
+        return next((a for a in self._staff_accounts("WHERE u.name = ?", (name,))), None)
 
     def start_staff_session(self, name: str, expires_at: datetime) -> str:
         """A new session token (returned once, stored hashed)."""

@@ -92,8 +92,10 @@ def login(body: Login, request: Request, response: Response) -> dict:
     account = store.check_staff_password(body.name, body.password)
     if account is None:
         window = settings.login_failure_window_minutes * 60
-        for key, most in ((account_key, settings.login_max_failures), (address_key, settings.login_max_failures_per_address)):
-            store.record_login_failure(key, most, window, settings.login_lockout_seconds)
+        known = store.staff_account(body.name)  # whose failures they are (deleted with its tenant); any name reads once
+        for key, most, tenant in ((account_key, settings.login_max_failures, known.tenant if known else None),
+                                  (address_key, settings.login_max_failures_per_address, None)):
+            store.record_login_failure(key, most, window, settings.login_lockout_seconds, tenant=tenant)
         raise ApiError(401, "login_failed", "Name oder Passwort ist falsch.")
     store.clear_login_failures(account_key)
     hours = services.settings.staff_session_hours

@@ -78,7 +78,7 @@ async def post_message(request: Request, background: BackgroundTasks) -> JSONRes
     # Per client (address or API key) before the body is read, per tenant once it is known.
     await run_in_threadpool(
         check_rate, request, "inbox", None, f"apikey:{key.id}" if key else None,
-        services.settings.rate_limit_per_api_key if key else None,
+        services.settings.rate_limit_per_api_key if key else None, client_tenant=key.tenant if key else None,
     )
     body = await _read_body(request, MAX_BODY_BYTES)
     message, tenant = _incoming(body, request.headers.get("idempotency-key"), key)

@@ -17,6 +17,7 @@ import math
 
 from fastapi import Request
 
+from amtslotse.store.sql_limits import Bucket
 from amtslotse.web.errors import ApiError
 
 
@@ -38,19 +39,21 @@ def too_many(wait: float, message: str = "Zu viele Anfragen in kurzer Zeit.") ->
 
 def check_rate(
     request: Request, group: str, tenant: str | None = None, client: str | None = None, client_limit: int | None = None,
-    count_client: bool = True,
+    count_client: bool = True, client_tenant: str | None = None,
 ) -> None:
     """Count this request for its client (address, or `client` such as an API key's id, with
-    `client_limit`) and its tenant; 429 once either is over its limit in this window."""
+    `client_limit`; `client_tenant`: the tenant such a client belongs to) and its tenant; 429
+    once either is over its limit in this window. Counters say whose they are (an address:
+    nobody's), so that deleting a tenant removes its own."""
     services = request.app.state.services
     settings = services.settings
-    buckets = []
+    buckets: list[Bucket] = []
     if count_client:
         limit = settings.rate_limit_per_client if client_limit is None else client_limit
-        buckets.append((hashed("client", group, client or client_address(request)), limit))
+        buckets.append((hashed("client", group, client or client_address(request)), limit, client_tenant))
     if tenant is not None:
-        buckets.append((hashed("tenant", group, tenant), settings.rate_limit_per_tenant))
-    if not any(limit > 0 for _, limit in buckets):
+        buckets.append((hashed("tenant", group, tenant), settings.rate_limit_per_tenant, tenant))
+    if not any(bucket[1] > 0 for bucket in buckets):
         return
     wait = services.store.hit_rate_limits(buckets, settings.rate_limit_window_seconds)
     if wait > 0:
