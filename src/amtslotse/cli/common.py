@@ -28,6 +28,14 @@ app.add_typer(eval_app, name="eval")
 
 err = Console(stderr=True, soft_wrap=True)
 TENANT = typer.Option(SHARED_TENANT, "--tenant", "-t", help="Mandant (Landkreis); ohne Angabe die gemeinsame Ebene 'bund'.")
+AS = typer.Option(None, "--as", help="Wer handelt (für das Prüfprotokoll); Standard: cli:<Benutzer>.")
+
+
+def acting(name: Optional[str]) -> str:
+    """Who a command acts as in the audit log: --as, else the operating-system account."""
+    from amtslotse.governance.audit import cli_actor
+
+    return name.strip() if name and name.strip() else cli_actor()
 
 
 def parse_day(value: Optional[str], option: str) -> Optional[date]:

@@ -22,7 +22,7 @@ from typing import Optional
 
 import typer
 
-from amtslotse.cli.common import UserError, app, err
+from amtslotse.cli.common import AS, UserError, acting, app, err
 from amtslotse.settings import get_settings
 
 audit_app = typer.Typer(help="Prüfprotokoll: nur erweiterbar und mit Prüfsummen verkettet.", no_args_is_help=True)
@@ -33,7 +33,6 @@ privacy_app = typer.Typer(help="Datenschutz: Auskunft und Löschung (Art. 15, 17
                           no_args_is_help=True)
 app.add_typer(privacy_app, name="privacy")
 
-AS = typer.Option(None, "--as", help="Wer handelt (für das Prüfprotokoll); Standard: cli:<Benutzer>.")
 JSON = typer.Option(False, "--json", help="Ausgabe als JSON.")
 
 
@@ -47,12 +46,6 @@ def _store() -> Iterator[tuple]:
         yield settings, store
     finally:
         store.close()
-
-
-def _actor(name: Optional[str]) -> str:
-    from amtslotse.governance.audit import cli_actor
-
-    return name.strip() if name and name.strip() else cli_actor()
 
 
 def _echo_json(data) -> None:
@@ -115,7 +108,7 @@ def tenant_create(
     from amtslotse.governance.tenants import check_tenant, create_tenant
 
     with _store() as (settings, store):
-        info = create_tenant(store, settings, tenant, name=name, prefix=prefix, force=force, actor=_actor(actor))
+        info = create_tenant(store, settings, tenant, name=name, prefix=prefix, force=force, actor=acting(actor))
         hints = check_tenant(store, settings, tenant).hints
     typer.echo(f"Mandant „{info.tenant}“ ({info.name}) angelegt: {info.config_file}")
     for hint in hints:
@@ -192,7 +185,7 @@ def tenant_disable(
     from amtslotse.governance.tenants import disable_tenant
 
     with _store() as (_, store):
-        disable_tenant(store, tenant, actor=_actor(actor), reason=reason)
+        disable_tenant(store, tenant, actor=acting(actor), reason=reason)
     typer.echo(f"Mandant „{tenant}“ abgeschaltet: der Chat antwortet nicht mehr.")
 
 
@@ -202,7 +195,7 @@ def tenant_enable(tenant: str = typer.Argument(...), actor: Optional[str] = AS) 
     from amtslotse.governance.tenants import enable_tenant
 
     with _store() as (_, store):
-        enable_tenant(store, tenant, actor=_actor(actor))
+        enable_tenant(store, tenant, actor=acting(actor))
     typer.echo(f"Mandant „{tenant}“ ist wieder aktiv.")
 
 
@@ -222,7 +215,7 @@ def tenant_delete(
             counts = store.tenant_data_counts(tenant)
             summary = ", ".join(f"{KIND_LABELS.get(k, k)}: {v}" for k, v in counts.items()) or "keine Daten"
             typer.confirm(f"Mandant „{tenant}“ mit allen Daten löschen ({summary})?", abort=True)
-        report = delete_tenant(store, settings, tenant, actor=_actor(actor))
+        report = delete_tenant(store, settings, tenant, actor=acting(actor))
     if as_json:
         _echo_json(report.to_dict())
         return
@@ -275,7 +268,7 @@ def privacy_export(
     from amtslotse.governance.privacy_requests import export_case
 
     with _store() as (_, store):
-        data = export_case(store, tenant, reference=reference, conversation_id=conversation, actor=_actor(actor),
+        data = export_case(store, tenant, reference=reference, conversation_id=conversation, actor=acting(actor),
                            attachments=not no_attachments)
     _write(output, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
     err.print("Gefunden: " + (", ".join(f"{k}: {v}" for k, v in data["found"].items() if v) or "nichts"))
@@ -296,7 +289,7 @@ def privacy_erase(
             case = find_case(store, tenant, reference=reference, conversation_id=conversation)
             typer.confirm(f"{len(case.items)} Nachricht(en) und {len(case.conversation_ids)} Gespräch(e) "
                           "endgültig löschen?", abort=True)
-        report = erase_case(store, tenant, reference=reference, conversation_id=conversation, actor=_actor(actor))
+        report = erase_case(store, tenant, reference=reference, conversation_id=conversation, actor=acting(actor))
     if as_json:
         _echo_json(report.to_dict())
         return

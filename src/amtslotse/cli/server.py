@@ -1,5 +1,6 @@
 """Server and accounts: serve, staff add|list|disable|remove|logout-all, apikey create|list|revoke,
-retention."""
+retention. Account and key changes go through amtslotse.governance.accounts (audited, as from
+the staff API); --as names who acts, else cli:<operating-system user>."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Optional
 
 import typer
 
-from amtslotse.cli.common import UserError, app, services
+from amtslotse.cli.common import AS, UserError, acting, app, services
 from amtslotse.settings import get_settings
 
 staff_app = typer.Typer(help="Konten der Mitarbeitenden.", no_args_is_help=True)
@@ -45,9 +46,12 @@ def staff_add(
     tenant: str = typer.Option(..., "--tenant", "-t", help="Mandant; '*' für alle (Verbund)."),
     role: list[str] = typer.Option(..., "--role", "-r", help="sachbearbeitung, redaktion, auswertung, admin (mehrfach möglich)."),
     password_stdin: bool = typer.Option(False, "--password-stdin", help="Passwort von der Standardeingabe lesen."),
+    actor: Optional[str] = AS,
 ) -> None:
     """Konto anlegen oder ändern (Passwort wird abgefragt). Ein neues Passwort beendet alle
-    Sitzungen des Kontos; ein gesperrtes Konto ist damit wieder frei."""
+    Sitzungen des Kontos; ein gesperrtes Konto ist damit wieder frei. Im Prüfprotokoll."""
+    from amtslotse.governance.accounts import save_staff_user
+
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
@@ -55,7 +59,7 @@ def staff_add(
         if getpass.getpass("Passwort wiederholen: ") != password:
             raise UserError("Die Passwörter stimmen nicht überein.")
     with services() as (_, store, _e):
-        store.add_staff_user(name, tenant, role, password)
+        save_staff_user(store, name, tenant, role, password, actor=acting(actor))
     typer.echo(f"Konto „{name}“ für {tenant} mit Rolle(n) {', '.join(sorted(set(role)))} gespeichert.")
 
 
@@ -72,41 +76,33 @@ def staff_list() -> None:
 
 
 @staff_app.command("disable")
-def staff_disable(name: str = typer.Argument(..., help="Anmeldename.")) -> None:
+def staff_disable(name: str = typer.Argument(..., help="Anmeldename."), actor: Optional[str] = AS) -> None:
     """Konto sperren: keine Anmeldung mehr, alle Sitzungen enden (wieder frei mit `staff add` und neuem Passwort)."""
+    from amtslotse.governance.accounts import disable_staff_user
+
     with services() as (_, store, _e):
-        if not store.disable_staff_user(name):
-            raise UserError(f"Ein Konto „{name}“ gibt es nicht.")
+        disable_staff_user(store, name, actor=acting(actor))
     typer.echo(f"Konto „{name}“ gesperrt; alle Sitzungen sind beendet.")
 
 
 @staff_app.command("remove")
-def staff_remove(name: str = typer.Argument(..., help="Anmeldename.")) -> None:
+def staff_remove(name: str = typer.Argument(..., help="Anmeldename."), actor: Optional[str] = AS) -> None:
     """Konto löschen (mit seinen Sitzungen); das Protokoll behält den Namen."""
+    from amtslotse.governance.accounts import remove_staff_user
+
     with services() as (_, store, _e):
-        if not store.remove_staff_user(name):
-            raise UserError(f"Ein Konto „{name}“ gibt es nicht.")
+        remove_staff_user(store, name, actor=acting(actor))
     typer.echo(f"Konto „{name}“ gelöscht.")
 
 
 @staff_app.command("logout-all")
-def staff_logout_all(name: str = typer.Argument(..., help="Anmeldename.")) -> None:
+def staff_logout_all(name: str = typer.Argument(..., help="Anmeldename."), actor: Optional[str] = AS) -> None:
     """Alle Sitzungen eines Kontos beenden (z. B. nach einem verlorenen Gerät)."""
+    from amtslotse.governance.accounts import logout_everywhere
+
     with services() as (_, store, _e):
-        if name not in {a.name for a in store.staff_accounts()}:
-            raise UserError(f"Ein Konto „{name}“ gibt es nicht.")
-        ended = store.end_staff_sessions(name)
+        ended = logout_everywhere(store, name, actor=acting(actor))
     typer.echo(f"{ended} Sitzung(en) von „{name}“ beendet.")
-
-
-def _known_tenant(store, settings, tenant: str) -> None:
-    from amtslotse.models import SHARED_TENANT
-    from amtslotse.tenants import TENANT_NAME, load_tenant_config
-
-    if not TENANT_NAME.match(tenant) or tenant == SHARED_TENANT:
-        raise UserError(f"„{tenant}“ ist kein Mandant, für den es API-Schlüssel gibt.")
-    if tenant not in store.tenants() and not load_tenant_config(tenant, settings).configured:
-        raise UserError(f"Den Mandanten „{tenant}“ gibt es hier nicht.")
 
 
 @apikey_app.command("create")
@@ -114,11 +110,13 @@ def apikey_create(
     tenant: str = typer.Option(..., "--tenant", "-t", help="Mandant, für den der Schlüssel gilt."),
     name: str = typer.Option(..., "--name", "-n", help="Wofür, z. B. „formularserver“ (in der Liste zu sehen)."),
     role: str = typer.Option("posteingang", "--role", "-r", help="posteingang: darf an den Posteingang senden."),
+    actor: Optional[str] = AS,
 ) -> None:
     """Neuen API-Schlüssel anlegen; er wird nur jetzt angezeigt (gespeichert ist nur sein Hash)."""
+    from amtslotse.governance.accounts import create_api_key
+
     with services() as (settings, store, _e):
-        _known_tenant(store, settings, tenant)
-        key, secret = store.create_api_key(tenant, name, role)
+        key, secret = create_api_key(store, settings, tenant, name, role, actor=acting(actor))
     typer.echo(secret)
     typer.echo(f"API-Schlüssel Nr. {key.id} „{key.name}“ für {key.tenant} ({key.role}). Er wird nur dieses eine Mal "
                "angezeigt; senden als Kopfzeile „Authorization: Bearer …“.", err=True)
@@ -142,11 +140,13 @@ def apikey_list(tenant: str = typer.Option(..., "--tenant", "-t", help="Mandant.
 def apikey_revoke(
     key_id: int = typer.Argument(..., help="Nummer des Schlüssels (aus `apikey list`)."),
     tenant: str = typer.Option(..., "--tenant", "-t", help="Mandant."),
+    actor: Optional[str] = AS,
 ) -> None:
     """API-Schlüssel sofort widerrufen."""
+    from amtslotse.governance.accounts import revoke_api_key
+
     with services() as (_, store, _e):
-        if not store.revoke_api_key(tenant, key_id):
-            raise UserError(f"{tenant} hat keinen aktiven API-Schlüssel Nr. {key_id}.")
+        revoke_api_key(store, tenant, key_id, actor=acting(actor))
     typer.echo(f"API-Schlüssel Nr. {key_id} von {tenant} widerrufen.")
 
 

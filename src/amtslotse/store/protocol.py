@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Collection, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Collection, Protocol, Sequence
 
 import numpy as np
 
@@ -139,8 +139,16 @@ class Store(Protocol):
         """Retention: delete conversations whose expiry has passed; returns how many."""
 
     # --- staff accounts (store/sql_staff.py) -------------------------------------
-    def add_staff_user(self, name: str, tenant: str, roles: Sequence[str], password: str) -> None:
-        """Create or update an account (tenant "*": all tenants). Raises ValueError on bad roles."""
+    # Each write appends the given audit entries in its own transaction (governance/accounts.py makes them).
+    def add_staff_user(
+        self, name: str, tenant: str, roles: Sequence[str], password: str, audit: Sequence[AuditEntry] = (),
+    ) -> None:
+        """Create or update an account (tenant "*": all tenants). Raises InputError on bad roles."""
+
+    def set_staff_password(self, name: str, password: str, audit: Sequence[AuditEntry] = ()) -> bool:
+        """A new password; the account's sessions end (and a disabled account is enabled)."""
+
+    def set_staff_roles(self, name: str, tenant: str, roles: Sequence[str], audit: Sequence[AuditEntry] = ()) -> bool: ...
 
     def check_staff_password(self, name: str, password: str) -> tuple[str, frozenset[str]] | None: ...
 
@@ -150,12 +158,12 @@ class Store(Protocol):
 
     def end_staff_session(self, token: str) -> None: ...
 
-    def disable_staff_user(self, name: str) -> bool:
+    def disable_staff_user(self, name: str, audit: Sequence[AuditEntry] = ()) -> bool:
         """No login and no session any more (`add_staff_user` with a new password enables it)."""
 
-    def remove_staff_user(self, name: str) -> bool: ...
+    def remove_staff_user(self, name: str, audit: Sequence[AuditEntry] = ()) -> bool: ...
 
-    def end_staff_sessions(self, name: str) -> int:
+    def end_staff_sessions(self, name: str, audit: Sequence[AuditEntry] = ()) -> int:
         """End all sessions of an account; returns how many."""
 
     def staff_accounts(self) -> list[StaffAccount]: ...
@@ -163,12 +171,14 @@ class Store(Protocol):
     def staff_account(self, name: str) -> StaffAccount | None: ...
 
     # --- API keys of integrations (store/sql_staff.py) ---------------------------------
-    def create_api_key(self, tenant: str, name: str, role: str = "posteingang") -> tuple[ApiKey, str]:
-        """A new key (the secret is returned once and stored hashed)."""
+    def create_api_key(
+        self, tenant: str, name: str, role: str = "posteingang", audit: Callable[[ApiKey], AuditEntry] | None = None,
+    ) -> tuple[ApiKey, str]:
+        """A new key (the secret is returned once and stored hashed); `audit(key)` gives its entry."""
 
     def api_keys(self, tenant: str) -> list[ApiKey]: ...
 
-    def revoke_api_key(self, tenant: str, key_id: int) -> bool: ...
+    def revoke_api_key(self, tenant: str, key_id: int, audit: Sequence[AuditEntry] = ()) -> bool: ...
 
     def api_key(self, secret: str, now: datetime | None = None) -> ApiKey | None:
         """The active key with this secret (its last use recorded), else None."""

@@ -15,6 +15,9 @@ one tenant and one role, listed with its last use, and revocable::
     key, secret = store.create_api_key("musterkreis", "formularserver")   # secret shown once
     store.api_key(secret)                # ApiKey(id=1, tenant='musterkreis', role='posteingang', ...)
     store.revoke_api_key("musterkreis", key.id)
+
+Every write takes the audit entries the domain code made for it (amtslotse.governance.accounts)
+and appends them in the same transaction: a change is never stored without its entry.
 """
 
 from __future__ import annotations
@@ -22,10 +25,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from amtslotse.errors import InputError
+from amtslotse.store.sql_inbox import AuditEntry
 
 ROLES = ("sachbearbeitung", "redaktion", "auswertung", "admin")
 """sachbearbeitung: the inbox; redaktion: knowledge and curated answers; auswertung: analytics;
@@ -109,15 +114,30 @@ def _api_key(r: tuple) -> ApiKey:
 _API_KEY_COLUMNS = "id, tenant, name, role, prefix, created_at, last_used_at, revoked_at"
 
 
-class StaffSql:
-    """Mixin for SqlStore: needs `_tx()` and `_read()`."""
+def _check_roles(roles: Sequence[str]) -> str:
+    unknown = sorted(set(roles) - set(ROLES))
+    if unknown:
+        raise InputError(f"Unbekannte Rolle(n): {', '.join(unknown)}; erlaubt: {', '.join(ROLES)}.")
+    return ",".join(sorted(set(roles)))
 
-    def add_staff_user(self, name: str, tenant: str, roles: list[str] | tuple[str, ...], password: str) -> None:
-        unknown = sorted(set(roles) - set(ROLES))
-        if unknown:
-            raise InputError(f"Unbekannte Rolle(n): {', '.join(unknown)}; erlaubt: {', '.join(ROLES)}.")
-        if len(password) < 10:
-            raise InputError("Das Passwort muss mindestens 10 Zeichen lang sein.")
+
+def _check_password(password: str) -> None:
+    if len(password) < 10:
+        raise InputError("Das Passwort muss mindestens 10 Zeichen lang sein.")
+
+
+class StaffSql:
+    """Mixin for SqlStore: needs `_tx()`, `_read()` and `_append_chained_audit()`."""
+
+    def _audited(self, cur, audit: Sequence[AuditEntry]) -> None:
+        for entry in audit:
+            self._append_chained_audit(cur, entry)  # type: ignore[attr-defined]
+
+    def add_staff_user(
+        self, name: str, tenant: str, roles: Sequence[str], password: str, audit: Sequence[AuditEntry] = (),
+    ) -> None:
+        joined = _check_roles(roles)
+        _check_password(password)
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         before = self._read("SELECT password_hash FROM staff_users WHERE name = ?", (name,))
         # Another password (or a disabled account enabled again with one) ends all sessions.
@@ -127,10 +147,33 @@ class StaffSql:
                 "INSERT INTO staff_users(name, tenant, roles, password_hash, created_at) VALUES (?,?,?,?,?) "
                 "ON CONFLICT(name) DO UPDATE SET tenant = excluded.tenant, roles = excluded.roles, "
                 "password_hash = excluded.password_hash",
-                (name, tenant, ",".join(sorted(set(roles))), hash_password(password), now),
+                (name, tenant, joined, hash_password(password), now),
             )
             if changed:
                 cur.execute("DELETE FROM staff_sessions WHERE name = ?", (name,))
+            self._audited(cur, audit)
+
+    def set_staff_password(self, name: str, password: str, audit: Sequence[AuditEntry] = ()) -> bool:
+        """A new password (a disabled account is enabled again by it); all the account's
+        sessions end. False if there is no such account."""
+        _check_password(password)
+        with self._tx() as cur:
+            cur.execute("UPDATE staff_users SET password_hash = ? WHERE name = ?", (hash_password(password), name))
+            if cur.rowcount == 0:
+                return False
+            cur.execute("DELETE FROM staff_sessions WHERE name = ?", (name,))
+            self._audited(cur, audit)
+        return True
+
+    def set_staff_roles(self, name: str, tenant: str, roles: Sequence[str], audit: Sequence[AuditEntry] = ()) -> bool:
+        """Another tenant or other roles (open sessions have them at their next request)."""
+        joined = _check_roles(roles)
+        with self._tx() as cur:
+            cur.execute("UPDATE staff_users SET tenant = ?, roles = ? WHERE name = ?", (tenant, joined, name))
+            if cur.rowcount == 0:
+                return False
+            self._audited(cur, audit)
+        return True
 
     def check_staff_password(self, name: str, password: str) -> tuple[str, frozenset[str]] | None:
         """(tenant, roles) when the password is right and the account enabled, else None. The
@@ -141,7 +184,7 @@ class StaffSql:
             return None
         return rows[0][0], frozenset(filter(None, rows[0][1].split(",")))
 
-    def disable_staff_user(self, name: str) -> bool:
+    def disable_staff_user(self, name: str, audit: Sequence[AuditEntry] = ()) -> bool:
         """Disable an account (no login, its sessions end); False if there is no such account.
         `add_staff_user` with a new password enables it again."""
         with self._tx() as cur:
@@ -152,20 +195,26 @@ class StaffSql:
             if not row[0].startswith(DISABLED):
                 cur.execute("UPDATE staff_users SET password_hash = ? WHERE name = ?", (DISABLED + row[0], name))
             cur.execute("DELETE FROM staff_sessions WHERE name = ?", (name,))
+            self._audited(cur, audit)
         return True
 
-    def remove_staff_user(self, name: str) -> bool:
+    def remove_staff_user(self, name: str, audit: Sequence[AuditEntry] = ()) -> bool:
         """Delete an account and its sessions; False if there is no such account."""
         with self._tx() as cur:
             cur.execute("DELETE FROM staff_sessions WHERE name = ?", (name,))
             cur.execute("DELETE FROM staff_users WHERE name = ?", (name,))
-            return cur.rowcount > 0
+            if cur.rowcount == 0:
+                return False
+            self._audited(cur, audit)
+        return True
 
-    def end_staff_sessions(self, name: str) -> int:
+    def end_staff_sessions(self, name: str, audit: Sequence[AuditEntry] = ()) -> int:
         """Log an account out everywhere; returns how many sessions ended."""
         with self._tx() as cur:
             cur.execute("DELETE FROM staff_sessions WHERE name = ?", (name,))
-            return cur.rowcount
+            ended = cur.rowcount
+            self._audited(cur, audit)
+        return ended
 
     def staff_accounts(self) -> list[StaffAccount]:
         return self._staff_accounts("", ())
@@ -213,8 +262,11 @@ class StaffSql:
             cur.execute("DELETE FROM staff_sessions WHERE token_hash = ?", (token_hash(token),))
 
     # --- API keys of integrations -------------------------------------------------
-    def create_api_key(self, tenant: str, name: str, role: str = "posteingang") -> tuple[ApiKey, str]:
-        """A new key for `tenant` and `role`; returns it with the secret (shown once, stored hashed)."""
+    def create_api_key(
+        self, tenant: str, name: str, role: str = "posteingang", audit: Callable[[ApiKey], AuditEntry] | None = None,
+    ) -> tuple[ApiKey, str]:
+        """A new key for `tenant` and `role`; returns it with the secret (shown once, stored
+        hashed). `audit` makes the key's audit entry (it names the new key's id)."""
         if role not in API_KEY_ROLES:
             raise InputError(f"Unbekannte Rolle „{role}“ für API-Schlüssel; erlaubt: {', '.join(API_KEY_ROLES)}.")
         if not name.strip() or len(name) > 100:
@@ -226,21 +278,27 @@ class StaffSql:
                 f"RETURNING {_API_KEY_COLUMNS}",
                 (tenant, name.strip(), role, token_hash(secret), secret[:len(API_KEY_PREFIX) + 6], _iso(_now())),
             )
-            return _api_key(cur.fetchone()), secret
+            key = _api_key(cur.fetchone())
+            if audit is not None:
+                self._audited(cur, [audit(key)])
+        return key, secret
 
     def api_keys(self, tenant: str) -> list[ApiKey]:
         """A tenant's API keys, revoked ones included, oldest first."""
         rows = self._read(f"SELECT {_API_KEY_COLUMNS} FROM api_keys WHERE tenant = ? ORDER BY id", (tenant,))
         return [_api_key(r) for r in rows]
 
-    def revoke_api_key(self, tenant: str, key_id: int) -> bool:
+    def revoke_api_key(self, tenant: str, key_id: int, audit: Sequence[AuditEntry] = ()) -> bool:
         """Revoke a key of `tenant` at once; False if it has no such (active) key."""
         with self._tx() as cur:
             cur.execute(
                 "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND tenant = ? AND revoked_at IS NULL",
                 (_iso(_now()), key_id, tenant),
             )
-            return cur.rowcount > 0
+            if cur.rowcount == 0:
+                return False
+            self._audited(cur, audit)
+        return True
 
     def api_key(self, secret: str, now: datetime | None = None) -> ApiKey | None:
         """The active key with this secret, its use recorded (at most once a minute); else None."""

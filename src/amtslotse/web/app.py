@@ -32,7 +32,7 @@ from amtslotse.knowledge.vector_worker import VectorWorker
 from amtslotse.privacy.retention import purge_expired
 from amtslotse.services import Services
 from amtslotse.settings import Settings, get_settings
-from amtslotse.web import admin_api, auth, chat_api, inbox_api, oidc, openai_api, staff, staff_api, widget
+from amtslotse.web import accounts_api, admin_api, auth, chat_api, inbox_api, oidc, openai_api, staff, staff_api, widget
 from amtslotse.web.errors import (
     ERROR_SCHEMA, MAX_BODY_BYTES, BodyTooLarge, InvalidText, error_response, install_error_handlers,
 )
@@ -406,7 +406,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.add_middleware(RequestGuard, settings=settings)  # added last: the outermost, sees every byte
     install_error_handlers(app)
     for router in (chat_api.router, openai_api.router, auth.router, oidc.router, inbox_api.router, widget.router, staff.router, staff_api.router,
-                   admin_api.router, admin_api.public_router):  # governance: tenants, audit, usage, privacy
+                   admin_api.router, admin_api.public_router,  # governance: tenants, audit, usage, privacy
+                   accounts_api.router):  # staff accounts and API keys
         app.include_router(router)
     _add_docs(app)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]

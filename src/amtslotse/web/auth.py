@@ -80,28 +80,36 @@ class Login(BaseModel):
     password: str = Field(min_length=1, max_length=200)
 
 
-@router.post("/login")
-def login(body: Login, request: Request, response: Response) -> dict:
+def checked_password(request: Request, name: str, password: str) -> tuple[str, frozenset[str]]:
+    """(tenant, roles) of the account if the password is right; else 401, counted for the
+    account and the address (429 with Retry-After while either is locked; a locked try checks
+    no password). Login and the password change both go through here."""
     services = request.app.state.services
     store, settings = services.store, services.settings
-    account_key = "account:" + hashed("login", body.name)
+    account_key = "account:" + hashed("login", name)
     address_key = "address:" + hashed("login", client_address(request))
     wait = store.login_wait([account_key, address_key])
     if wait > 0:
         raise too_many(wait, "Zu viele fehlgeschlagene Anmeldungen.")
-    account = store.check_staff_password(body.name, body.password)
+    account = store.check_staff_password(name, password)
     if account is None:
         window = settings.login_failure_window_minutes * 60
-        known = store.staff_account(body.name)  # whose failures they are (deleted with its tenant); any name reads once
+        known = store.staff_account(name)  # whose failures they are (deleted with its tenant); any name reads once
         for key, most, tenant in ((account_key, settings.login_max_failures, known.tenant if known else None),
                                   (address_key, settings.login_max_failures_per_address, None)):
             store.record_login_failure(key, most, window, settings.login_lockout_seconds, tenant=tenant)
         raise ApiError(401, "login_failed", "Name oder Passwort ist falsch.")
     store.clear_login_failures(account_key)
+    return account
+
+
+@router.post("/login")
+def login(body: Login, request: Request, response: Response) -> dict:
+    services = request.app.state.services
+    tenant, roles = checked_password(request, body.name, body.password)
     hours = services.settings.staff_session_hours
     token = services.store.start_staff_session(body.name, datetime.now(timezone.utc) + timedelta(hours=hours))
     response.set_cookie(COOKIE, token, max_age=int(hours * 3600), httponly=True, samesite="strict", path="/")
-    tenant, roles = account
     return {"token": token, "name": body.name, "tenant": tenant, "roles": sorted(roles)}
 
 

@@ -1,0 +1,213 @@
+"""Staff accounts and API keys over HTTP, for the administration in the staff workspace.
+
+    POST   /api/v1/staff/password {"current_password", "new_password"}     -> own password; every session ends
+    GET    /api/v1/staff/admin/accounts[?tenant=musterkreis]               -> {"accounts": [...]}
+    POST   /api/v1/staff/admin/accounts {"name", "tenant", "roles", "password"} -> 201 the account
+    PATCH  /api/v1/staff/admin/accounts/{name} {"roles", "tenant"?}        -> the account (role change)
+    POST   /api/v1/staff/admin/accounts/{name}/password {"password"}       -> a new password; sessions end
+    POST   /api/v1/staff/admin/accounts/{name}/disable | /logout-all
+    DELETE /api/v1/staff/admin/accounts/{name}
+    GET    /api/v1/staff/admin/api-keys?tenant=musterkreis                 -> {"api_keys": [...]}
+    POST   /api/v1/staff/admin/api-keys?tenant=musterkreis {"name", "role"} -> 201 the key with its secret (once)
+    DELETE /api/v1/staff/admin/api-keys/{key_id}?tenant=musterkreis       -> revoked
+
+Roles: "admin" of a tenant administers that tenant's accounts and keys; the cooperative's
+admin (tenant "*") every tenant's and the cooperative's own accounts. An account out of
+reach answers 404, as one that does not exist. Each route only translates HTTP to
+amtslotse.governance.accounts and back: the domain audits every change.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from fastapi import APIRouter, Depends, Path, Request, Response
+from pydantic import BaseModel, Field
+
+from amtslotse.errors import InputError
+from amtslotse.governance import accounts
+from amtslotse.governance.audit import COOPERATIVE
+from amtslotse.store.sql_staff import ROLES, ApiKey, StaffAccount
+from amtslotse.web.auth import COOKIE, StaffUser, checked_password, require_staff, staff_tenant
+from amtslotse.web.errors import MAX_ID, ApiError
+
+router = APIRouter(prefix="/api/v1/staff", tags=["Konten und API-Schlüssel (Mitarbeitende)"])
+
+ADMIN = "admin"
+
+
+def _call(function, *args, **kwargs):
+    """Run an accounts function; its German error becomes the HTTP error."""
+    try:
+        return function(*args, **kwargs)
+    except accounts.AccountError as error:
+        code = {404: "not_found", 409: "conflict"}.get(error.status, "invalid_request")
+        raise ApiError(error.status, code, str(error)) from None
+    except InputError as error:
+        raise ApiError(422, "invalid_request", str(error)) from None
+
+
+def _may_administer(user: StaffUser, tenant: str) -> bool:
+    if ADMIN not in user.roles:
+        return False
+    return user.tenant == COOPERATIVE or (tenant != COOPERATIVE and user.may_act_for(tenant))
+
+
+def _require_admin_of(user: StaffUser, tenant: str) -> None:
+    if not _may_administer(user, tenant):
+        raise ApiError(403, "forbidden", "Konten dieses Jobcenters verwaltet dessen Administration.")
+
+
+def _reachable(request: Request, user: StaffUser, name: str) -> StaffAccount:
+    """The account, if the user may administer it (else 404, as for one that does not exist)."""
+    account = request.app.state.services.store.staff_account(name)
+    if account is None or not _may_administer(user, account.tenant):
+        raise ApiError(404, "not_found", f"Ein Konto „{name}“ gibt es nicht.")
+    return account
+
+
+def _account(account: StaffAccount) -> dict:
+    return {"name": account.name, "tenant": account.tenant, "roles": sorted(account.roles),
+            "disabled": account.disabled, "created_at": account.created_at, "sessions": account.sessions}
+
+
+def _key(key: ApiKey) -> dict:
+    moment = lambda value: value.isoformat() if value else None  # noqa: E731
+    return {"id": key.id, "tenant": key.tenant, "name": key.name, "role": key.role, "prefix": key.prefix,
+            "created_at": moment(key.created_at), "last_used_at": moment(key.last_used_at),
+            "revoked_at": moment(key.revoked_at), "active": key.active}
+
+
+# --- one's own password ---------------------------------------------------------------------------
+
+
+class PasswordChange(BaseModel):
+    current_password: str = Field(min_length=1, max_length=200)
+    new_password: str = Field(min_length=10, max_length=200)
+
+
+@router.post("/password", summary="Das eigene Passwort ändern (beendet alle Sitzungen des Kontos)")
+def change_own_password(body: PasswordChange, request: Request, response: Response,
+                        user: StaffUser = Depends(require_staff)) -> dict:
+    try:
+        checked_password(request, user.name, body.current_password)  # throttled like the login
+    except ApiError as error:
+        if error.status != 401:
+            raise
+        raise ApiError(403, "wrong_password", "Das bisherige Passwort stimmt nicht.") from None
+    _call(accounts.change_password, request.app.state.services.store, user.name, body.new_password, actor=user.name)
+    response.delete_cookie(COOKIE, path="/")
+    return {"ok": True, "message": "Passwort geändert. Bitte melden Sie sich neu an."}
+
+
+# --- accounts -------------------------------------------------------------------------------------
+
+
+class AccountIn(BaseModel):
+    name: str = Field(min_length=1, max_length=accounts.MAX_NAME)
+    tenant: Optional[str] = Field(default=None, min_length=1, max_length=63)
+    roles: list[str] = Field(min_length=1, max_length=len(ROLES))
+    password: str = Field(min_length=10, max_length=200)
+
+
+class RolesIn(BaseModel):
+    roles: list[str] = Field(min_length=1, max_length=len(ROLES))
+    tenant: Optional[str] = Field(default=None, min_length=1, max_length=63)
+
+
+class PasswordIn(BaseModel):
+    password: str = Field(min_length=10, max_length=200)
+
+
+@router.get("/admin/accounts", summary="Konten eines Jobcenters (der Verbund: alle)")
+def list_accounts(request: Request, user: StaffUser = Depends(require_staff), tenant: Optional[str] = None) -> dict:
+    store = request.app.state.services.store
+    if tenant is None and user.tenant == COOPERATIVE:
+        _require_admin_of(user, COOPERATIVE)
+        shown = store.staff_accounts()
+    else:
+        name = tenant if tenant == COOPERATIVE else staff_tenant(user, tenant, ADMIN)
+        _require_admin_of(user, name)
+        shown = [a for a in store.staff_accounts() if a.tenant == name]
+    return {"accounts": [_account(a) for a in shown]}
+
+
+@router.post("/admin/accounts", status_code=201, summary="Ein Konto anlegen")
+def create_account(body: AccountIn, request: Request, user: StaffUser = Depends(require_staff)) -> dict:
+    tenant = body.tenant or user.tenant
+    _require_admin_of(user, tenant)
+    store = request.app.state.services.store
+    _call(accounts.create_staff_user, store, body.name, tenant, body.roles, body.password, actor=user.name)
+    return _account(accounts.existing_account(store, body.name))
+
+
+@router.patch("/admin/accounts/{name}", summary="Rollen (oder Jobcenter) eines Kontos ändern")
+def change_roles(body: RolesIn, request: Request, name: str = Path(max_length=100),
+                 user: StaffUser = Depends(require_staff)) -> dict:
+    _reachable(request, user, name)
+    if body.tenant is not None:
+        _require_admin_of(user, body.tenant)
+    account = _call(accounts.set_roles, request.app.state.services.store, name, body.roles, actor=user.name,
+                    tenant=body.tenant)
+    return _account(account)
+
+
+@router.post("/admin/accounts/{name}/password", summary="Ein neues Passwort setzen (beendet alle Sitzungen des Kontos)")
+def set_password(body: PasswordIn, request: Request, name: str = Path(max_length=100),
+                 user: StaffUser = Depends(require_staff)) -> dict:
+    _reachable(request, user, name)
+    _call(accounts.change_password, request.app.state.services.store, name, body.password, actor=user.name)
+    return {"ok": True}
+
+
+@router.post("/admin/accounts/{name}/disable", summary="Ein Konto sperren (keine Anmeldung, Sitzungen enden)")
+def disable_account(request: Request, name: str = Path(max_length=100), user: StaffUser = Depends(require_staff)) -> dict:
+    _reachable(request, user, name)
+    _call(accounts.disable_staff_user, request.app.state.services.store, name, actor=user.name)
+    return _account(accounts.existing_account(request.app.state.services.store, name))
+
+
+@router.post("/admin/accounts/{name}/logout-all", summary="Alle Sitzungen eines Kontos beenden")
+def logout_all(request: Request, name: str = Path(max_length=100), user: StaffUser = Depends(require_staff)) -> dict:
+    _reachable(request, user, name)
+    ended = _call(accounts.logout_everywhere, request.app.state.services.store, name, actor=user.name)
+    return {"ended": ended}
+
+
+@router.delete("/admin/accounts/{name}", summary="Ein Konto löschen (das Protokoll behält den Namen)")
+def remove_account(request: Request, name: str = Path(max_length=100), user: StaffUser = Depends(require_staff)) -> dict:
+    _reachable(request, user, name)
+    _call(accounts.remove_staff_user, request.app.state.services.store, name, actor=user.name)
+    return {"ok": True}
+
+
+# --- API keys -------------------------------------------------------------------------------------
+
+
+class ApiKeyIn(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    role: str = Field(default="posteingang", pattern="^posteingang$")
+
+
+@router.get("/admin/api-keys", summary="API-Schlüssel eines Jobcenters mit letzter Nutzung")
+def list_api_keys(request: Request, user: StaffUser = Depends(require_staff), tenant: Optional[str] = None) -> dict:
+    name = staff_tenant(user, tenant, ADMIN)
+    return {"api_keys": [_key(k) for k in request.app.state.services.store.api_keys(name)]}
+
+
+@router.post("/admin/api-keys", status_code=201, summary="Einen API-Schlüssel anlegen (er wird nur jetzt angezeigt)")
+def create_api_key(body: ApiKeyIn, request: Request, user: StaffUser = Depends(require_staff),
+                   tenant: Optional[str] = None) -> dict:
+    name = staff_tenant(user, tenant, ADMIN)
+    services = request.app.state.services
+    key, secret = _call(accounts.create_api_key, services.store, services.settings, name, body.name, body.role,
+                        actor=user.name)
+    return _key(key) | {"secret": secret}
+
+
+@router.delete("/admin/api-keys/{key_id}", summary="Einen API-Schlüssel sofort widerrufen")
+def revoke_api_key(request: Request, key_id: int = Path(ge=1, le=MAX_ID), user: StaffUser = Depends(require_staff),
+                   tenant: Optional[str] = None) -> dict:
+    name = staff_tenant(user, tenant, ADMIN)
+    _call(accounts.revoke_api_key, request.app.state.services.store, name, key_id, actor=user.name)
+    return {"ok": True}
