@@ -38,3 +38,24 @@ def test_an_answer_citing_a_changed_section_is_due_until_it_is_renewed(store, tm
     assert [(d["curated_id"], d["section"], d["changed_on"]) for d in due] == [("regelbedarf", "§ 1", "2027-01-01")]
     curated("2027-01-01")  # the editor renewed the answers for the new law
     assert curated_review_due(store, "musterkreis") == []
+
+
+def test_amtslotse_check_lists_the_answers_due_for_review(tmp_path):
+    from test_ingest_search import cli
+
+    home, old, new = tmp_path / "home", tmp_path / "v1", tmp_path / "v2"
+    old.mkdir(), new.mkdir()
+    (old / "TG-BJNR000000001.md").write_text(LAW_V1, encoding="utf-8")
+    (new / "TG-BJNR000000001.md").write_text(LAW_V2, encoding="utf-8")
+    curated = tmp_path / "curated.jsonl"
+    curated.write_text(json.dumps({
+        "id": "regelbedarf", "question": "Wie hoch ist der Regelbedarf?", "answer": "500 Euro im Monat.",
+        "sources": [{"citation": "§ 1 TG", "source": "TG-BJNR000000001.md", "section": "§ 1"}], "valid_from": "2026-01-01",
+    }, ensure_ascii=False) + "\n", encoding="utf-8")
+    for args in (("ingest", str(old), "--valid-from", "2026-01-01", "--valid-to", "2026-12-31"),
+                 ("ingest", str(new), "--valid-from", "2027-01-01"), ("ingest", str(curated), "--tenant", "musterkreis")):
+        done = cli(home, *args)
+        assert done.returncode == 0, done.stderr
+    done = cli(home, "check", "--tenant", "musterkreis")
+    assert "Prüfung fällig: musterkreis: „Wie hoch ist der Regelbedarf?“ (regelbedarf, curated.jsonl) zitiert § 1 TG, geändert ab 2027-01-01" in done.stdout, done.stdout + done.stderr
+    assert "1 kuratierte Antwort(en): Prüfung fällig" in done.stderr

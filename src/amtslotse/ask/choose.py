@@ -46,7 +46,7 @@ class CuratedMatch:
     similarity: float  # best cosine between the question and one of the answer's phrasings
     phrasing: str  # that phrasing
     covered: float  # share of the question's words the phrasing holds
-    extra: float  # share of the phrasing's words the question lacks
+    extra: float  # share of the phrasing's words the question lacks (weighted by rarity among the answers)
     margin: float = 0.0  # score minus the score of the next answer (for the best match only)
     language: str = "de"  # the language of the phrasing that matched
 
@@ -84,7 +84,7 @@ class CuratedIndex:
         self.store = store
         self.embedder = embedder
         self._lock = threading.Lock()
-        self._tenants: dict[str, tuple[float, tuple, list[_Entry], np.ndarray]] = {}
+        self._tenants: dict[str, tuple[float, tuple, list[_Entry], np.ndarray, dict[str, float]]] = {}
         self._laws: dict[str, dict[str, list[Passage]]] = {}  # law file -> § -> passages (law_passage)
 
     def law_passage(self, source: str | None, section: str | None, day: date) -> int | None:
@@ -119,17 +119,17 @@ class CuratedIndex:
     def _key(self, text: str) -> str:
         return text_hash(f"phrasing\x00{text}")
 
-    def _load(self, tenant: str) -> tuple[list[_Entry], np.ndarray]:
+    def _load(self, tenant: str) -> tuple[list[_Entry], np.ndarray, dict[str, float]]:
         now = time.monotonic()
         cached = self._tenants.get(tenant)
         if cached and now - cached[0] < REFRESH_SECONDS:
-            return cached[2], cached[3]
+            return cached[2], cached[3], cached[4]
         layers = [tenant] if tenant == SHARED_TENANT else [tenant, SHARED_TENANT]
         documents = [(layer, d) for layer in layers for d in self.store.documents(layer) if d.kind == "records"]
         signature = tuple((layer, d.source, d.content_hash, d.valid_from) for layer, d in documents)
         if cached and cached[1] == signature:
-            self._tenants[tenant] = (now, signature, cached[2], cached[3])
-            return cached[2], cached[3]
+            self._tenants[tenant] = (now, signature, *cached[2:])
+            return cached[2], cached[3], cached[4]
         entries: dict[tuple[str, str], _Entry] = {}
         for layer, d in documents:
             for p in self.store.document_passages(layer, d.source):
@@ -147,8 +147,9 @@ class CuratedIndex:
         for entry in found:
             entry.terms = [_intent_terms(text) for _, text in entry.phrasings]
         matrix = self._vectors([text for e in found for _, text in e.phrasings])
-        self._tenants[tenant] = (now, signature, found, matrix)
-        return found, matrix
+        idf = _answer_idf(found)
+        self._tenants[tenant] = (now, signature, found, matrix, idf)
+        return found, matrix, idf
 
     @staticmethod
     def _centered(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -175,7 +176,7 @@ class CuratedIndex:
     def match(self, question: str, vector: np.ndarray | None, tenant: str, day: date, limit: int = 5) -> list[CuratedMatch]:
         """The best-fitting curated answers valid on `day`, best first (one entry per answer)."""
         with self._lock:
-            entries, matrix = self._load(tenant)
+            entries, matrix, idf = self._load(tenant)
         if not entries:
             return []
         asked = _intent_terms(question)
@@ -199,8 +200,10 @@ class CuratedIndex:
             for i in range(n):
                 terms = entry.terms[i]
                 covered = sum(w for t, w in asked.items() if t in terms) / total if total else 0.0
-                own = sum(terms.values())
-                extra = sum(w for t, w in terms.items() if t not in asked) / own if own else 0.0
+                # Weighted by how few answers use a word: a phrasing's "Wechselmodell" that the
+                # question lacks says "another question" far more than its "bekommen" does.
+                own = sum(w * idf.get(t, 1.0) for t, w in terms.items())
+                extra = sum(w * idf.get(t, 1.0) for t, w in terms.items() if t not in asked) / own if own else 0.0
                 similarity = float(sims[row + i]) if sims is not None else _word_cosine(asked, terms)
                 candidate = CuratedMatch(entry.passage, similarity, entry.phrasings[i][1], covered, extra,
                                          language=entry.phrasings[i][0])
@@ -218,6 +221,15 @@ class CuratedIndex:
 @lru_cache(maxsize=1)
 def _benefit_terms() -> frozenset[str]:
     return frozenset(analysis.weighted_terms(" ".join(benefit_words())))
+
+
+def _answer_idf(entries: Sequence[_Entry]) -> dict[str, float]:
+    """log(1 + answers / answers whose phrasings use the word), per word."""
+    counts: dict[str, int] = {}
+    for entry in entries:
+        for term in {t for terms in entry.terms for t in terms}:
+            counts[term] = counts.get(term, 0) + 1
+    return {t: float(np.log1p(len(entries) / n)) for t, n in counts.items()}
 
 
 def _word_cosine(a: dict[str, float], b: dict[str, float]) -> float:
