@@ -6,8 +6,9 @@
 The server is started as tests/app_server.py does it (the real app under uvicorn in a thread
 of this process, over a temporary data folder with the starter pack; no embedder: no attack
 needs vectors). Each attack is sent over HTTP as an attacker would send it and judged by what
-the server answered, stored or logged. Findings 2, 4, 5, 8 and 10 of the issue are not replayed
-here yet: their fixes belong to other work packages; add them to ATTACKS when they land.
+the server answered, stored or logged. Findings 1, 3, 6, 7 and 9 are replayed here, the access
+attacks (2 conversation secret, 4 login, 5 idempotency keys, 8 sessions, 10 limits) in
+security_access.py; they run in the order of the findings.
 
 Budgets: the attachment reader gets a CPU budget of 10 s here instead of the default 60 s, so
 that the PDF bomb is judged in seconds (the mechanism is the same; `--default-budget` keeps
@@ -27,7 +28,6 @@ import select
 import socket
 import sys
 import tempfile
-import threading
 import time
 import zipfile
 import zlib
@@ -38,12 +38,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
-import uvicorn
 
+from _common import serving
 from amtslotse.knowledge.starter import load_starter
 from amtslotse.services import Services
 from amtslotse.settings import Settings
-from amtslotse.web.app import create_app
 
 TENANT = "musterkreis"
 PASSWORD = "Benchmark-Sicherheit-2026"
@@ -319,22 +318,11 @@ def secure_cookie(ctx: Context) -> tuple[bool, str]:
 
 @attack("9", "the staff search test's question in the access log")
 def access_log(ctx: Context) -> tuple[bool, str]:
-    records: list[str] = []
+    from security_access import access_log as captured
 
-    class Keep(logging.Handler):
-        def emit(self, record):
-            records.append(record.getMessage())
-
-    access = logging.getLogger("uvicorn.access")
-    handler, level = Keep(), access.level
-    access.addHandler(handler)
-    access.setLevel(logging.INFO)
-    try:
+    with captured() as records:
         ctx.client.get("/api/v1/staff/search-test", params={"tenant": TENANT, "q": "Ich heiße Erika Pflaumbaum"}, headers=ctx.staff)
         time.sleep(0.2)
-    finally:
-        access.removeHandler(handler)
-        access.setLevel(level)
     lines = [r for r in records if "search-test" in r]
     return bool(lines) and not any("Pflaumbaum" in r for r in lines), f"logged: {lines}"
 
@@ -380,8 +368,8 @@ def docs_cdn(ctx: Context) -> tuple[bool, str]:
 # --- the run ----------------------------------------------------------------------------------
 
 
-def start_server(home: Path, cpu_seconds: float | None) -> tuple[str, Services, uvicorn.Server, threading.Thread]:
-    """As tests/app_server.py: the real app under uvicorn in a thread, over a home with the starter pack."""
+def prepare(home: Path, cpu_seconds: float | None) -> Services:
+    """Services over a home with the starter pack (no embedder), the inbox model trained."""
     overrides = {} if cpu_seconds is None else {"attachment_cpu_seconds": cpu_seconds}
     try:
         settings = Settings(home=home, embedder="none", llm_base_url="", llm_provider="", tenants_dir=None, **overrides)
@@ -392,36 +380,27 @@ def start_server(home: Path, cpu_seconds: float | None) -> tuple[str, Services, 
     from amtslotse.inbox.classify import load_model
 
     load_model(home=home)  # train the inbox model before the clock starts (cached in the home)
-    services = Services.open(settings)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(services=services), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise SystemExit("the server did not start")
-        time.sleep(0.05)
-    return f"http://127.0.0.1:{port}", services, server, thread
+    return Services.open(settings)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", help="replay only the attacks of this finding (1, 3, 6, 7, 9)")
+    parser.add_argument("--only", help="replay only the attacks of this finding (1 to 10)")
     parser.add_argument("--default-budget", action="store_true", help="keep the default CPU budget of attachments (60 s)")
     args = parser.parse_args()
+    from security_access import ACCESS_ATTACKS
+
+    attacks = sorted(ATTACKS + ACCESS_ATTACKS, key=lambda a: int(a[0]))  # stable: registration order within a finding
     with tempfile.TemporaryDirectory(prefix="amtslotse-security-") as folder:
-        url, services, server, thread = start_server(Path(folder), None if args.default_budget else 10.0)
+        services = prepare(Path(folder), None if args.default_budget else 10.0)
         services.store.add_staff_user("s.sicher", TENANT, ["sachbearbeitung", "auswertung"], PASSWORD)
         failed = 0
         try:
-            with httpx.Client(base_url=url, timeout=300) as client:
+            with serving(services) as url, httpx.Client(base_url=url, timeout=300) as client:
                 token = client.post("/api/v1/staff/login", json={"name": "s.sicher", "password": PASSWORD}).json()["token"]
                 ctx = Context(url, services, client, token)
-                print(f"server {url} (starter pack, no embedder); {len(ATTACKS)} attacks\n")
-                for finding, name, function in ATTACKS:
+                print(f"server {url} (starter pack, no embedder); {len(attacks)} attacks\n")
+                for finding, name, function in attacks:
                     if args.only and finding != args.only:
                         continue
                     started = time.monotonic()
@@ -433,8 +412,6 @@ def main() -> int:
                     print(f"{'held  ' if held else 'FAILED'}  {finding:>2}  {name}  ({time.monotonic() - started:.1f} s)")
                     print(f"          {detail}")
         finally:
-            server.should_exit = True
-            thread.join(30)
             services.close()
     print(f"\n{'all held' if not failed else f'{failed} FAILED'}")
     return 1 if failed else 0
