@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 import oidc_provider
+from amtslotse.governance.audit import verify_chain
 from amtslotse.web.oidc import claim, roles_by_tenant
 from loopback_app import TENANT, serve
 
@@ -93,6 +94,10 @@ def test_code_flow_signs_in_with_the_mapped_roles(sso):
         me = client.get(f"{url}/staff/context.json").json()
         assert me["user"] == {"name": "sso:" + oidc_provider.USER, "tenant": TENANT,
                               "roles": ["redaktion", "sachbearbeitung"]}
+        account = "sso:" + oidc_provider.USER
+        created = [(e.actor, e.action, e.details) for e in services.store.audit_entries(TENANT) if e.object_id == account]
+        assert created == [(account, "staff_user_created", {"tenant": TENANT, "roles": ["redaktion", "sachbearbeitung"],
+                                                            "sign_in": "oidc"})]
         # The session works like a local one: a role's endpoint answers, logout ends it.
         assert client.get(f"{url}/api/v1/staff/inbox").status_code == 200
         assert client.post(f"{url}/api/v1/staff/logout", headers={"Origin": url}).status_code == 200
@@ -102,6 +107,7 @@ def test_code_flow_signs_in_with_the_mapped_roles(sso):
         again = client.get(f"{url}/api/v1/staff/oidc/login")
         assert again.status_code == 200 and again.url.path == CALLBACK, again.text
         assert client.get(f"{url}/staff/context.json").json()["user"]["tenant"] == TENANT
+        assert len([e for e in services.store.audit_entries(TENANT) if e.object_id == account]) == 1  # nothing changed
 
         # The account row cannot be used with a password.
         assert httpx.post(f"{url}/api/v1/staff/login", json={"name": "sso:erika", "password": "x" * 12}).status_code == 401
@@ -112,6 +118,7 @@ def test_code_flow_signs_in_with_the_mapped_roles(sso):
         refused = client.get(f"{url}/api/v1/staff/oidc/login")
         assert refused.status_code == 403 and "gesperrt" in refused.text
         assert services.store.remove_staff_user("sso:" + oidc_provider.USER)
+        assert verify_chain(services.store, TENANT).ok
 
 
 @pytest.mark.slow
@@ -176,3 +183,15 @@ def test_roles_for_two_tenants_choose_one(sso):
         assert chosen.status_code == 200 and 'url=../../../../staff/analytics"' in chosen.text
         me = client.get(f"{url}/staff/context.json").json()
         assert me["user"] == {"name": "sso:mara", "tenant": "nordkreis", "roles": ["auswertung"]}
+        # Signing in for the other tenant moves the account: audited in both chains.
+        again = client.get(f"{url}/api/v1/staff/oidc/login", params={"tenant": "musterkreis"})
+        assert again.status_code == 200 and again.url.path == CALLBACK, again.text
+        moved = client.get(f"{url}/staff/context.json").json()["user"]
+        assert moved["tenant"] == "musterkreis"
+        store = _services.store
+        assert [e.action for e in store.audit_entries("nordkreis") if e.object_id == "sso:mara"] == [
+            "staff_user_created", "staff_roles_changed"]
+        [entry] = [e for e in store.audit_entries("musterkreis") if e.object_id == "sso:mara"]
+        assert entry.action == "staff_roles_changed" and entry.actor == "sso:mara"
+        assert (entry.details["tenant_before"], entry.details["roles"]) == ("nordkreis", moved["roles"])
+        assert verify_chain(store, "nordkreis").ok and verify_chain(store, "musterkreis").ok

@@ -135,6 +135,23 @@ def logout_everywhere(store, name: str, *, actor: str) -> int:
                                                         sessions=before.sessions)])
 
 
+def sync_external_account(store, name: str, tenant: str, roles: Sequence[str], *, mark: str, via: str) -> None:
+    """The account of a single-sign-on session (`via`: "oidc"), created at its first sign-in and
+    given the tenant and roles of the provider's claims at each: a new account or other roles
+    are audited (actor: the account itself). AccountError 409 if a local account has the
+    name, 403 if the account is disabled."""
+    before = store.staff_account(name)
+    if before is None:
+        entries = [_entry(tenant, name, "staff_user_created", name, tenant=tenant, roles=sorted(set(roles)), sign_in=via)]
+    else:
+        entries = _role_entries(before, tenant, roles, name)
+    status = store.save_external_account(name, tenant, list(roles), mark, audit=entries)
+    if status == "disabled":
+        raise AccountError("Dieses Konto ist gesperrt. Bitte wenden Sie sich an die Verwaltung.", 403)
+    if status == "local":
+        raise AccountError("Unter diesem Namen gibt es schon ein lokales Konto.", 409)
+
+
 # --- API keys -------------------------------------------------------------------------------------
 
 

@@ -150,6 +150,11 @@ class Store(Protocol):
 
     def set_staff_roles(self, name: str, tenant: str, roles: Sequence[str], audit: Sequence[AuditEntry] = ()) -> bool: ...
 
+    def save_external_account(
+        self, name: str, tenant: str, roles: Sequence[str], mark: str, audit: Sequence[AuditEntry] = (),
+    ) -> str:
+        """A single-sign-on account (`mark` for a password): "ok", "local" or "disabled" (not written)."""
+
     def check_staff_password(self, name: str, password: str) -> tuple[str, frozenset[str]] | None: ...
 
     def start_staff_session(self, name: str, expires_at: datetime) -> str: ...

@@ -175,6 +175,26 @@ class StaffSql:
             self._audited(cur, audit)
         return True
 
+    def save_external_account(
+        self, name: str, tenant: str, roles: Sequence[str], mark: str, audit: Sequence[AuditEntry] = (),
+    ) -> str:
+        """An account whose password lives elsewhere (single sign-on: `mark` in place of a
+        hash), created or given the tenant and roles the provider names. Returns "ok", or
+        "local" (a local account has this name) or "disabled" (then nothing is written)."""
+        joined = _check_roles(roles)
+        with self._tx() as cur:
+            cur.execute("SELECT password_hash FROM staff_users WHERE name = ?", (name,))
+            row = cur.fetchone()
+            if row is not None and row[0] != mark:
+                return "disabled" if row[0] == DISABLED + mark else "local"
+            cur.execute(
+                "INSERT INTO staff_users(name, tenant, roles, password_hash, created_at) VALUES (?,?,?,?,?) "
+                "ON CONFLICT(name) DO UPDATE SET tenant = excluded.tenant, roles = excluded.roles",
+                (name, tenant, joined, mark, _iso(_now())),
+            )
+            self._audited(cur, audit)
+        return "ok"
+
     def check_staff_password(self, name: str, password: str) -> tuple[str, frozenset[str]] | None:
         """(tenant, roles) when the password is right and the account enabled, else None. The
         same scrypt work whether the name exists or not."""

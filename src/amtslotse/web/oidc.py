@@ -46,7 +46,8 @@ import jwt
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from amtslotse.store.sql_staff import DISABLED, ROLES
+from amtslotse.governance import accounts
+from amtslotse.store.sql_staff import ROLES
 from amtslotse.tenants import TENANT_NAME
 from amtslotse.web.auth import COOKIE
 from amtslotse.web.widget import SECURITY_HEADERS
@@ -184,22 +185,12 @@ def roles_by_tenant(value: Any) -> dict[str, frozenset[str]]:
 
 
 def _sso_account(store, name: str, tenant: str, roles: frozenset[str]) -> None:
-    """Create or update the account row an SSO session belongs to (the session join needs it)."""
-    # TODO(lead): a StaffSql method would be the better home; this module must not touch
-    # store/sql_staff.py while others edit it.
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    with store._tx() as cur:
-        cur.execute("SELECT password_hash FROM staff_users WHERE name = ?", (name,))
-        row = cur.fetchone()
-        if row is not None and row[0] != SSO_MARK:
-            if row[0] == DISABLED + SSO_MARK:
-                raise OidcError("Dieses Konto ist gesperrt. Bitte wenden Sie sich an die Verwaltung.", 403)
-            raise OidcError("Unter diesem Namen gibt es schon ein lokales Konto.", 409)
-        cur.execute(
-            "INSERT INTO staff_users(name, tenant, roles, password_hash, created_at) VALUES (?,?,?,?,?) "
-            "ON CONFLICT(name) DO UPDATE SET tenant = excluded.tenant, roles = excluded.roles",
-            (name, tenant, ",".join(sorted(roles)), SSO_MARK, now),
-        )
+    """Create or update the account row an SSO session belongs to (the session join needs it);
+    amtslotse.governance.accounts audits a new account and changed roles."""
+    try:
+        accounts.sync_external_account(store, name, tenant, sorted(roles), mark=SSO_MARK, via="oidc")
+    except accounts.AccountError as error:
+        raise OidcError(str(error), error.status) from None
 
 
 def _page(title: str, body: str, status: int = 200, refresh: str | None = None) -> HTMLResponse:
