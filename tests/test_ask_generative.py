@@ -18,12 +18,12 @@ from amtslotse.web.app import create_app
 from app_server import free_port
 from test_generative import _ScriptedHandler
 
-QUESTION = "Wie kann ich Unterlagen beim Jobcenter Musterkreis abgeben?"  # answered from pages, not curated
+QUESTION = "Gibt es Parkplätze am Jobcenter?"  # answered from the Landkreis's page, no curated answer fits
 
 
 class _Citing(_ScriptedHandler):
     SCRIPTS = _ScriptedHandler.SCRIPTS | {
-        "cites": ["Sie können Unterlagen ", "online, per Post oder ", "persönlich abgeben ", "[", "1", "]", " [", "9", "]."],
+        "cites": ["Vor dem Gebäude ", "gibt es ", "Parkplätze ", "[", "1", "]", " [", "9", "]."],
     }
 
 
