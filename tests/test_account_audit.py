@@ -95,6 +95,9 @@ def test_account_changes_over_the_api_are_audited_and_bounded_by_tenant(gov, cli
                     json={"password": NEW_PASSWORD}).json() == {"ok": True}
     assert api.post("/api/v1/staff/admin/accounts/s.nord/disable", headers=local).json()["disabled"] is True
     assert api.delete("/api/v1/staff/admin/accounts/s.nord", headers=local).json() == {"ok": True}
+    for locked_out in (api.post("/api/v1/staff/admin/accounts/a.nord/disable", headers=local),
+                       api.delete("/api/v1/staff/admin/accounts/a.nord", headers=local)):
+        assert locked_out.status_code == 409 and "eigene Konto" in locked_out.json()["error"]["message"], locked_out.text
 
     # The neighbour's admin reaches none of it; a tenant admin makes no cooperative account.
     for method, path, body in (("PATCH", "/api/v1/staff/admin/accounts/a.nord", {"roles": ["redaktion"]}),

@@ -66,6 +66,14 @@ def _reachable(request: Request, user: StaffUser, name: str) -> StaffAccount:
     return account
 
 
+def _not_oneself(user: StaffUser, name: str) -> None:
+    """An administrator cannot lock themselves out through the workspace (the CLI on the server
+    remains the operator's way)."""
+    if name == user.name:
+        raise ApiError(409, "conflict", "Das eigene Konto können Sie hier nicht sperren oder löschen; "
+                                        "das übernimmt eine andere Administratorin oder ein anderer Administrator.")
+
+
 def _account(account: StaffAccount) -> dict:
     return {"name": account.name, "tenant": account.tenant, "roles": sorted(account.roles),
             "disabled": account.disabled, "created_at": account.created_at, "sessions": account.sessions}
@@ -163,6 +171,7 @@ def set_password(body: PasswordIn, request: Request, name: str = Path(max_length
 @router.post("/admin/accounts/{name}/disable", summary="Ein Konto sperren (keine Anmeldung, Sitzungen enden)")
 def disable_account(request: Request, name: str = Path(max_length=100), user: StaffUser = Depends(require_staff)) -> dict:
     _reachable(request, user, name)
+    _not_oneself(user, name)
     _call(accounts.disable_staff_user, request.app.state.services.store, name, actor=user.name)
     return _account(accounts.existing_account(request.app.state.services.store, name))
 
@@ -177,6 +186,7 @@ def logout_all(request: Request, name: str = Path(max_length=100), user: StaffUs
 @router.delete("/admin/accounts/{name}", summary="Ein Konto löschen (das Protokoll behält den Namen)")
 def remove_account(request: Request, name: str = Path(max_length=100), user: StaffUser = Depends(require_staff)) -> dict:
     _reachable(request, user, name)
+    _not_oneself(user, name)
     _call(accounts.remove_staff_user, request.app.state.services.store, name, actor=user.name)
     return {"ok": True}
 
