@@ -104,29 +104,11 @@ def starter_services(with_law: bool = True, home: Path | None = None) -> Iterato
 
 @contextmanager
 def serving(services: "Services") -> Iterator[str]:
-    """The real app over `services` under uvicorn in a thread of this process, on a free
-    loopback port (as tests/loopback_app.py starts it); yields its base URL. uvicorn trusts
-    X-Forwarded-For from 127.0.0.1 (its default), so a benchmark can speak as other clients."""
-    import socket
-    import threading
+    """The real app over `services` on a free loopback port, started as the tests start it
+    (tests/app_server.running); yields its base URL. uvicorn trusts X-Forwarded-For from
+    127.0.0.1 (its default), so a benchmark can speak as other clients."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from app_server import running
 
-    import uvicorn
-
-    from amtslotse.web.app import create_app
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(services=services), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise SystemExit("the server did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(30)
+    with running(services) as url:
+        yield url

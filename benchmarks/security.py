@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import io
 import json
 import logging
 import resource
@@ -29,8 +28,6 @@ import socket
 import sys
 import tempfile
 import time
-import zipfile
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -39,10 +36,13 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from _common import serving
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from _common import serving  # noqa: E402
 from amtslotse.knowledge.starter import load_starter
 from amtslotse.services import Services
 from amtslotse.settings import Settings
+from attack_files import docx_bomb, pdf_bomb  # noqa: E402
 
 TENANT = "musterkreis"
 PASSWORD = "Benchmark-Sicherheit-2026"
@@ -74,43 +74,6 @@ def attack(finding: str, name: str):
 
 
 # --- attack material --------------------------------------------------------------------------
-
-
-def docx_bomb(xml_bytes: int) -> bytes:
-    para = b"<w:p><w:r><w:t>Lorem ipsum dolor sit amet</w:t></w:r></w:p>"
-    body = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document xmlns:w='
-            b'"http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>'
-            + para * (xml_bytes // len(para)) + b"</w:body></w:document>")
-    types = (b'<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
-             b'content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-             b'<Default Extension="xml" ContentType="application/xml"/><Override PartName="/word/document.xml" '
-             b'ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>')
-    rels = (b'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
-            b'relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-            b'relationships/officeDocument" Target="word/document.xml"/></Relationships>')
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-        archive.writestr("[Content_Types].xml", types)
-        archive.writestr("_rels/.rels", rels)
-        archive.writestr("word/document.xml", body)
-    return out.getvalue()
-
-
-def pdf_bomb(content_bytes: int) -> bytes:
-    line = b"BT /F1 12 Tf 72 712 Td (Lorem ipsum dolor sit amet) Tj ET\n"
-    stream = zlib.compress(line * (content_bytes // len(line)), 9)
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
-               b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
-               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
-    out, offsets = bytearray(b"%PDF-1.4\n"), []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1) + b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
 
 
 def b64(data: bytes) -> str:

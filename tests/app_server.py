@@ -11,6 +11,8 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
@@ -64,19 +66,30 @@ def _warm_curated_phrasings(store, embedder) -> None:
         index.match("Wie stelle ich einen Antrag?", embedder.embed_query("Wie stelle ich einen Antrag?"), tenant, date.today())
 
 
-@pytest.fixture(scope="session")
-def app_server(starter_settings) -> AppServer:
-    services = Services.open(starter_settings)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(services=services), host="127.0.0.1", port=port, log_level="warning"))
+@contextmanager
+def running(services: Services, log_level: str = "warning") -> Iterator[str]:
+    """The real app over `services` under uvicorn in a thread of this process, on a free
+    loopback port; yields its base URL (tests, and the benchmarks that import this)."""
+    server = uvicorn.Server(uvicorn.Config(create_app(services=services), host="127.0.0.1", port=free_port(), log_level=log_level))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("Der Testserver ist nicht gestartet.")
         time.sleep(0.02)
-    yield AppServer(f"http://127.0.0.1:{port}", services)
-    server.should_exit = True
-    thread.join(10)
-    services.close()
+    try:
+        yield f"http://127.0.0.1:{server.config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def app_server(starter_settings) -> Iterator[AppServer]:
+    services = Services.open(starter_settings)
+    try:
+        with running(services) as url:
+            yield AppServer(url, services)
+    finally:
+        services.close()

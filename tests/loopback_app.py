@@ -13,17 +13,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
-import uvicorn
-
 from amtslotse.services import Services
 from amtslotse.settings import Settings
-from amtslotse.web.app import create_app
-from app_server import free_port
+from app_server import running
 
 TENANT = "musterkreis"
 BASE = {"embedder": "none", "llm_base_url": "", "llm_provider": "", "tenants_dir": None}
@@ -36,19 +31,10 @@ def settings_for(home: Path, **overrides) -> Settings:
 @contextmanager
 def serve(home: Path, log_level: str = "warning", **overrides):
     services = Services.open(settings_for(home, **overrides))
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(services=services), host="127.0.0.1", port=port, log_level=log_level))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
-        time.sleep(0.02)
     try:
-        yield f"http://127.0.0.1:{port}", services
+        with running(services, log_level) as url:
+            yield url, services
     finally:
-        server.should_exit = True
-        thread.join(10)
         services.close()
 
 

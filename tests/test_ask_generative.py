@@ -10,12 +10,10 @@ from http.server import ThreadingHTTPServer
 
 import httpx
 import pytest
-import uvicorn
 
 from amtslotse.ask import texts
 from amtslotse.services import Services
-from amtslotse.web.app import create_app
-from app_server import free_port
+from app_server import running
 from test_generative import _ScriptedHandler
 
 QUESTION = "Gibt es Parkplätze am Jobcenter?"  # answered from the Landkreis's page, no curated answer fits
@@ -66,14 +64,8 @@ def test_the_real_llama_server_streams_through_http(starter_settings, llama_serv
         starter_settings, llm_base_url=llama_server.base_url, llm_api_key=llama_server.api_key, llm_max_tokens=48,
         llm_timeout_seconds=600,  # a loaded 2-core machine: the tiny model may take long, the test is about plumbing
     )
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(services=services), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
     try:
-        while not server.started:
-            thread.join(0.05)
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=700) as client:
+        with running(services) as url, httpx.Client(base_url=url, timeout=700) as client:
             response = client.post(
                 "/api/v1/conversations/generativ-0001/messages", json={"text": QUESTION, "tenant": "musterkreis"},
                 headers={"Accept": "text/event-stream"},
@@ -91,6 +83,4 @@ def test_the_real_llama_server_streams_through_http(starter_settings, llama_serv
         else:
             assert done["handover"] and texts.UNSURE in done["answer"] and not done["citations"]
     finally:
-        server.should_exit = True
-        thread.join(10)
         services.close()

@@ -10,48 +10,22 @@ import json
 import logging
 import select
 import socket
-import threading
 import time
-from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
-import uvicorn
 
 from amtslotse.ask.pipeline import Event
-from amtslotse.services import Services
-from amtslotse.settings import Settings
 from amtslotse.web import openai_api
-from amtslotse.web.app import create_app, lone_surrogate
+from amtslotse.web.app import lone_surrogate
 from amtslotse.web.auth import COOKIE
+from loopback_app import serve
 
 TENANT = "musterkreis"
 PASSWORD = "Sicherheit-Test-2026"
 HUGE = "9" * 25  # beyond 64 bits
 PERSONAL_QUESTION = "Ich heiße Erika Pflaumbaum, wann kommt mein Geld?"
-
-
-@contextmanager
-def serve(tmp_path, log_level: str = "warning", **overrides):
-    settings = Settings(home=tmp_path, embedder="none", llm_base_url="", llm_provider="", tenants_dir=None, **overrides)
-    services = Services.open(settings)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(services=services), host="127.0.0.1", port=port, log_level=log_level))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}", services
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        services.close()
 
 
 @pytest.fixture(scope="module")

@@ -7,18 +7,14 @@ Its own small server (SQLite, no embedding model): the page needs no knowledge a
 from __future__ import annotations
 
 import re
-import threading
-import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
-import uvicorn
 
 from amtslotse.services import Services
 from amtslotse.settings import Settings
 from amtslotse.store.sql_inbox import InboxItem
-from amtslotse.web.app import create_app
-from app_server import free_port
+from app_server import running
 
 from .conftest import Chat
 
@@ -40,18 +36,11 @@ def admin_server(tmp_path_factory):
     item = InboxItem(tenant=TENANT, channel="api", external_id="k-1", received_at=now, body="Bitte löschen Sie meine Daten.",
                      redacted="Bitte löschen Sie meine Daten.", delete_after=now + timedelta(days=90))
     _, reference, _ = store.add_inbox_item(item, prefix="MK")
-    server = uvicorn.Server(uvicorn.Config(create_app(services=services), host="127.0.0.1", port=free_port(),
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{server.config.port}", services, reference
-    server.should_exit = True
-    thread.join(timeout=10)
-    services.close()
+    try:
+        with running(services) as url:
+            yield url, services, reference
+    finally:
+        services.close()
 
 
 @pytest.fixture

@@ -33,9 +33,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import pickle
-import tempfile
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -49,6 +46,7 @@ from amtslotse.errors import DataFileError
 from amtslotse.inbox.categories import CATEGORIES, FLAGS
 from amtslotse.inbox.flags import PhraseMatcher, fold, read_phrase_folder, words
 from amtslotse.jsonl import read_jsonl_lines
+from amtslotse.model_cache import read_model, write_model
 from amtslotse.privacy.redaction import redact
 from amtslotse.search.analysis import weighted_terms
 
@@ -331,39 +329,12 @@ def load_model(train_path: Path | None = None, home: Path | None = None) -> Line
     with _LOCK:
         if cached in _LOADED:
             return _LOADED[cached]
-        model = _read(cached)
+        model = read_model(cached, LinearModel)
         if model is None:
             log.info("Trainiere das Sortiermodell des Posteingangs (%s)", path.name)
             model = train(read_examples(path), key=key)
-            _write(cached, model)
+            write_model(cached, model, "triage")
         _LOADED[cached] = model
         return model
 
 
-def _read(path: Path) -> LinearModel | None:
-    try:
-        with open(path, "rb") as f:
-            model = pickle.load(f)
-    except FileNotFoundError:
-        return None
-    except Exception as error:  # noqa: BLE001 - a damaged or foreign cache file: train anew
-        log.warning("Sortiermodell %s unlesbar (%s): wird neu trainiert", path.name, type(error).__name__)
-        return None
-    return model if isinstance(model, LinearModel) else None
-
-
-def _write(path: Path, model: LinearModel) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".triage-", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            pickle.dump(model, f, protocol=pickle.HIGHEST_PROTOCOL)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    for old in path.parent.glob("triage-*.pkl"):  # models of older data or code
-        if old != path:
-            old.unlink(missing_ok=True)

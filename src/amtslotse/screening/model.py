@@ -23,10 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import pickle
 import re
-import tempfile
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from amtslotse.jsonl import read_jsonl_lines
+from amtslotse.model_cache import read_model, write_model
 
 log = logging.getLogger(__name__)
 
@@ -277,12 +275,12 @@ def load_model(train_path: Path | None = None, home: Path | None = None) -> Inte
     with _LOCK:
         if memo in _LOADED:
             return _LOADED[memo]
-        model = _read(cached) if cached else None
+        model = read_model(cached, IntentModel) if cached else None
         if model is None:
             log.info("Training the screening model (%s)", path.name)
             model = train(read_examples(path), key=key)
             if cached:
-                _write(cached, model)
+                write_model(cached, model, "screening")
         _LOADED[memo] = model
         return model
 
@@ -302,32 +300,3 @@ def scores(text: str) -> Scores:
     return default_model().scores(text)
 
 
-def _read(path: Path) -> IntentModel | None:
-    try:
-        with open(path, "rb") as f:
-            model = pickle.load(f)
-    except FileNotFoundError:
-        return None
-    except Exception as error:  # noqa: BLE001 - a damaged or foreign cache file: train anew
-        log.warning("Screening model %s unreadable (%s): training anew", path.name, type(error).__name__)
-        return None
-    return model if isinstance(model, IntentModel) else None
-
-
-def _write(path: Path, model: IntentModel) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".screening-", suffix=".tmp", dir=path.parent)
-    except OSError as error:
-        log.warning("Screening model not cached on disk (%s)", error)
-        return
-    try:
-        with os.fdopen(fd, "wb") as f:
-            pickle.dump(model, f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    for old in path.parent.glob("screening-*.pkl"):  # models of older data or code
-        if old != path:
-            old.unlink(missing_ok=True)
