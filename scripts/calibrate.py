@@ -137,6 +137,8 @@ def main() -> None:
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(existing, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"written: {OUT}")
+    if DUMP:
+        DUMP.close()
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from functools import lru_cache
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
+from typing import NamedTuple
 
 import numpy as np
 
@@ -67,6 +68,17 @@ class _Entry:
     terms: list[dict[str, float]] = field(default_factory=list)
 
 
+class _Loaded(NamedTuple):
+    """A tenant's curated answers as matched: read at `at`, valid while the store's documents
+    have the same `signature`."""
+
+    at: float
+    signature: tuple
+    entries: list[_Entry]
+    matrix: np.ndarray  # one row per phrasing, in entry order
+    idf: dict[str, float]
+
+
 def phrasings(passage: Passage) -> list[tuple[str, str]]:
     """(language, text) of every way the answer's question is written."""
     found = [("de", passage.heading or passage.title)]
@@ -84,7 +96,7 @@ class CuratedIndex:
         self.store = store
         self.embedder = embedder
         self._lock = threading.Lock()
-        self._tenants: dict[str, tuple[float, tuple, list[_Entry], np.ndarray, dict[str, float]]] = {}
+        self._tenants: dict[str, _Loaded] = {}
         self._laws: dict[str, dict[str, list[Passage]]] = {}  # law file -> § -> passages (law_passage)
 
     def law_passage(self, source: str | None, section: str | None, day: date) -> int | None:
@@ -119,17 +131,17 @@ class CuratedIndex:
     def _key(self, text: str) -> str:
         return text_hash(f"phrasing\x00{text}")
 
-    def _load(self, tenant: str) -> tuple[list[_Entry], np.ndarray, dict[str, float]]:
+    def _load(self, tenant: str) -> _Loaded:
         now = time.monotonic()
         cached = self._tenants.get(tenant)
-        if cached and now - cached[0] < REFRESH_SECONDS:
-            return cached[2], cached[3], cached[4]
+        if cached and now - cached.at < REFRESH_SECONDS:
+            return cached
         layers = [tenant] if tenant == SHARED_TENANT else [tenant, SHARED_TENANT]
         documents = [(layer, d) for layer in layers for d in self.store.documents(layer) if d.kind == "records"]
         signature = tuple((layer, d.source, d.content_hash, d.valid_from) for layer, d in documents)
-        if cached and cached[1] == signature:
-            self._tenants[tenant] = (now, signature, *cached[2:])
-            return cached[2], cached[3], cached[4]
+        if cached and cached.signature == signature:
+            self._tenants[tenant] = cached._replace(at=now)
+            return self._tenants[tenant]
         entries: dict[tuple[str, str], _Entry] = {}
         for layer, d in documents:
             for p in self.store.document_passages(layer, d.source):
@@ -147,9 +159,8 @@ class CuratedIndex:
         for entry in found:
             entry.terms = [_intent_terms(text) for _, text in entry.phrasings]
         matrix = self._vectors([text for e in found for _, text in e.phrasings])
-        idf = _answer_idf(found)
-        self._tenants[tenant] = (now, signature, found, matrix, idf)
-        return found, matrix, idf
+        self._tenants[tenant] = _Loaded(now, signature, found, matrix, _answer_idf(found))
+        return self._tenants[tenant]
 
     @staticmethod
     def _centered(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -176,7 +187,7 @@ class CuratedIndex:
     def match(self, question: str, vector: np.ndarray | None, tenant: str, day: date, limit: int = 5) -> list[CuratedMatch]:
         """The best-fitting curated answers valid on `day`, best first (one entry per answer)."""
         with self._lock:
-            entries, matrix, idf = self._load(tenant)
+            _, _, entries, matrix, idf = self._load(tenant)
         if not entries:
             return []
         asked = _intent_terms(question)
