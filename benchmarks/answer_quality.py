@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS = EVAL / "real_questions" / "questions.jsonl"
 SPLIT = ROOT / "tests" / "data" / "real_questions" / "split.json"
 KEY_POINTS = ROOT / "tests" / "data" / "real_questions" / "key_points.jsonl"
+HAND = ROOT / "tests" / "data" / "real_questions" / "hand_verdicts.jsonl"
 HOME = Path(__file__).resolve().parent / ".home"
 FIGURES = ("precision", "wrong_shown", "coverage", "recall_at_5", "readable", "handover_recall",
            "emergency_recall", "out_of_scope_handled", "shown", "questions")
@@ -82,6 +83,7 @@ def main() -> None:
     require_shared()
     parts = ["dev", "holdout"] if args.part == "both" else [args.part]
     args.home.mkdir(exist_ok=True)
+    hand = grader.load_hand_verdicts(HAND)
     with starter_services(home=args.home) as services:
         law = [] if args.no_peer else [
             p for d in services.store.documents("bund") if d.kind == "law"
@@ -107,6 +109,9 @@ def main() -> None:
             print("by topic (shown, precision, coverage):")
             for topic, f in summary["by_topic"].items():
                 print(f"  {topic:<20} {f['questions']:>3} {f['shown']:>3} {f['precision']!s:>6} {f['coverage']!s:>6}")
+            check = grader.hand_check(graded, hand)
+            if check["graded_by_hand"]:
+                print("graded by hand (dev answers read by the team):", check)
             for g in graded:
                 if out:
                     out.write(json.dumps({"part": part} | g.to_dict(), ensure_ascii=False) + "\n")

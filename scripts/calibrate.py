@@ -38,7 +38,7 @@ MIN_SHOWN = 0.25
 ever be shown and nothing learned from use); the note in model.json says the target was missed."""
 
 FEATURES = {
-    "curated": ["similarity", "covered", "extra", "margin"],
+    "curated": ["similarity", "margin"],  # chosen by cross-validated AUC on the hand-graded dev answers
     "extractive": ["confidence", "plain", "rank", "relative"],
 }
 ALWAYS = {"weights": {}, "bias": 30.0, "threshold": 0.0}
@@ -48,7 +48,12 @@ DUMP = open(sys.argv[sys.argv.index("--dump") + 1], "w", encoding="utf-8") if "-
 """`--dump FILE`: every graded dev answer with its features, one JSON per line (to study the calibration)."""
 
 
-def collect(services, questions, way: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+HAND = ROOT / "tests" / "data" / "real_questions" / "hand_verdicts.jsonl"
+"""Dev answers graded by hand (`{id, chosen, verdict, conveyed, note}`): where a question's chosen
+answer was graded by hand, that verdict is the label, not the automatic grader's."""
+
+
+def collect(services, questions, way: str, hand: dict) -> tuple[np.ndarray, np.ndarray, list[str]]:
     asker = services.asker
     asker.calibration = Calibration({w: (ALWAYS if w == way else NEVER) for w in FEATURES})
     rows, labels, ids = [], [], []
@@ -58,12 +63,16 @@ def collect(services, questions, way: str) -> tuple[np.ndarray, np.ndarray, list
             continue
         graded = grader.grade(q, answer)
         rows.append([answer.chosen["features"].get(f, 0.0) for f in FEATURES[way]])
-        labels.append(1 if graded.verdict == "correct" else 0)
+        chosen = grader.chosen_key(answer)
+        verdict = hand.get((q.id, chosen), graded.verdict)
+        labels.append(1 if verdict == "correct" and not graded.cites_forbidden else 0)
         ids.append(q.id)
         if DUMP:
             DUMP.write(json.dumps({"way": way, "id": q.id, "features": answer.chosen["features"], "verdict": graded.verdict,
                                    "key_points": graded.key_points, "cites_gold": graded.cites_gold,
-                                   "chosen": answer.chosen.get("curated_id") or answer.chosen.get("citation")}, ensure_ascii=False) + "\n")
+                                   "chosen": chosen, "hand": hand.get((q.id, chosen)),
+                                   "question": q.question, "answer": graded.answer,
+                                   "points": [p.text for p in q.key_points]}, ensure_ascii=False) + "\n")
     return np.array(rows, dtype=float), np.array(labels), ids
 
 
@@ -122,6 +131,7 @@ def main() -> None:
         EVAL / "real_questions" / "questions.jsonl", ROOT / "tests" / "data" / "real_questions" / "key_points.jsonl",
         grader.load_split(split, "dev"),
     )
+    hand = grader.load_hand_verdicts(HAND)
     (ROOT / "benchmarks" / ".home").mkdir(exist_ok=True)
     with starter_services(home=ROOT / "benchmarks" / ".home") as services:
         embedder = services.embedder.name if services.embedder else ""
@@ -129,7 +139,7 @@ def main() -> None:
         ways = [sys.argv[sys.argv.index("--way") + 1]] if "--way" in sys.argv else list(FEATURES)
         for way in ways:
             names = FEATURES[way]
-            x, y, _ = collect(services, questions, way)
+            x, y, _ = collect(services, questions, way, hand)
             models[way] = fit(x, y, names)
             print(way, json.dumps(models[way], ensure_ascii=False))
     existing = json.loads(OUT.read_text(encoding="utf-8")) if OUT.is_file() else {}

@@ -134,6 +134,14 @@ def load_questions(path: Path, key_points: Path | None = None, ids: Iterable[str
     return questions
 
 
+def load_hand_verdicts(path: Path) -> dict[tuple[str, str], str]:
+    """Answers graded by hand: (question id, chosen answer) -> correct | partly | wrong. The chosen
+    answer is a curated answer's id or an extract's citation; a verdict holds only for that answer."""
+    if not path.is_file():
+        return {}
+    return {(str(row["id"]), str(row["chosen"])): row["verdict"] for row in read_jsonl(path)}
+
+
 def load_split(path: Path, part: str) -> list[str]:
     """The ids of one part ("dev", "holdout") of a split file `{dev: [...], holdout: [...]}`."""
     split = json.loads(path.read_text(encoding="utf-8"))
@@ -171,6 +179,7 @@ class Graded:
     question: str = ""
     answer: str = ""
     cited: list[str] = field(default_factory=list)
+    chosen: str = ""  # the curated answer's id or the extract's citation the answer was chosen as
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -220,8 +229,14 @@ def grade(q: Question, answer, top: list[tuple[str, str]] | None = None) -> Grad
         cites_gold=cites_gold, cites_forbidden=forbidden, key_points=points,
         readable=readable(body, answer.mode) if shown else None, recall_at_5=r5,
         confidence=answer.confidence, topic=q.topic, source_kind=q.source_kind, question=q.question,
-        answer=body, cited=sorted(f"{law} {section}" for law, section in cited),
+        answer=body, cited=sorted(f"{law} {section}" for law, section in cited), chosen=chosen_key(answer),
     )
+
+
+def chosen_key(answer) -> str:
+    """What an answer was chosen as: a curated answer's id or an extract's citation ("" for none)."""
+    chosen = getattr(answer, "chosen", None) or {}
+    return str(chosen.get("curated_id") or chosen.get("citation") or "")
 
 
 def answer_body(answer) -> str:
@@ -241,6 +256,18 @@ def answer_body(answer) -> str:
 
 def _ratio(num: int, den: int) -> float | None:
     return round(num / den, 3) if den else None
+
+
+def hand_check(graded: list[Graded], hand: dict[tuple[str, str], str]) -> dict:
+    """The shown answers that were also graded by hand: how many, how many correct by hand, and
+    how often the automatic verdict agrees (correct vs. not correct)."""
+    rows = [(g, hand[(g.id, g.chosen)]) for g in graded if g.shown and (g.id, g.chosen) in hand]
+    return {
+        "shown": sum(g.shown for g in graded), "graded_by_hand": len(rows),
+        "correct_by_hand": sum(v == "correct" for _, v in rows),
+        "partly_by_hand": sum(v == "partly" for _, v in rows),
+        "grader_agrees": sum((g.verdict == "correct") == (v == "correct") for g, v in rows),
+    }
 
 
 def summarize(graded: list[Graded]) -> dict:
