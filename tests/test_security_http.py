@@ -18,8 +18,8 @@ import pytest
 
 from amtslotse.ask.pipeline import Event
 from amtslotse.web import openai_api
-from amtslotse.web.app import lone_surrogate
-from amtslotse.web.auth import COOKIE
+from amtslotse.web.deps import COOKIE
+from amtslotse.web.guard import lone_surrogate
 from loopback_app import serve
 
 TENANT = "musterkreis"

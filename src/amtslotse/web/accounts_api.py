@@ -21,15 +21,27 @@ from __future__ import annotations
 
 from typing import Optional
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, Field
 
 from amtslotse.errors import InputError
 from amtslotse.governance import accounts
 from amtslotse.governance.audit import COOPERATIVE
+from amtslotse.store.protocol import Store
 from amtslotse.store.sql_staff import ROLES, ApiKey, StaffAccount
-from amtslotse.web.auth import COOKIE, StaffUser, checked_password, require_staff, staff_tenant
+from amtslotse.web.auth import checked_password
+from amtslotse.web.deps import COOKIE, AdminTenant, ServicesDep, StaffDep, StaffUser, staff_tenant
 from amtslotse.web.errors import MAX_ID, ApiError
+from amtslotse.web.schemas import Ok
+from amtslotse.web.staff_schemas import (
+    AccountList,
+    AccountOut,
+    ApiKeyList,
+    ApiKeyOut,
+    Message,
+    NewApiKey,
+    SessionsEnded,
+)
 
 router = APIRouter(prefix="/api/v1/staff", tags=["Konten und API-Schlüssel (Mitarbeitende)"])
 
@@ -58,9 +70,9 @@ def _require_admin_of(user: StaffUser, tenant: str) -> None:
         raise ApiError(403, "forbidden", "Konten dieses Jobcenters verwaltet dessen Administration.")
 
 
-def _reachable(request: Request, user: StaffUser, name: str) -> StaffAccount:
+def _reachable(store: Store, user: StaffUser, name: str) -> StaffAccount:
     """The account, if the user may administer it (else 404, as for one that does not exist)."""
-    account = request.app.state.services.store.staff_account(name)
+    account = store.staff_account(name)
     if account is None or not _may_administer(user, account.tenant):
         raise ApiError(404, "not_found", f"Ein Konto „{name}“ gibt es nicht.")
     return account
@@ -74,16 +86,16 @@ def _not_oneself(user: StaffUser, name: str) -> None:
                                         "das übernimmt eine andere Administratorin oder ein anderer Administrator.")
 
 
-def _account(account: StaffAccount) -> dict:
-    return {"name": account.name, "tenant": account.tenant, "roles": sorted(account.roles),
-            "disabled": account.disabled, "created_at": account.created_at, "sessions": account.sessions}
+def _account(account: StaffAccount) -> AccountOut:
+    return AccountOut(name=account.name, tenant=account.tenant, roles=sorted(account.roles),
+                      disabled=account.disabled, created_at=account.created_at, sessions=account.sessions)
 
 
-def _key(key: ApiKey) -> dict:
+def _key(key: ApiKey) -> ApiKeyOut:
     moment = lambda value: value.isoformat() if value else None  # noqa: E731
-    return {"id": key.id, "tenant": key.tenant, "name": key.name, "role": key.role, "prefix": key.prefix,
-            "created_at": moment(key.created_at), "last_used_at": moment(key.last_used_at),
-            "revoked_at": moment(key.revoked_at), "active": key.active}
+    return ApiKeyOut(id=key.id, tenant=key.tenant, name=key.name, role=key.role, prefix=key.prefix,
+                     created_at=moment(key.created_at), last_used_at=moment(key.last_used_at),
+                     revoked_at=moment(key.revoked_at), active=key.active)
 
 
 # --- one's own password ---------------------------------------------------------------------------
@@ -95,17 +107,17 @@ class PasswordChange(BaseModel):
 
 
 @router.post("/password", summary="Das eigene Passwort ändern (beendet alle Sitzungen des Kontos)")
-def change_own_password(body: PasswordChange, request: Request, response: Response,
-                        user: StaffUser = Depends(require_staff)) -> dict:
+def change_own_password(body: PasswordChange, request: Request, response: Response, services: ServicesDep,
+                        user: StaffDep) -> Message:
     try:
-        checked_password(request, user.name, body.current_password)  # throttled like the login
+        checked_password(services, request, user.name, body.current_password)  # throttled like the login
     except ApiError as error:
         if error.status != 401:
             raise
         raise ApiError(403, "wrong_password", "Das bisherige Passwort stimmt nicht.") from None
-    _call(accounts.change_password, request.app.state.services.store, user.name, body.new_password, actor=user.name)
+    _call(accounts.change_password, services.store, user.name, body.new_password, actor=user.name)
     response.delete_cookie(COOKIE, path="/")
-    return {"ok": True, "message": "Passwort geändert. Bitte melden Sie sich neu an."}
+    return Message(message="Passwort geändert. Bitte melden Sie sich neu an.")
 
 
 # --- accounts -------------------------------------------------------------------------------------
@@ -128,8 +140,8 @@ class PasswordIn(BaseModel):
 
 
 @router.get("/admin/accounts", summary="Konten eines Jobcenters (der Verbund: alle)")
-def list_accounts(request: Request, user: StaffUser = Depends(require_staff), tenant: Optional[str] = None) -> dict:
-    store = request.app.state.services.store
+def list_accounts(services: ServicesDep, user: StaffDep, tenant: Optional[str] = None) -> AccountList:
+    store = services.store
     if tenant is None and user.tenant == COOPERATIVE:
         _require_admin_of(user, COOPERATIVE)
         shown = store.staff_accounts()
@@ -137,58 +149,56 @@ def list_accounts(request: Request, user: StaffUser = Depends(require_staff), te
         name = tenant if tenant == COOPERATIVE else staff_tenant(user, tenant, ADMIN)
         _require_admin_of(user, name)
         shown = [a for a in store.staff_accounts() if a.tenant == name]
-    return {"accounts": [_account(a) for a in shown]}
+    return AccountList(accounts=[_account(a) for a in shown])
 
 
 @router.post("/admin/accounts", status_code=201, summary="Ein Konto anlegen")
-def create_account(body: AccountIn, request: Request, user: StaffUser = Depends(require_staff)) -> dict:
+def create_account(body: AccountIn, services: ServicesDep, user: StaffDep) -> AccountOut:
     tenant = body.tenant or user.tenant
     _require_admin_of(user, tenant)
-    store = request.app.state.services.store
+    store = services.store
     _call(accounts.create_staff_user, store, body.name, tenant, body.roles, body.password, actor=user.name)
     return _account(accounts.existing_account(store, body.name))
 
 
 @router.patch("/admin/accounts/{name}", summary="Rollen (oder Jobcenter) eines Kontos ändern")
-def change_roles(body: RolesIn, request: Request, name: str = Path(max_length=100),
-                 user: StaffUser = Depends(require_staff)) -> dict:
-    _reachable(request, user, name)
+def change_roles(body: RolesIn, services: ServicesDep, user: StaffDep, name: str = Path(max_length=100)) -> AccountOut:
+    _reachable(services.store, user, name)
     if body.tenant is not None:
         _require_admin_of(user, body.tenant)
-    account = _call(accounts.set_roles, request.app.state.services.store, name, body.roles, actor=user.name,
+    account = _call(accounts.set_roles, services.store, name, body.roles, actor=user.name,
                     tenant=body.tenant)
     return _account(account)
 
 
 @router.post("/admin/accounts/{name}/password", summary="Ein neues Passwort setzen (beendet alle Sitzungen des Kontos)")
-def set_password(body: PasswordIn, request: Request, name: str = Path(max_length=100),
-                 user: StaffUser = Depends(require_staff)) -> dict:
-    _reachable(request, user, name)
-    _call(accounts.change_password, request.app.state.services.store, name, body.password, actor=user.name)
-    return {"ok": True}
+def set_password(body: PasswordIn, services: ServicesDep, user: StaffDep, name: str = Path(max_length=100)) -> Ok:
+    _reachable(services.store, user, name)
+    _call(accounts.change_password, services.store, name, body.password, actor=user.name)
+    return Ok()
 
 
 @router.post("/admin/accounts/{name}/disable", summary="Ein Konto sperren (keine Anmeldung, Sitzungen enden)")
-def disable_account(request: Request, name: str = Path(max_length=100), user: StaffUser = Depends(require_staff)) -> dict:
-    _reachable(request, user, name)
+def disable_account(services: ServicesDep, user: StaffDep, name: str = Path(max_length=100)) -> AccountOut:
+    _reachable(services.store, user, name)
     _not_oneself(user, name)
-    _call(accounts.disable_staff_user, request.app.state.services.store, name, actor=user.name)
-    return _account(accounts.existing_account(request.app.state.services.store, name))
+    _call(accounts.disable_staff_user, services.store, name, actor=user.name)
+    return _account(accounts.existing_account(services.store, name))
 
 
 @router.post("/admin/accounts/{name}/logout-all", summary="Alle Sitzungen eines Kontos beenden")
-def logout_all(request: Request, name: str = Path(max_length=100), user: StaffUser = Depends(require_staff)) -> dict:
-    _reachable(request, user, name)
-    ended = _call(accounts.logout_everywhere, request.app.state.services.store, name, actor=user.name)
-    return {"ended": ended}
+def logout_all(services: ServicesDep, user: StaffDep, name: str = Path(max_length=100)) -> SessionsEnded:
+    _reachable(services.store, user, name)
+    ended = _call(accounts.logout_everywhere, services.store, name, actor=user.name)
+    return SessionsEnded(ended=ended)
 
 
 @router.delete("/admin/accounts/{name}", summary="Ein Konto löschen (das Protokoll behält den Namen)")
-def remove_account(request: Request, name: str = Path(max_length=100), user: StaffUser = Depends(require_staff)) -> dict:
-    _reachable(request, user, name)
+def remove_account(services: ServicesDep, user: StaffDep, name: str = Path(max_length=100)) -> Ok:
+    _reachable(services.store, user, name)
     _not_oneself(user, name)
-    _call(accounts.remove_staff_user, request.app.state.services.store, name, actor=user.name)
-    return {"ok": True}
+    _call(accounts.remove_staff_user, services.store, name, actor=user.name)
+    return Ok()
 
 
 # --- API keys -------------------------------------------------------------------------------------
@@ -200,24 +210,19 @@ class ApiKeyIn(BaseModel):
 
 
 @router.get("/admin/api-keys", summary="API-Schlüssel eines Jobcenters mit letzter Nutzung")
-def list_api_keys(request: Request, user: StaffUser = Depends(require_staff), tenant: Optional[str] = None) -> dict:
-    name = staff_tenant(user, tenant, ADMIN)
-    return {"api_keys": [_key(k) for k in request.app.state.services.store.api_keys(name)]}
+def list_api_keys(services: ServicesDep, tenant: AdminTenant) -> ApiKeyList:
+    return ApiKeyList(api_keys=[_key(k) for k in services.store.api_keys(tenant)])
 
 
 @router.post("/admin/api-keys", status_code=201, summary="Einen API-Schlüssel anlegen (er wird nur jetzt angezeigt)")
-def create_api_key(body: ApiKeyIn, request: Request, user: StaffUser = Depends(require_staff),
-                   tenant: Optional[str] = None) -> dict:
-    name = staff_tenant(user, tenant, ADMIN)
-    services = request.app.state.services
-    key, secret = _call(accounts.create_api_key, services.store, services.settings, name, body.name, body.role,
+def create_api_key(body: ApiKeyIn, services: ServicesDep, user: StaffDep, tenant: AdminTenant) -> NewApiKey:
+    key, secret = _call(accounts.create_api_key, services.store, services.settings, tenant, body.name, body.role,
                         actor=user.name)
-    return _key(key) | {"secret": secret}
+    return NewApiKey(**_key(key).model_dump(), secret=secret)
 
 
 @router.delete("/admin/api-keys/{key_id}", summary="Einen API-Schlüssel sofort widerrufen")
-def revoke_api_key(request: Request, key_id: int = Path(ge=1, le=MAX_ID), user: StaffUser = Depends(require_staff),
-                   tenant: Optional[str] = None) -> dict:
-    name = staff_tenant(user, tenant, ADMIN)
-    _call(accounts.revoke_api_key, request.app.state.services.store, name, key_id, actor=user.name)
-    return {"ok": True}
+def revoke_api_key(services: ServicesDep, user: StaffDep, tenant: AdminTenant,
+                   key_id: int = Path(ge=1, le=MAX_ID)) -> Ok:
+    _call(accounts.revoke_api_key, services.store, tenant, key_id, actor=user.name)
+    return Ok()

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Literal, Optional
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
@@ -32,8 +32,20 @@ from pydantic import BaseModel, Field
 from amtslotse.errors import InputError
 from amtslotse.governance import audit, privacy_requests, records, tenants, usage
 from amtslotse.tenants import TENANT_NAME, TenantConfigError
-from amtslotse.web.auth import StaffUser, require_staff, staff_tenant
+from amtslotse.web.deps import AdminTenant, ServicesDep, StaffDep, StaffUser, staff_tenant
 from amtslotse.web.errors import ApiError
+from amtslotse.web.staff_schemas import (
+    AuditCheck,
+    CaseExport,
+    CooperativeUsage,
+    CreatedTenant,
+    Erasure,
+    TenantCheck,
+    TenantDeletion,
+    TenantList,
+    TenantOut,
+    UsageOut,
+)
 from amtslotse.web.widget import SECURITY_HEADERS
 
 router = APIRouter(prefix="/api/v1/staff", tags=["Verwaltung und Datenschutz (Mitarbeitende)"])
@@ -77,84 +89,78 @@ class DisableIn(BaseModel):
 
 
 @router.get("/admin/tenants", summary="Alle Mandanten mit Status")
-def list_tenants(request: Request, user: StaffUser = Depends(require_staff)) -> dict:
+def list_tenants(services: ServicesDep, user: StaffDep) -> TenantList:
     _cooperative(user)
-    services = request.app.state.services
-    return {"tenants": [i.to_dict() for i in tenants.list_tenants(services.store, services.settings)]}
+    return TenantList(tenants=[TenantOut.model_validate(i.to_dict())
+                               for i in tenants.list_tenants(services.store, services.settings)])
 
 
 @router.post("/admin/tenants", status_code=201, summary="Einen Mandanten anlegen (Datei aus der Vorlage)")
-def create_tenant(body: TenantIn, request: Request, user: StaffUser = Depends(require_staff)) -> dict:
+def create_tenant(body: TenantIn, services: ServicesDep, user: StaffDep) -> CreatedTenant:
     _cooperative(user)
-    services = request.app.state.services
     info = _call(tenants.create_tenant, services.store, services.settings, body.tenant, name=body.name,
                  prefix=body.prefix, force=body.force, actor=user.name)
     hints = tenants.check_tenant(services.store, services.settings, body.tenant).hints
-    return info.to_dict() | {"hints": hints}
+    return CreatedTenant.model_validate(info.to_dict() | {"hints": hints})
 
 
 @router.get("/admin/tenants/{tenant}", summary="Einen Mandanten zeigen: Status, Datei, gespeicherte Daten")
-def show_tenant(tenant: str, request: Request, user: StaffUser = Depends(require_staff)) -> dict:
+def show_tenant(tenant: str, services: ServicesDep, user: StaffDep) -> TenantOut:
     _cooperative(user)
-    services = request.app.state.services
-    return _call(tenants.show_tenant, services.store, services.settings, tenant).to_dict()
+    return TenantOut.model_validate(_call(tenants.show_tenant, services.store, services.settings, tenant).to_dict())
 
 
 @router.get("/admin/tenants/{tenant}/check", summary="Die Einstellungen eines Mandanten prüfen")
-def check_tenant(tenant: str, request: Request, user: StaffUser = Depends(require_staff)) -> dict:
+def check_tenant(tenant: str, services: ServicesDep, user: StaffDep) -> TenantCheck:
     _cooperative(user)
-    services = request.app.state.services
-    return _call(tenants.check_tenant, services.store, services.settings, tenant).to_dict()
+    return TenantCheck.model_validate(_call(tenants.check_tenant, services.store, services.settings, tenant).to_dict())
 
 
 @router.post("/admin/tenants/{tenant}/disable", summary="Öffentliche Antworten abschalten (Chat: 403)")
-def disable_tenant(tenant: str, body: DisableIn, request: Request, user: StaffUser = Depends(require_staff)) -> dict:
+def disable_tenant(tenant: str, body: DisableIn, services: ServicesDep, user: StaffDep) -> TenantOut:
     _cooperative(user)
-    services = request.app.state.services
     _call(tenants.disable_tenant, services.store, tenant, actor=user.name, reason=body.reason)
-    return tenants.show_tenant(services.store, services.settings, tenant).to_dict()
+    return TenantOut.model_validate(tenants.show_tenant(services.store, services.settings, tenant).to_dict())
 
 
 @router.post("/admin/tenants/{tenant}/enable", summary="Einen abgeschalteten Mandanten wieder einschalten")
-def enable_tenant(tenant: str, request: Request, user: StaffUser = Depends(require_staff)) -> dict:
+def enable_tenant(tenant: str, services: ServicesDep, user: StaffDep) -> TenantOut:
     _cooperative(user)
-    services = request.app.state.services
     _call(tenants.enable_tenant, services.store, tenant, actor=user.name)
-    return tenants.show_tenant(services.store, services.settings, tenant).to_dict()
+    return TenantOut.model_validate(tenants.show_tenant(services.store, services.settings, tenant).to_dict())
 
 
 @router.delete("/admin/tenants/{tenant}", summary="ALLE Daten eines Mandanten löschen (confirm=<Mandant>)")
-def delete_tenant(tenant: str, request: Request, user: StaffUser = Depends(require_staff), confirm: str = "") -> dict:
+def delete_tenant(tenant: str, services: ServicesDep, user: StaffDep, confirm: str = "") -> TenantDeletion:
     _cooperative(user)
     if confirm != tenant:
         raise ApiError(422, "confirmation_required",
                        f"Zur Bestätigung bitte den Namen des Mandanten angeben (?confirm={tenant}).")
-    services = request.app.state.services
     report = _call(tenants.delete_tenant, services.store, services.settings, tenant, actor=user.name)
-    return report.to_dict()
+    return TenantDeletion.model_validate(report.to_dict())
 
 
 # --- audit ----------------------------------------------------------------------------------------
 
 
 @router.get("/admin/audit/verify", summary="Das Prüfprotokoll prüfen: geänderte oder gelöschte Einträge finden")
-async def verify_audit(request: Request, user: StaffUser = Depends(require_staff), tenant: Optional[str] = None) -> Response:
-    store = request.app.state.services.store
+async def verify_audit(services: ServicesDep, user: StaffDep, tenant: Optional[str] = None) -> AuditCheck:
     if tenant == audit.COOPERATIVE or (tenant is None and user.tenant == audit.COOPERATIVE):
         _cooperative(user)
     else:
         tenant = staff_tenant(user, tenant, ADMIN)
-    reports = await run_in_threadpool(audit.verify_all, store, tenant)
-    return JSONResponse({"ok": all(r.ok for r in reports), "chains": [r.to_dict() for r in reports]}, headers=NO_STORE)
+    reports = await run_in_threadpool(audit.verify_all, services.store, tenant)
+    return AuditCheck.model_validate({"ok": all(r.ok for r in reports), "chains": [r.to_dict() for r in reports]})
 
 
 # --- usage ----------------------------------------------------------------------------------------
 
 
-@router.get("/admin/usage", summary="Nutzung je Jobcenter und Monat (JSON, CSV, HTML) für die Kostenteilung")
-async def get_usage(request: Request, user: StaffUser = Depends(require_staff), tenant: Optional[str] = None,
+@router.get("/admin/usage", summary="Nutzung je Jobcenter und Monat (JSON, CSV, HTML) für die Kostenteilung",
+            response_model=UsageOut | CooperativeUsage,
+            responses={200: {"content": {"text/csv": {}, "text/html": {}}}})
+async def get_usage(services: ServicesDep, user: StaffDep, tenant: Optional[str] = None,
                     month: Optional[str] = None, format: Literal["json", "csv", "html"] = "json") -> Response:
-    services = request.app.state.services
     if tenant is None:
         _cooperative(user)
         report = await run_in_threadpool(_call, usage.cooperative_report, services.store, services.settings, month)
@@ -167,7 +173,8 @@ async def get_usage(request: Request, user: StaffUser = Depends(require_staff), 
             "Content-Disposition": f'attachment; filename="amtslotse-nutzung-{name}-{report.month}.csv"'})
     if format == "html":
         return HTMLResponse(report.html(), headers=NO_STORE | SECURITY_HEADERS)
-    return JSONResponse(report.to_dict(), headers=NO_STORE)
+    model = UsageOut if tenant is not None else CooperativeUsage
+    return JSONResponse(model.model_validate(report.to_dict()).model_dump(mode="json"), headers=NO_STORE)
 
 
 # --- data protection ------------------------------------------------------------------------------
@@ -181,32 +188,27 @@ class CaseIn(BaseModel):
 
 
 @router.post("/privacy/export", summary="Auskunft (Art. 15 DSGVO): alles zu einem Aktenzeichen oder Gespräch")
-async def export_case(body: CaseIn, request: Request, user: StaffUser = Depends(require_staff),
-                      tenant: Optional[str] = None) -> Response:
-    name = staff_tenant(user, tenant, ADMIN)
+async def export_case(body: CaseIn, services: ServicesDep, user: StaffDep, tenant: AdminTenant) -> CaseExport:
     data = await run_in_threadpool(
-        _call, privacy_requests.export_case, request.app.state.services.store, name, actor=user.name,
+        _call, privacy_requests.export_case, services.store, tenant, actor=user.name,
         reference=body.reference, conversation_id=body.conversation_id, attachments=body.attachments,
     )
-    return JSONResponse(data, headers=NO_STORE)
+    return CaseExport.model_validate(data)
 
 
 @router.post("/privacy/erase", summary="Löschung (Art. 17 DSGVO): Nachrichten und Gespräche eines Falls löschen")
-def erase_case(body: CaseIn, request: Request, user: StaffUser = Depends(require_staff), tenant: Optional[str] = None) -> dict:
-    name = staff_tenant(user, tenant, ADMIN)
+def erase_case(body: CaseIn, services: ServicesDep, user: StaffDep, tenant: AdminTenant) -> Erasure:
     if not body.confirm:
         raise ApiError(422, "confirmation_required", "Bitte die Löschung bestätigen (\"confirm\": true).")
-    report = _call(privacy_requests.erase_case, request.app.state.services.store, name, actor=user.name,
+    report = _call(privacy_requests.erase_case, services.store, tenant, actor=user.name,
                    reference=body.reference, conversation_id=body.conversation_id)
-    return report.to_dict()
+    return Erasure.model_validate(report.to_dict())
 
 
-@router.get("/privacy/records", summary="Verzeichnis von Verarbeitungstätigkeiten (Art. 30 DSGVO), Entwurf")
-def processing_record(request: Request, user: StaffUser = Depends(require_staff), tenant: Optional[str] = None,
-                      format: Literal["md", "html"] = "md") -> Response:
-    name = staff_tenant(user, tenant, ADMIN)
-    services = request.app.state.services
-    doc = records.processing_record(_call(services.tenant, name), services.settings)
+@router.get("/privacy/records", summary="Verzeichnis von Verarbeitungstätigkeiten (Art. 30 DSGVO), Entwurf",
+            response_class=Response, responses={200: {"content": {"text/markdown": {}, "text/html": {}}}})
+def processing_record(services: ServicesDep, tenant: AdminTenant, format: Literal["md", "html"] = "md") -> Response:
+    doc = records.processing_record(_call(services.tenant, tenant), services.settings)
     if format == "html":
         return HTMLResponse(doc.html(), headers=NO_STORE | SECURITY_HEADERS)
     return Response(doc.markdown(), media_type="text/markdown; charset=utf-8", headers=NO_STORE)
@@ -216,9 +218,8 @@ def processing_record(request: Request, user: StaffUser = Depends(require_staff)
 
 
 @public_router.get("/tenants/{tenant}/barrierefreiheit", response_class=HTMLResponse)
-def accessibility_statement(tenant: str, request: Request) -> Response:
+def accessibility_statement(tenant: str, request: Request, services: ServicesDep) -> Response:
     """The tenant's accessibility statement (BITV 2.0), linked from its chat and its web site."""
-    services = request.app.state.services
     try:
         config = services.tenant(tenant) if TENANT_NAME.match(tenant) else None
     except TenantConfigError:

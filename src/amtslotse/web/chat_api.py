@@ -14,16 +14,16 @@ import json
 from typing import Iterator, Optional
 
 from fastapi import APIRouter, Header, Path, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import AliasChoices, BaseModel, Field
 
 from amtslotse.ask.conversation import ChatError
 from amtslotse.ask.handover import hand_over
 from amtslotse.ask.pipeline import Event
-from amtslotse.governance.tenants import TenantDisabled, require_active
-from amtslotse.tenants import TENANT_NAME
+from amtslotse.web.deps import PublicTenantDep, ServicesDep, public_tenant
 from amtslotse.web.errors import MAX_ID, ApiError
 from amtslotse.web.limits import check_rate
+from amtslotse.web.schemas import ChatAnswer, HandoverReceipt, Ok, PassageOut, TenantPublicConfig
 
 router = APIRouter(prefix="/api/v1", tags=["Bürger-Chat"])
 
@@ -51,21 +51,6 @@ def _chat_error(error: ChatError) -> ApiError:
     return ApiError(status, error.code, str(error))
 
 
-def _tenant(request: Request, tenant: str | None):
-    services = request.app.state.services
-    name = tenant or services.settings.default_tenant
-    if not TENANT_NAME.match(name):
-        raise ApiError(422, "invalid_tenant", f"„{name}“ ist kein gültiger Mandant.")
-    config = services.tenant(name)
-    if not config.configured and name not in services.store.tenants():
-        raise ApiError(404, "tenant_not_found", f"Das Jobcenter „{name}“ ist hier nicht eingerichtet.")
-    try:
-        require_active(services.store, name, config.name)  # a disabled tenant answers no one (governance/tenants.py)
-    except TenantDisabled as error:
-        raise ApiError(403, "tenant_disabled", str(error)) from None
-    return config
-
-
 class MessageIn(BaseModel):
     text: str = Field(validation_alias=AliasChoices("text", "message", "question"), min_length=1, max_length=20000)
     tenant: Optional[str] = None
@@ -78,18 +63,18 @@ def sse(event: str, data) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-@router.post("/conversations/{conversation_id}/messages", summary="Eine Frage stellen (JSON oder Server-Sent Events)")
+@router.post("/conversations/{conversation_id}/messages", summary="Eine Frage stellen (JSON oder Server-Sent Events)",
+             response_model=ChatAnswer, responses={200: {"content": {"text/event-stream": {}}}})
 def post_message(
-    conversation_id: str, body: MessageIn, request: Request, stream: bool = False,
+    conversation_id: str, body: MessageIn, request: Request, services: ServicesDep, stream: bool = False,
     token: Optional[str] = _token(_TOKEN_DOC + " Nicht bei der ersten Nachricht."),
-):
-    services = request.app.state.services
-    tenant = _tenant(request, body.tenant).tenant
+) -> Response:
+    tenant = public_tenant(services, body.tenant).tenant
     try:
         services.chat.check(conversation_id, body.text)
     except ChatError as error:
         raise _chat_error(error) from None
-    check_rate(request, "chat", tenant)
+    check_rate(services, request, "chat", tenant)
     access = services.store.open_conversation(conversation_id, tenant, token)
     if access.status == "denied":
         raise _forbidden()
@@ -130,7 +115,9 @@ def post_message(
 
 
 def _with_token(data: dict, issued: str | None) -> dict:
-    return data | {"conversation_token": issued} if issued else data
+    """The answer as the client gets it (checked against `ChatAnswer`), with the conversation's
+    secret when it was issued by this message."""
+    return ChatAnswer.model_validate(data | {"conversation_token": issued} if issued else data).json_data()
 
 
 def _event_stream(first: Event, events: Iterator[Event], issued: str | None = None, release=lambda: None) -> Iterator[str]:
@@ -154,21 +141,20 @@ class FeedbackIn(BaseModel):
 
 @router.post("/conversations/{conversation_id}/messages/{message_id}/feedback", summary="Eine Antwort bewerten")
 def post_feedback(
-    conversation_id: str, body: FeedbackIn, request: Request, message_id: int = Path(ge=1, le=MAX_ID),
-    token: Optional[str] = _token(),
-) -> dict:
-    services = request.app.state.services
+    conversation_id: str, body: FeedbackIn, request: Request, services: ServicesDep,
+    message_id: int = Path(ge=1, le=MAX_ID), token: Optional[str] = _token(),
+) -> Ok:
     tenant = services.store.conversation_tenant(conversation_id)
     if tenant is None:
         raise ApiError(404, "conversation_not_found", "Dieses Gespräch gibt es nicht (mehr).")
     if services.store.conversation_access(conversation_id, token) != tenant:
         raise _forbidden()
-    check_rate(request, "chat", tenant)
+    check_rate(services, request, "chat", tenant)
     try:
         services.chat.feedback(conversation_id, tenant, message_id, body.rating, body.comment)
     except ChatError as error:
         raise _chat_error(error) from None
-    return {"ok": True}
+    return Ok()
 
 
 class HandoverIn(BaseModel):
@@ -179,37 +165,34 @@ class HandoverIn(BaseModel):
 
 
 @router.post("/handovers", status_code=201, summary="Anliegen an Mitarbeitende übergeben")
-def post_handover(body: HandoverIn, request: Request, token: Optional[str] = _token()) -> dict:
+def post_handover(body: HandoverIn, request: Request, services: ServicesDep,
+                  token: Optional[str] = _token()) -> HandoverReceipt:
     if not body.consent:
         raise ApiError(422, "consent_missing", "Bitte bestätigen Sie, dass die Zusammenfassung gesendet werden soll.")
-    services = request.app.state.services
     tenant = services.store.conversation_tenant(body.conversation_id)
     if tenant is not None and services.store.conversation_access(body.conversation_id, token) != tenant:
         raise _forbidden()  # (an unknown id is 404 below)
-    check_rate(request, "handover", tenant)
+    check_rate(services, request, "handover", tenant)
     try:
-        return hand_over(services, body.conversation_id, body.summary, body.contact).to_dict()
+        return HandoverReceipt.model_validate(hand_over(services, body.conversation_id, body.summary, body.contact).to_dict())
     except ChatError as error:
         raise _chat_error(error) from None
 
 
 @router.get("/passages/{passage_id}", summary="Eine Quelle im Wortlaut")
-def get_passage(request: Request, passage_id: int = Path(ge=1, le=MAX_ID), tenant: Optional[str] = None) -> dict:
-    services = request.app.state.services
-    name = _tenant(request, tenant).tenant
-    found = services.store.get_passages(name, [passage_id])
+def get_passage(services: ServicesDep, tenant: PublicTenantDep, passage_id: int = Path(ge=1, le=MAX_ID)) -> PassageOut:
+    found = services.store.get_passages(tenant.tenant, [passage_id])
     if not found:
         raise ApiError(404, "passage_not_found", "Diese Quelle gibt es nicht.")
     p = found[0]
-    return {
-        "passage_id": p.id, "citation": p.citation, "title": p.title, "heading": p.heading, "text": p.text,
-        "url": p.url, "source": p.source,
-        "valid_from": p.valid_from.isoformat() if p.valid_from else None,
-        "valid_to": p.valid_to.isoformat() if p.valid_to else None,
-    }
+    return PassageOut(
+        passage_id=p.id, citation=p.citation, title=p.title, heading=p.heading, text=p.text, url=p.url, source=p.source,
+        valid_from=p.valid_from.isoformat() if p.valid_from else None,
+        valid_to=p.valid_to.isoformat() if p.valid_to else None,
+    )
 
 
 @router.get("/tenants/{tenant}/config", summary="Öffentliche Einstellungen eines Jobcenters (für das Chat-Fenster)")
-def get_tenant_config(tenant: str, request: Request) -> dict:
-    config = _tenant(request, tenant)
-    return config.public_dict(request.app.state.services.settings.conversation_retention_days)
+def get_tenant_config(tenant: str, services: ServicesDep) -> TenantPublicConfig:
+    config = public_tenant(services, tenant)
+    return TenantPublicConfig.model_validate(config.public_dict(services.settings.conversation_retention_days))

@@ -35,7 +35,7 @@ def error_response(status: int, code: str, message: str, headers: dict[str, str]
 
 
 class BodyTooLarge(StarletteHTTPException):
-    """Raised by the request guard (web/app.py) once the body passes the limit, also without a
+    """Raised by the request guard (web/guard.py) once the body passes the limit, also without a
     Content-Length: a subclass of HTTPException, so FastAPI's body parsing passes it on."""
 
     def __init__(self, limit: int = MAX_BODY_BYTES) -> None:

@@ -12,7 +12,7 @@ other content is 409. Keys are scoped to the API key, so no other sender can tak
 Without an API key, intake stays open (citizens' own tools), but without idempotency keys:
 every such request is a new message. The tenant may be left out with an API key (its own).
 
-Staff endpoints need a login (`require_staff`) with the role "sachbearbeitung" for the
+Staff endpoints need a login (`InboxTenant`, web/deps.py) with the role "sachbearbeitung" for the
 message's tenant; an account of the cooperative ("*") names the tenant with `?tenant=`.
 The routes only translate HTTP to `inbox.intake`, `inbox.review` and the store, and back.
 """
@@ -28,7 +28,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Optional
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Path, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, FastAPI, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, ValidationError
@@ -38,15 +38,25 @@ from amtslotse.inbox.intake import IntakeError, accept
 from amtslotse.inbox.message import Attachment, IncomingMessage
 from amtslotse.inbox.triage import PRIORITY_LABELS as TRIAGE_PRIORITY_LABELS
 from amtslotse.privacy.redaction import mark
+from amtslotse.services import Services
 from amtslotse.store.sql_inbox import UNTRIAGED_PRIORITY, IdempotencyConflict, InboxItem
 from amtslotse.store.sql_staff import ApiKey
-from amtslotse.web.auth import StaffUser, require_staff, staff_tenant
+from amtslotse.web.deps import InboxTenant, ServicesDep, StaffDep, StaffUser, get_inbox_worker, inbox_worker
 from amtslotse.web.errors import MAX_BODY_BYTES, MAX_ID, ApiError
 from amtslotse.web.limits import check_rate
+from amtslotse.web.staff_schemas import (
+    Accepted,
+    AttachmentOut,
+    InboxMessage,
+    InboxPage,
+    InboxStep,
+    InboxSummary,
+    Trail,
+    TrailEntry,
+)
 
 router = APIRouter(tags=["Posteingang"])
 
-ROLE = "sachbearbeitung"
 MAX_KEY_CHARS = 200
 PREVIEW_CHARS = 200
 PRIORITY_LABELS = {**TRIAGE_PRIORITY_LABELS, UNTRIAGED_PRIORITY: "noch nicht eingeordnet"}
@@ -70,19 +80,19 @@ class MessageIn(BaseModel):
     attachments: list[AttachmentIn] = Field(default_factory=list)
 
 
-@router.post("/api/v1/inbox", status_code=202, summary="Eine Nachricht an das Jobcenter senden")
-async def post_message(request: Request, background: BackgroundTasks) -> JSONResponse:
+@router.post("/api/v1/inbox", status_code=202, summary="Eine Nachricht an das Jobcenter senden", response_model=Accepted)
+async def post_message(request: Request, background: BackgroundTasks, services: ServicesDep,
+                       worker=Depends(get_inbox_worker)) -> JSONResponse:
     """Accept a message: the answer comes after the message is safely stored (202)."""
-    services = request.app.state.services
-    key = await run_in_threadpool(_api_key, request)
+    key = await run_in_threadpool(_api_key, services, request)
     # Per client (address or API key) before the body is read, per tenant once it is known.
     await run_in_threadpool(
-        check_rate, request, "inbox", None, f"apikey:{key.id}" if key else None,
+        check_rate, services, request, "inbox", None, f"apikey:{key.id}" if key else None,
         services.settings.rate_limit_per_api_key if key else None, client_tenant=key.tenant if key else None,
     )
     body = await _read_body(request, MAX_BODY_BYTES)
     message, tenant = _incoming(body, request.headers.get("idempotency-key"), key)
-    await run_in_threadpool(check_rate, request, "inbox", tenant, None, None, False)
+    await run_in_threadpool(check_rate, services, request, "inbox", tenant, None, None, False)
     try:
         accepted = await run_in_threadpool(accept, services.store, message, tenant, services.settings)
     except IntakeError as error:
@@ -90,8 +100,9 @@ async def post_message(request: Request, background: BackgroundTasks) -> JSONRes
     except IdempotencyConflict:
         raise ApiError(409, "idempotency_conflict", "Dieser Idempotency-Key wurde schon für eine andere Nachricht "
                        "verwendet. Bitte für jede neue Nachricht einen neuen Schlüssel senden.") from None
-    background.add_task(_worker(request.app).kick)
-    return JSONResponse({"reference": accepted.reference, "status": "accepted"}, status_code=202, background=background)
+    background.add_task(worker.kick)
+    body_out = Accepted(reference=accepted.reference, status="accepted")
+    return JSONResponse(body_out.model_dump(mode="json"), status_code=202, background=background)
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -105,14 +116,14 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _api_key(request: Request) -> ApiKey | None:
+def _api_key(services: Services, request: Request) -> ApiKey | None:
     """The integration's API key of `Authorization: Bearer`, None without one; 401 if it is
     unknown or revoked, 403 if its role may not send to the inbox."""
     header = request.headers.get("authorization", "")
     if not header:
         return None
     scheme, _, secret = header.partition(" ")
-    key = request.app.state.services.store.api_key(secret.strip()) if scheme.lower() == "bearer" else None
+    key = services.store.api_key(secret.strip()) if scheme.lower() == "bearer" else None
     if key is None:
         raise ApiError(401, "invalid_api_key", "Der API-Schlüssel ist ungültig oder widerrufen.",
                        headers={"WWW-Authenticate": "Bearer"})
@@ -159,18 +170,7 @@ def _incoming(body: bytes, header_key: str | None, api_key: ApiKey | None = None
     return message, tenant
 
 
-def _worker(app):
-    """One background processor per app (made with the first intake or `start_background`)."""
-    from amtslotse.inbox.processing import Worker
-
-    worker = getattr(app.state, "inbox_worker", None)
-    if worker is None:
-        services = app.state.services
-        worker = app.state.inbox_worker = Worker(services.store, services.settings, services.asker)
-    return worker
-
-
-def start_background(app) -> Callable[[], None]:
+def start_background(app: FastAPI) -> Callable[[], None]:
     """Start the server's inbox loop (processing at start and every AMTSLOTSE_IMAP_POLL_SECONDS,
     polling the IMAP mailbox for AMTSLOTSE_DEFAULT_TENANT if one is set); returns `stop`.
 
@@ -181,10 +181,10 @@ def start_background(app) -> Callable[[], None]:
     from amtslotse.inbox.intake import imap_config, poll_imap
     from amtslotse.inbox.processing import run_background
 
-    services, worker = app.state.services, _worker(app)
-    settings = services.settings
+    worker = inbox_worker(app)
+    settings, store = worker.settings, worker.store
     config = imap_config(settings)
-    poll = (lambda: poll_imap(services.store, settings, settings.default_tenant, config)) if config else None
+    poll = (lambda: poll_imap(store, settings, settings.default_tenant, config)) if config else None
     threading.Thread(target=run_background, args=(worker, settings.imap_poll_seconds, poll), daemon=True,
                      name="amtslotse-inbox").start()
     return worker.stop.set
@@ -195,65 +195,55 @@ def start_background(app) -> Callable[[], None]:
 staff = APIRouter(prefix="/api/v1/staff/inbox", tags=["Posteingang (Mitarbeitende)"])
 
 
-def _tenant(user: StaffUser, tenant: str | None) -> str:
-    return staff_tenant(user, tenant, ROLE)
-
-
 @staff.get("", summary="Nachrichten, dringende und älteste zuerst")
 def list_messages(
-    request: Request, user: StaffUser = Depends(require_staff), tenant: Optional[str] = None,
-    state: Optional[str] = None, category: Optional[str] = None, team: Optional[str] = None,
+    services: ServicesDep, tenant: InboxTenant, state: Optional[str] = None, category: Optional[str] = None, team: Optional[str] = None,
     flag: Optional[str] = None, min_age_hours: Optional[float] = None, max_age_hours: Optional[float] = None,
     limit: int = 50, offset: int = 0,
-) -> dict:
-    services = request.app.state.services
-    name = _tenant(user, tenant)
+) -> InboxPage:
     if state is not None and state not in review.STATE_LABELS:
         raise ApiError(422, "invalid_request", f"Unbekannter Zustand „{state}“; möglich: {', '.join(review.STATE_LABELS)}.")
     if not 1 <= limit <= 500 or not 0 <= offset <= MAX_ID:
         raise ApiError(422, "invalid_request", "limit muss zwischen 1 und 500 liegen, offset ab 0.")
     now = datetime.now(timezone.utc)
     items = services.store.inbox_items(
-        name, state=state, category=category, team=team, flag=flag, limit=limit, offset=offset,
+        tenant, state=state, category=category, team=team, flag=flag, limit=limit, offset=offset,
         received_before=now - timedelta(hours=min_age_hours) if min_age_hours is not None else None,
         received_after=now - timedelta(hours=max_age_hours) if max_age_hours is not None else None,
     )
-    labels = _labels(services, name)
-    return {"tenant": name, "items": [_summary(i, labels, now) for i in items], "limit": limit, "offset": offset}
+    labels = _labels(services, tenant)
+    return InboxPage(tenant=tenant, items=[_summary(i, labels, now) for i in items], limit=limit, offset=offset)
 
 
 @staff.get("/{key}", summary="Eine Nachricht mit markierten persönlichen Daten, Feldern und Entwurf")
-def get_message(key: str, request: Request, user: StaffUser = Depends(require_staff), tenant: Optional[str] = None) -> dict:
-    services = request.app.state.services
-    name = _tenant(user, tenant)
-    item = _call(review.open_message, services.store, name, key, user.name)
-    labels = _labels(services, name)
+def get_message(key: str, services: ServicesDep, user: StaffDep, tenant: InboxTenant) -> InboxMessage:
+    item = _call(review.open_message, services.store, tenant, key, user.name)
+    labels = _labels(services, tenant)
     from amtslotse.inbox.attachments import DOCUMENT_TYPES, safe_content_type
 
-    out = _summary(item, labels, datetime.now(timezone.utc)) | {
-        "subject": item.subject, "sender": item.sender, "text": item.body,
-        "personal_data": [f.to_dict() for f in mark(item.body)],
-        "subject_personal_data": [f.to_dict() for f in mark(item.subject)],
-        "redacted": item.redacted, "fields": item.fields, "draft": item.draft,
-        "attachments": [
-            {
-                "id": a.id, "filename": a.filename, "content_type": safe_content_type(a.content_type), "size": a.size,
-                "doc_type": a.doc_type, "doc_type_label": DOCUMENT_TYPES.get(a.doc_type, ""), "text": a.text,
-            }
+    return InboxMessage(
+        **_summary(item, labels, datetime.now(timezone.utc)).model_dump(),
+        subject=item.subject, sender=item.sender, text=item.body,
+        personal_data=[f.to_dict() for f in mark(item.body)],
+        subject_personal_data=[f.to_dict() for f in mark(item.subject)],
+        redacted=item.redacted, fields=item.fields, draft=item.draft,
+        attachments=[
+            AttachmentOut(
+                id=a.id, filename=a.filename, content_type=safe_content_type(a.content_type), size=a.size,
+                doc_type=a.doc_type, doc_type_label=DOCUMENT_TYPES.get(a.doc_type, ""), text=a.text,
+            )
             for a in item.attachments
         ],
-        "delete_after": item.delete_after.isoformat(), "first_response_at": _iso(item.first_response_at),
-        "triage_error": _triage_error(services.store, name, item),
-    }
-    return out
+        delete_after=item.delete_after.isoformat(), first_response_at=_iso(item.first_response_at),
+        triage_error=_triage_error(services.store, tenant, item),
+    )
 
 
-@staff.get("/{key}/attachments/{attachment_id}", summary="Einen Anhang herunterladen")
-def get_attachment(key: str, request: Request, attachment_id: int = Path(ge=1, le=MAX_ID),
-                   user: StaffUser = Depends(require_staff), tenant: Optional[str] = None) -> Response:
-    services = request.app.state.services
-    name = _tenant(user, tenant)
-    attachment = _call(review.open_attachment, services.store, name, key, attachment_id, user.name)  # audited there
+@staff.get("/{key}/attachments/{attachment_id}", summary="Einen Anhang herunterladen", response_class=Response,
+           responses={200: {"content": {"application/octet-stream": {}}}})
+def get_attachment(key: str, services: ServicesDep, user: StaffDep, tenant: InboxTenant,
+                   attachment_id: int = Path(ge=1, le=MAX_ID)) -> Response:
+    attachment = _call(review.open_attachment, services.store, tenant, key, attachment_id, user.name)  # audited there
     # Download only, with the type its bytes show (never the sender's text/html): opened in
     # the browser anyway, it may run nothing (sandbox).
     from amtslotse.inbox.attachments import safe_content_type
@@ -266,13 +256,11 @@ def get_attachment(key: str, request: Request, attachment_id: int = Path(ge=1, l
 
 
 @staff.get("/{key}/audit", summary="Protokoll einer Nachricht: wer hat wann was getan")
-def get_audit(key: str, request: Request, user: StaffUser = Depends(require_staff), tenant: Optional[str] = None) -> dict:
-    services = request.app.state.services
-    name = _tenant(user, tenant)
-    entries = _call(review.trail, services.store, name, key)
-    return {"entries": [
-        {"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "details": e.details} for e in entries
-    ]}
+def get_audit(key: str, services: ServicesDep, tenant: InboxTenant) -> Trail:
+    entries = _call(review.trail, services.store, tenant, key)
+    return Trail(entries=[
+        TrailEntry(at=e.at.isoformat(), actor=e.actor, action=e.action, details=e.details) for e in entries
+    ])
 
 
 class AssignIn(BaseModel):
@@ -296,46 +284,40 @@ class CloseIn(BaseModel):
     reason: str
 
 
-def _step(request: Request, user: StaffUser, tenant: str | None, function, key: str, *args) -> dict:
-    services = request.app.state.services
-    name = _tenant(user, tenant)
-    item = _call(function, services.store, name, key, user.name, *args)
-    return _summary(item, _labels(services, name), datetime.now(timezone.utc)) | {"draft": item.draft}
+def _step(services: Services, user: StaffUser, tenant: str, function, key: str, *args) -> InboxStep:
+    item = _call(function, services.store, tenant, key, user.name, *args)
+    summary = _summary(item, _labels(services, tenant), datetime.now(timezone.utc))
+    return InboxStep(**summary.model_dump(), draft=item.draft)
 
 
 @staff.post("/{key}/review", summary="Bearbeitung beginnen (neu -> in Bearbeitung)")
-def post_review(key: str, request: Request, user: StaffUser = Depends(require_staff), tenant: Optional[str] = None) -> dict:
-    return _step(request, user, tenant, review.start_review, key)
+def post_review(key: str, services: ServicesDep, user: StaffDep, tenant: InboxTenant) -> InboxStep:
+    return _step(services, user, tenant, review.start_review, key)
 
 
 @staff.post("/{key}/assign", summary="Einer Person oder einem Team zuweisen")
-def post_assign(key: str, body: AssignIn, request: Request, user: StaffUser = Depends(require_staff),
-                tenant: Optional[str] = None) -> dict:
-    return _step(request, user, tenant, review.assign, key, body.person, body.team)
+def post_assign(key: str, body: AssignIn, services: ServicesDep, user: StaffDep, tenant: InboxTenant) -> InboxStep:
+    return _step(services, user, tenant, review.assign, key, body.person, body.team)
 
 
 @staff.put("/{key}/draft", summary="Antwortentwurf bearbeiten")
-def put_draft(key: str, body: TextIn, request: Request, user: StaffUser = Depends(require_staff),
-              tenant: Optional[str] = None) -> dict:
-    return _step(request, user, tenant, review.edit_draft, key, body.text)
+def put_draft(key: str, body: TextIn, services: ServicesDep, user: StaffDep, tenant: InboxTenant) -> InboxStep:
+    return _step(services, user, tenant, review.edit_draft, key, body.text)
 
 
 @staff.post("/{key}/answer", summary="Antwort freigeben (in Bearbeitung -> beantwortet)")
-def post_answer(key: str, body: AnswerIn, request: Request, user: StaffUser = Depends(require_staff),
-                tenant: Optional[str] = None) -> dict:
-    return _step(request, user, tenant, review.answer, key, body.text)
+def post_answer(key: str, body: AnswerIn, services: ServicesDep, user: StaffDep, tenant: InboxTenant) -> InboxStep:
+    return _step(services, user, tenant, review.answer, key, body.text)
 
 
 @staff.post("/{key}/forward", summary="Weiterleiten (in Bearbeitung -> weitergeleitet)")
-def post_forward(key: str, body: ForwardIn, request: Request, user: StaffUser = Depends(require_staff),
-                 tenant: Optional[str] = None) -> dict:
-    return _step(request, user, tenant, review.forward, key, body.team)
+def post_forward(key: str, body: ForwardIn, services: ServicesDep, user: StaffDep, tenant: InboxTenant) -> InboxStep:
+    return _step(services, user, tenant, review.forward, key, body.team)
 
 
 @staff.post("/{key}/close", summary="Abschließen (in Bearbeitung -> abgeschlossen)")
-def post_close(key: str, body: CloseIn, request: Request, user: StaffUser = Depends(require_staff),
-               tenant: Optional[str] = None) -> dict:
-    return _step(request, user, tenant, review.close, key, body.reason)
+def post_close(key: str, body: CloseIn, services: ServicesDep, user: StaffDep, tenant: InboxTenant) -> InboxStep:
+    return _step(services, user, tenant, review.close, key, body.reason)
 
 
 router.include_router(staff)
@@ -356,7 +338,7 @@ def _call(function, *args):
         raise ApiError(error.status, error.code, str(error)) from None
 
 
-def _labels(services, tenant: str):
+def _labels(services: Services, tenant: str):
     """The tenant's category labels (`TenantConfig.inbox()`); the built-in ones if its
     configuration is broken (the queue must stay readable; processing reports the error on
     each message)."""
@@ -369,18 +351,18 @@ def _labels(services, tenant: str):
         return DEFAULT_CONFIG
 
 
-def _summary(item: InboxItem, labels, now: datetime) -> dict:
-    return {
-        "id": item.id, "reference": item.reference, "tenant": item.tenant, "channel": item.channel,
-        "received_at": item.received_at.isoformat(),
-        "age_hours": round((now - item.received_at).total_seconds() / 3600, 1),
-        "state": item.state, "state_label": review.STATE_LABELS.get(item.state, item.state),
-        "priority": item.priority, "priority_label": PRIORITY_LABELS.get(item.priority, str(item.priority)),
-        "flags": item.flags, "category": item.category,
-        "category_label": labels.label(item.category) if item.category else None,
-        "team": item.team, "assignee": item.assignee, "confidence": item.confidence,
-        "triage_status": item.triage_status, "preview": item.redacted[:PREVIEW_CHARS],
-    }
+def _summary(item: InboxItem, labels, now: datetime) -> InboxSummary:
+    return InboxSummary(
+        id=item.id, reference=item.reference, tenant=item.tenant, channel=item.channel,
+        received_at=item.received_at.isoformat(),
+        age_hours=round((now - item.received_at).total_seconds() / 3600, 1),
+        state=item.state, state_label=review.STATE_LABELS.get(item.state, item.state),
+        priority=item.priority, priority_label=PRIORITY_LABELS.get(item.priority, str(item.priority)),
+        flags=item.flags, category=item.category,
+        category_label=labels.label(item.category) if item.category else None,
+        team=item.team, assignee=item.assignee, confidence=item.confidence,
+        triage_status=item.triage_status, preview=item.redacted[:PREVIEW_CHARS],
+    )
 
 
 def _triage_error(store, tenant: str, item: InboxItem) -> str | None:

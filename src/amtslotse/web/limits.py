@@ -1,6 +1,6 @@
 """Rate limits of the public endpoints, counted in the store so that all workers share them::
 
-    check_rate(request, "chat", tenant="musterkreis")    # raises ApiError 429 with Retry-After
+    check_rate(services, request, "chat", tenant="musterkreis")    # raises ApiError 429 with Retry-After
 
 Each endpoint group ("chat": messages and feedback, "handover", "openai", "inbox") has a
 per-client and a per-tenant counter in fixed windows of AMTSLOTSE_RATE_LIMIT_WINDOW_SECONDS
@@ -17,6 +17,7 @@ import math
 
 from fastapi import Request
 
+from amtslotse.services import Services
 from amtslotse.store.sql_limits import Bucket
 from amtslotse.web.errors import ApiError
 
@@ -38,14 +39,13 @@ def too_many(wait: float, message: str = "Zu viele Anfragen in kurzer Zeit.") ->
 
 
 def check_rate(
-    request: Request, group: str, tenant: str | None = None, client: str | None = None, client_limit: int | None = None,
+    services: Services, request: Request, group: str, tenant: str | None = None, client: str | None = None, client_limit: int | None = None,
     count_client: bool = True, client_tenant: str | None = None,
 ) -> None:
     """Count this request for its client (address, or `client` such as an API key's id, with
     `client_limit`; `client_tenant`: the tenant such a client belongs to) and its tenant; 429
     once either is over its limit in this window. Counters say whose they are (an address:
     nobody's), so that deleting a tenant removes its own."""
-    services = request.app.state.services
     settings = services.settings
     buckets: list[Bucket] = []
     if count_client:

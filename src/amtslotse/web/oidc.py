@@ -49,7 +49,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from amtslotse.governance import accounts
 from amtslotse.store.sql_staff import ROLES
 from amtslotse.tenants import TENANT_NAME
-from amtslotse.web.auth import COOKIE
+from amtslotse.web.deps import COOKIE, ServicesDep
+from amtslotse.web.schemas import Out
 from amtslotse.web.widget import SECURITY_HEADERS
 
 # Browser redirects, not an API for integrators: left out of the OpenAPI schema (whose staff
@@ -217,14 +218,18 @@ def _failure(message: str, status: int) -> HTMLResponse:
     return response
 
 
+class OidcStatus(Out):
+    enabled: bool
+
+
 @router.get("", summary="Ob die Anmeldung mit Single Sign-on eingerichtet ist")
-def oidc_status(request: Request) -> dict:
-    return {"enabled": enabled(request.app.state.services.settings)}
+def oidc_status(services: ServicesDep) -> OidcStatus:
+    return OidcStatus(enabled=enabled(services.settings))
 
 
 @router.get("/login", summary="Anmeldung mit Single Sign-on beginnen (Weiterleitung zum Anmeldedienst)")
-def oidc_login(request: Request, next: str | None = None, tenant: str | None = None) -> Response:
-    settings = request.app.state.services.settings
+def oidc_login(request: Request, services: ServicesDep, next: str | None = None, tenant: str | None = None) -> Response:
+    settings = services.settings
     if not enabled(settings):
         return _failure("Die Anmeldung mit Single Sign-on ist nicht eingerichtet.", 404)
     try:
@@ -309,9 +314,8 @@ def _verified_claims(request: Request, settings, flow: dict[str, Any], code: str
 
 
 @router.get("/callback", name="oidc_callback", summary="Rückkehr vom Anmeldedienst (Autorisierungscode)")
-def oidc_callback(request: Request, code: str | None = None, state: str | None = None,
+def oidc_callback(request: Request, services: ServicesDep, code: str | None = None, state: str | None = None,
                   error: str | None = None) -> Response:
-    services = request.app.state.services
     settings, store = services.settings, services.store
     if not enabled(settings):
         return _failure("Die Anmeldung mit Single Sign-on ist nicht eingerichtet.", 404)

@@ -22,9 +22,10 @@ from pydantic import BaseModel, Field
 
 from amtslotse.ask.conversation import public_answer
 from amtslotse.privacy.redaction import redact
-from amtslotse.web.chat_api import _tenant
+from amtslotse.web.deps import ServicesDep, public_tenant
 from amtslotse.web.errors import ApiError
 from amtslotse.web.limits import check_rate
+from amtslotse.web.schemas import AssistantMessage, ChatCompletion, Choice, ModelCard, ModelList, Usage
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["OpenAI-kompatibel"])
@@ -51,20 +52,20 @@ class CompletionRequest(BaseModel):
 
 
 @router.get("/v1/models", summary="Verfügbare Modelle (ein Modell je Mandant)")
-def list_models(request: Request) -> dict:
-    tenants = [t for t in request.app.state.services.store.tenants() if t != "bund"]
+def list_models(services: ServicesDep) -> ModelList:
+    tenants = [t for t in services.store.tenants() if t != "bund"]
     ids = [MODEL, *(f"{MODEL}:{t}" for t in tenants)]
-    return {"object": "list", "data": [{"id": i, "object": "model", "created": 0, "owned_by": "amtslotse"} for i in ids]}
+    return ModelList(data=[ModelCard(id=i) for i in ids])
 
 
-@router.post("/v1/chat/completions", summary="Chat Completions (OpenAI-kompatibel)")
-def chat_completions(body: CompletionRequest, request: Request):
-    services = request.app.state.services
+@router.post("/v1/chat/completions", summary="Chat Completions (OpenAI-kompatibel)", response_model=ChatCompletion,
+             responses={200: {"content": {"text/event-stream": {}}}})
+def chat_completions(body: CompletionRequest, request: Request, services: ServicesDep) -> ChatCompletion | StreamingResponse:
     name, _, tenant = body.model.partition(":")
     if name != MODEL:
         raise ApiError(404, "model_not_found", f"Unbekanntes Modell „{body.model}“; verfügbar: „{MODEL}“ oder „{MODEL}:<mandant>“.")
-    tenant = _tenant(request, tenant or None).tenant
-    check_rate(request, "openai", tenant)
+    tenant = public_tenant(services, tenant or None).tenant
+    check_rate(services, request, "openai", tenant)
     users = [m.text() for m in body.messages if m.role == "user"]
     if not users or not users[-1].strip():
         raise ApiError(422, "invalid_request", "Die letzte Nachricht muss eine Frage (role „user“) sein.")
@@ -82,12 +83,10 @@ def chat_completions(body: CompletionRequest, request: Request):
     for event in events:
         pass
     answer = event.data
-    return {
-        "id": completion_id, "object": "chat.completion", "created": created, "model": body.model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": answer.answer}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-        "amtslotse": _extra(answer),
-    }
+    return ChatCompletion(
+        id=completion_id, created=created, model=body.model,
+        choices=[Choice(message=AssistantMessage(content=answer.answer))], usage=Usage(), amtslotse=_extra(answer),
+    )
 
 
 def _history(earlier: list[str], turns: int, max_chars: int) -> list[str]:

@@ -27,15 +27,16 @@ import re
 from html import escape
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from amtslotse.inbox.categories import FLAGS
 from amtslotse.inbox.fields import FIELD_LABELS
 from amtslotse.inbox.review import CLOSE_REASONS, STATE_LABELS
 from amtslotse.inbox.routing import TEAMS, teams
+from amtslotse.services import Services
 from amtslotse.tenants import TENANT_NAME
-from amtslotse.web.auth import StaffUser, require_staff
+from amtslotse.web.deps import ServicesDep, StaffDep
 from amtslotse.web.errors import ApiError
 from amtslotse.web.widget import SECURITY_HEADERS, static_file_response
 
@@ -118,9 +119,8 @@ def static_file(name: str, request: Request) -> Response:
 
 
 @router.get("/staff/context.json")
-def context(request: Request, user: StaffUser = Depends(require_staff), tenant: str | None = None) -> dict:
+def context(services: ServicesDep, user: StaffDep, tenant: str | None = None) -> dict:
     """What every page needs besides its data: the user, the tenant worked for, the names to show."""
-    services = request.app.state.services
     tenants = services.store.tenants() if user.tenant == "*" else [user.tenant]
     name = tenant or (user.tenant if user.tenant != "*" else (tenants[0] if tenants else None))
     if name is not None and (not TENANT_NAME.match(name) or not user.may_act_for(name)):
@@ -136,7 +136,7 @@ def context(request: Request, user: StaffUser = Depends(require_staff), tenant: 
     }
 
 
-def _tenant_name(services, tenant: str | None) -> str | None:
+def _tenant_name(services: Services, tenant: str | None) -> str | None:
     from amtslotse.errors import UserError
 
     try:
@@ -145,7 +145,7 @@ def _tenant_name(services, tenant: str | None) -> str | None:
         return tenant
 
 
-def _inbox_names(services, tenant: str | None) -> tuple[list[dict], list[str], str | None]:
+def _inbox_names(services: Services, tenant: str | None) -> tuple[list[dict], list[str], str | None]:
     """The tenant's visible categories and the teams its routing rules name (for filters and
     forwarding), from `TenantConfig.inbox()`, and the configuration's error if any. A broken
     configuration gives the built-in names (the inbox stays usable; processing reports the

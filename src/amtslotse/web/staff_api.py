@@ -13,25 +13,25 @@ and curated answers are in web/staff_knowledge.py (included in this router).
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Optional
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from amtslotse.analytics import CHARTS, Period, build_report, render_chart, report_csv
 from amtslotse.analytics.report import MAX_DAYS
 from amtslotse.ask.conversation import PUBLIC_FIELDS
+from amtslotse.services import Services
 from amtslotse.tenants import TenantConfigError
-from amtslotse.web.auth import StaffUser, require_staff, staff_tenant
+from amtslotse.web.deps import AnalyticsTenant, ServicesDep, StaffTenant
 from amtslotse.web.errors import ApiError
 from amtslotse.web.inbox_api import _labels
 from amtslotse.web.staff_gaps import router as gaps_router
 from amtslotse.web.staff_knowledge import router as knowledge_router
+from amtslotse.web.staff_schemas import AnalyticsReport, SearchTest
 
 router = APIRouter(prefix="/api/v1/staff", tags=["Arbeitsbereich (Mitarbeitende)"])
 
-ANALYTICS_ROLE = "auswertung"
 INBOX_PAGE = 500
 MAX_QUESTION_CHARS = 2000
 NO_STORE = {"Cache-Control": "no-store"}
@@ -40,8 +40,7 @@ NO_STORE = {"Cache-Control": "no-store"}
 # --- analytics -------------------------------------------------------------------------------
 
 
-def _report(request: Request, tenant: str, days: int) -> dict:
-    services = request.app.state.services
+def _report(services: Services, tenant: str, days: int) -> dict:
     if not 1 <= days <= MAX_DAYS:
         raise ApiError(422, "invalid_request", f"Der Zeitraum (days) muss zwischen 1 und {MAX_DAYS} Tagen liegen.")
     try:
@@ -62,31 +61,27 @@ def _report(request: Request, tenant: str, days: int) -> dict:
 
 
 @router.get("/analytics", summary="Auswertung: Fragen, Anteile, Rückmeldungen, Lücken, Posteingang, eingesparte Zeit")
-async def get_analytics(request: Request, user: StaffUser = Depends(require_staff), tenant: Optional[str] = None,
-                        days: int = 30) -> Response:
-    name = staff_tenant(user, tenant, ANALYTICS_ROLE)
-    report = await run_in_threadpool(_report, request, name, days)
-    return JSONResponse(report, headers=NO_STORE)
+async def get_analytics(services: ServicesDep, tenant: AnalyticsTenant, days: int = 30) -> AnalyticsReport:
+    report = await run_in_threadpool(_report, services, tenant, days)
+    return AnalyticsReport.model_validate(report)
 
 
-@router.get("/analytics.csv", summary="Auswertung als CSV (Excel)")
-async def get_analytics_csv(request: Request, user: StaffUser = Depends(require_staff), tenant: Optional[str] = None,
-                            days: int = 30) -> Response:
-    name = staff_tenant(user, tenant, ANALYTICS_ROLE)
-    report = await run_in_threadpool(_report, request, name, days)
-    filename = f"amtslotse-auswertung-{name}-{report['period']['from']}-{report['period']['to']}.csv"
+@router.get("/analytics.csv", summary="Auswertung als CSV (Excel)", response_class=Response,
+            responses={200: {"content": {"text/csv": {}}}})
+async def get_analytics_csv(services: ServicesDep, tenant: AnalyticsTenant, days: int = 30) -> Response:
+    report = await run_in_threadpool(_report, services, tenant, days)
+    filename = f"amtslotse-auswertung-{tenant}-{report['period']['from']}-{report['period']['to']}.csv"
     return Response(report_csv(report, report["tenant_name"]), media_type="text/csv; charset=utf-8", headers=NO_STORE | {
         "Content-Disposition": f'attachment; filename="{filename}"',
     })
 
 
-@router.get("/analytics/chart/{name}.svg", summary="Ein Diagramm der Auswertung (SVG)")
-async def get_chart(name: str, request: Request, user: StaffUser = Depends(require_staff), tenant: Optional[str] = None,
-                    days: int = 30) -> Response:
-    tenant_name = staff_tenant(user, tenant, ANALYTICS_ROLE)
+@router.get("/analytics/chart/{name}.svg", summary="Ein Diagramm der Auswertung (SVG)", response_class=Response,
+            responses={200: {"content": {"image/svg+xml": {}}}})
+async def get_chart(name: str, services: ServicesDep, tenant: AnalyticsTenant, days: int = 30) -> Response:
     if name not in CHARTS:
         raise ApiError(404, "not_found", f"Dieses Diagramm gibt es nicht; möglich sind: {', '.join(CHARTS)}.")
-    report = await run_in_threadpool(_report, request, tenant_name, days)
+    report = await run_in_threadpool(_report, services, tenant, days)
     return Response(render_chart(name, report), media_type="image/svg+xml", headers=NO_STORE | {
         # Opened on its own, the image may do nothing: no scripts, no loads.
         "Content-Security-Policy": "default-src 'none'", "X-Content-Type-Options": "nosniff",
@@ -97,21 +92,18 @@ async def get_chart(name: str, request: Request, user: StaffUser = Depends(requi
 
 
 @router.get("/search-test", summary="Suchtest: was eine Bürgerin oder ein Bürger als Antwort bekäme")
-async def get_search_test(request: Request, user: StaffUser = Depends(require_staff), tenant: Optional[str] = None,
-                          q: str = Query(default="", max_length=MAX_QUESTION_CHARS), simple_language: bool = False) -> dict:
-    name = staff_tenant(user, tenant)
+async def get_search_test(services: ServicesDep, tenant: StaffTenant,
+                          q: str = Query(default="", max_length=MAX_QUESTION_CHARS), simple_language: bool = False) -> SearchTest:
     if not q.strip():
         raise ApiError(422, "empty_question", "Bitte eine Frage eingeben.")
-    services = request.app.state.services
     # As a follow-up turn (no AI notice in front) and without storing a turn: a test must
     # not count as a citizen's question in the analytics.
-    answer = await run_in_threadpool(services.asker.ask, q, name, first_turn=False, simple=simple_language)
+    answer = await run_in_threadpool(services.asker.ask, q, tenant, first_turn=False, simple=simple_language)
     data = answer.to_dict()
-    return {k: data[k] for k in PUBLIC_FIELDS} | {
-        "outcome": answer.outcome, "passage_ids": answer.passage_ids, "redacted_question": answer.redacted_question,
-        "reasons": answer.reasons, "confidence": answer.confidence, "chosen": answer.chosen,
-        "candidates": answer.candidates, "curated_candidates": answer.curated_candidates,
-    }
+    return SearchTest.model_validate({k: data[k] for k in PUBLIC_FIELDS} | {
+        "passage_ids": answer.passage_ids, "redacted_question": answer.redacted_question, "reasons": answer.reasons,
+        "chosen": answer.chosen, "candidates": answer.candidates, "curated_candidates": answer.curated_candidates,
+    })
 
 
 router.include_router(knowledge_router)  # documents and curated answers (web/staff_knowledge.py)

@@ -13,22 +13,18 @@ names the tenant with `?tenant=`. Questions are the stored, redacted wordings.
 
 from __future__ import annotations
 
-from typing import Optional
-
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from amtslotse.analytics.gaps import DEFAULT_DAYS, open_questions, propose_answer
 from amtslotse.analytics.report import MAX_DAYS
-from amtslotse.web.auth import StaffUser, require_staff, staff_tenant
+from amtslotse.web.deps import EditorTenant, ServicesDep
 from amtslotse.web.errors import ApiError
+from amtslotse.web.staff_schemas import Gaps, Proposal
 
 router = APIRouter(tags=["Offene Fragen (Mitarbeitende)"])  # paths below /api/v1/staff: included by staff_api.router
 
-ROLE = "redaktion"
 MAX_QUESTION_CHARS = 2000
-NO_STORE = {"Cache-Control": "no-store"}
 
 
 class ProposalIn(BaseModel):
@@ -36,23 +32,18 @@ class ProposalIn(BaseModel):
 
 
 @router.get("/gaps", summary="Offene Fragen: ohne Antwort oder mit „Daumen runter“, häufigste zuerst")
-def list_gaps(request: Request, user: StaffUser = Depends(require_staff), tenant: Optional[str] = None,
-              days: int = DEFAULT_DAYS) -> Response:
-    name = staff_tenant(user, tenant, ROLE)
+def list_gaps(services: ServicesDep, tenant: EditorTenant, days: int = DEFAULT_DAYS) -> Gaps:
     if not 1 <= days <= MAX_DAYS:
         raise ApiError(422, "invalid_request", f"Der Zeitraum (days) muss zwischen 1 und {MAX_DAYS} Tagen liegen.")
-    items = open_questions(request.app.state.services.store, name, days)
-    return JSONResponse({"tenant": name, "days": days, "items": items}, headers=NO_STORE)
+    return Gaps(tenant=tenant, days=days, items=open_questions(services.store, tenant, days))
 
 
 @router.post("/gaps/proposal", summary="Vorschlag einer kuratierten Antwort für eine offene Frage (wird nicht gespeichert)")
-def propose(body: ProposalIn, request: Request, user: StaffUser = Depends(require_staff),
-            tenant: Optional[str] = None) -> Response:
-    name = staff_tenant(user, tenant, ROLE)
+def propose(body: ProposalIn, services: ServicesDep, tenant: EditorTenant) -> Proposal:
     if not body.question.strip():
         raise ApiError(422, "empty_question", "Bitte eine Frage angeben.")
     try:
-        item = propose_answer(request.app.state.services, name, body.question)
+        item = propose_answer(services, tenant, body.question)
     except ValueError as error:  # nothing left after redaction
         raise ApiError(422, "empty_question", str(error)) from None
-    return JSONResponse(item, headers=NO_STORE)
+    return Proposal.model_validate(item)

@@ -23,20 +23,25 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Optional
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, UploadFile
 from pydantic import BaseModel, Field
 
 from amtslotse.knowledge.curated import CURATED_SOURCE, curated_answers, new_id, save_curated_answers
 from amtslotse.knowledge.law_changes import curated_review_due
 from amtslotse.knowledge.ingest import ingest_paths, remove_document
 from amtslotse.knowledge.loaders import SUPPORTED_SUFFIXES
+from amtslotse.knowledge.vector_worker import VectorWorker
+from amtslotse.services import Services
 from amtslotse.store.sql_inbox import AuditEntry
-from amtslotse.web.auth import StaffUser, require_staff, staff_tenant
+from amtslotse.web.deps import EditorTenant, ServicesDep, StaffDep, StaffUser, VectorWorkerDep
 from amtslotse.web.errors import ApiError
+from amtslotse.web.staff_schemas import (
+    CuratedDeleted, CuratedItem, CuratedList, Deleted, DocumentOut, Documents, FileError, KnowledgeChange,
+    KnowledgeChanges, Upload,
+)
 
 router = APIRouter(tags=["Wissen (Mitarbeitende)"])  # paths below /api/v1/staff: included by staff_api.router
 
-ROLE = "redaktion"
 MAX_FILENAME = 200
 AUDIT_LIMIT = 200
 OBJECT_TYPES = ("document", "curated")
@@ -46,14 +51,10 @@ _WRITE = threading.Lock()
 written back as one document, and two editors must not overwrite each other's change."""
 
 
-def _tenant(user: StaffUser, tenant: str | None) -> str:
-    return staff_tenant(user, tenant, ROLE)
-
-
 # --- documents --------------------------------------------------------------------------------
 
 
-def _documents(services, tenant: str) -> list[dict]:
+def _documents(services: Services, tenant: str) -> list[DocumentOut]:
     store = services.store
     review_days = services.settings.review_after_days
     now = datetime.now(timezone.utc)
@@ -66,36 +67,30 @@ def _documents(services, tenant: str) -> list[dict]:
         at = ingested.get((d.source, d.valid_from))
         due_at = at + timedelta(days=review_days) if at else None
         last = changed.get(d.source)
-        out.append({
-            "source": d.source, "title": d.title, "kind": d.kind, "curated": d.source == CURATED_SOURCE,
-            "valid_from": _iso(d.valid_from), "valid_to": _iso(d.valid_to), "passages": d.passages,
-            "ingested_at": at.isoformat() if at else None, "review_due_at": due_at.date().isoformat() if due_at else None,
-            "review_due": bool(due_at and due_at <= now),
-            "changed_by": last.actor if last else None, "changed_at": last.at.isoformat() if last and last.at else None,
-        })
+        out.append(DocumentOut(
+            source=d.source, title=d.title, kind=d.kind, curated=d.source == CURATED_SOURCE,
+            valid_from=_iso(d.valid_from), valid_to=_iso(d.valid_to), passages=d.passages,
+            ingested_at=at.isoformat() if at else None, review_due_at=due_at.date().isoformat() if due_at else None,
+            review_due=bool(due_at and due_at <= now),
+            changed_by=last.actor if last else None, changed_at=last.at.isoformat() if last and last.at else None,
+        ))
     return out
 
 
 @router.get("/knowledge", summary="Dokumente des Jobcenters, mit fälliger Prüfung")
-def list_documents(request: Request, user: StaffUser = Depends(require_staff), tenant: Optional[str] = None) -> dict:
-    services = request.app.state.services
-    name = _tenant(user, tenant)
-    documents = _documents(services, name)
-    return {
-        "tenant": name, "documents": documents,
-        "review_after_days": services.settings.review_after_days,
-        "review_due": [d for d in documents if d["review_due"]],
-        "curated_review_due": curated_review_due(services.store, name),
-    }
+def list_documents(services: ServicesDep, tenant: EditorTenant) -> Documents:
+    documents = _documents(services, tenant)
+    return Documents(
+        tenant=tenant, documents=documents, review_after_days=services.settings.review_after_days,
+        review_due=[d for d in documents if d.review_due], curated_review_due=curated_review_due(services.store, tenant),
+    )
 
 
 @router.post("/knowledge", status_code=201, summary="Dokumente hochladen (PDF, DOCX, HTML, Markdown, Text, JSONL)")
 def upload_documents(
-    request: Request, user: StaffUser = Depends(require_staff), tenant: Optional[str] = None,
+    services: ServicesDep, user: StaffDep, tenant: EditorTenant, vectors: VectorWorkerDep,
     file: list[UploadFile] = File(...), valid_from: str = Form(default=""), valid_to: str = Form(default=""),
-) -> dict:
-    services = request.app.state.services
-    name = _tenant(user, tenant)
+) -> Upload:
     start, end = _day(valid_from, "valid_from"), _day(valid_to, "valid_to")
     if start and end and end < start:
         raise ApiError(422, "invalid_request", "„Gültig bis“ liegt vor „Gültig ab“.")
@@ -108,43 +103,39 @@ def upload_documents(
             path = Path(folder) / filename
             path.write_bytes(upload.file.read())
             paths.append(path)
-        report = ingest_paths(paths, services.store, services.settings, tenant=name, valid_from=start, valid_to=end,
+        report = ingest_paths(paths, services.store, services.settings, tenant=tenant, valid_from=start, valid_to=end,
                               workers=0, actor=user.name)  # audited there, as "document_uploaded"
-    _want_vectors(request, report.ingested)
+    _want_vectors(vectors, report.ingested)
     failed = {path.name: message for path, message in report.failed}
-    errors = [{"file": f, "error": m} for f, m in failed.items()]
     if failed and len(failed) == len(names):
         raise ApiError(422, "upload_failed", "; ".join(f"{f}: {m}" for f, m in failed.items()))
-    return {
-        "ingested": report.ingested, "unchanged": report.unchanged, "passages": report.passages, "errors": errors,
-        "documents": [d for d in _documents(services, name) if d["source"] in names],
-    }
+    return Upload(
+        ingested=report.ingested, unchanged=report.unchanged, passages=report.passages,
+        errors=[FileError(file=f, error=m) for f, m in failed.items()],
+        documents=[d for d in _documents(services, tenant) if d.source in names],
+    )
 
 
 @router.delete("/knowledge/{source}", summary="Ein Dokument löschen (alle Fassungen oder die ab valid_from)")
-def delete_document(source: str, request: Request, user: StaffUser = Depends(require_staff),
-                    tenant: Optional[str] = None, valid_from: Optional[str] = None) -> dict:
-    services = request.app.state.services
-    name = _tenant(user, tenant)
+def delete_document(source: str, services: ServicesDep, user: StaffDep, tenant: EditorTenant,
+                    valid_from: Optional[str] = None) -> Deleted:
     day = _day(valid_from or "", "valid_from")
     with _WRITE:
-        deleted = remove_document(services.store, name, source, day, user.name)  # audited there
+        deleted = remove_document(services.store, tenant, source, day, user.name)  # audited there
     if not deleted:
         raise ApiError(404, "not_found", f"Das Dokument „{source}“ gibt es hier nicht.")
-    return {"deleted": deleted}
+    return Deleted(deleted=deleted)
 
 
 @router.get("/knowledge/audit", summary="Wer hat wann welches Dokument oder welche kuratierte Antwort geändert")
-def knowledge_audit(request: Request, user: StaffUser = Depends(require_staff), tenant: Optional[str] = None) -> dict:
-    store = request.app.state.services.store
-    name = _tenant(user, tenant)
-    entries = [e for kind in OBJECT_TYPES for e in store.audit_entries(name, kind, limit=100_000)]
+def knowledge_audit(services: ServicesDep, tenant: EditorTenant) -> KnowledgeChanges:
+    entries = [e for kind in OBJECT_TYPES for e in services.store.audit_entries(tenant, kind, limit=100_000)]
     entries.sort(key=lambda e: e.id or 0, reverse=True)
-    return {"entries": [
-        {"at": e.at.isoformat() if e.at else None, "actor": e.actor, "action": e.action, "object_type": e.object_type,
-         "object_id": e.object_id, "details": e.details}
+    return KnowledgeChanges(entries=[
+        KnowledgeChange(at=e.at.isoformat() if e.at else None, actor=e.actor, action=e.action,
+                        object_type=e.object_type, object_id=e.object_id, details=e.details)
         for e in entries[:AUDIT_LIMIT]
-    ]}
+    ])
 
 
 # --- curated answers ----------------------------------------------------------------------------
@@ -187,64 +178,59 @@ class CuratedIn(BaseModel):
         }
 
 
-def _want_vectors(request: Request, ingested: int) -> None:
+def _want_vectors(worker: VectorWorker | None, ingested: int) -> None:
     """New passages are searchable lexically now; the server's vector worker embeds them."""
-    worker = getattr(request.app.state, "vector_worker", None)
     if ingested and worker is not None:
         worker.request()
 
 
-def _save(request: Request, tenant: str, items: list[dict], user: StaffUser, action: str, ident: str) -> None:
-    services = request.app.state.services
+def _save(services: Services, vectors: VectorWorker | None, tenant: str, items: list[dict], user: StaffUser,
+          action: str, ident: str) -> None:
     report = save_curated_answers(services.store, services.settings, tenant, items, actor=user.name,
                                   change=(action, ident))  # audited there
     if report.failed:
         raise ApiError(422, "invalid_curated", report.failed[0][1])
     services.asker.curated_index.invalidate(tenant)  # live at once for the chat of this process
-    _want_vectors(request, report.ingested)
+    _want_vectors(vectors, report.ingested)
 
 
 @router.get("/curated", summary="Kuratierte Antworten des Jobcenters")
-def list_curated(request: Request, user: StaffUser = Depends(require_staff), tenant: Optional[str] = None) -> dict:
-    name = _tenant(user, tenant)
-    return {"tenant": name, "items": curated_answers(request.app.state.services.store, name)}
+def list_curated(services: ServicesDep, tenant: EditorTenant) -> CuratedList:
+    return CuratedList(tenant=tenant, items=curated_answers(services.store, tenant))
 
 
 @router.post("/curated", status_code=201, summary="Eine kuratierte Antwort anlegen")
-def create_curated(body: CuratedIn, request: Request, user: StaffUser = Depends(require_staff),
-                   tenant: Optional[str] = None) -> dict:
-    name = _tenant(user, tenant)
+def create_curated(body: CuratedIn, services: ServicesDep, user: StaffDep, tenant: EditorTenant,
+                   vectors: VectorWorkerDep) -> CuratedItem:
     with _WRITE:
-        items = curated_answers(request.app.state.services.store, name)
+        items = curated_answers(services.store, tenant)
         taken = {i["id"] for i in items}
         if body.id in taken:
             raise ApiError(409, "conflict", f"Eine kuratierte Antwort „{body.id}“ gibt es schon.")
         item = body.item(body.id or new_id(body.question, taken))
-        _save(request, name, [*items, item], user, "curated_created", item["id"])
-    return item
+        _save(services, vectors, tenant, [*items, item], user, "curated_created", item["id"])
+    return CuratedItem.model_validate(item)
 
 
 @router.put("/curated/{ident}", summary="Eine kuratierte Antwort ändern")
-def update_curated(ident: str, body: CuratedIn, request: Request, user: StaffUser = Depends(require_staff),
-                   tenant: Optional[str] = None) -> dict:
-    name = _tenant(user, tenant)
+def update_curated(ident: str, body: CuratedIn, services: ServicesDep, user: StaffDep, tenant: EditorTenant,
+                   vectors: VectorWorkerDep) -> CuratedItem:
     with _WRITE:
-        items = curated_answers(request.app.state.services.store, name)
+        items = curated_answers(services.store, tenant)
         index = _index(items, ident)
         item = body.item(ident)
-        _save(request, name, items[:index] + [item] + items[index + 1:], user, "curated_updated", ident)
-    return item
+        _save(services, vectors, tenant, items[:index] + [item] + items[index + 1:], user, "curated_updated", ident)
+    return CuratedItem.model_validate(item)
 
 
 @router.delete("/curated/{ident}", summary="Eine kuratierte Antwort löschen")
-def delete_curated(ident: str, request: Request, user: StaffUser = Depends(require_staff),
-                   tenant: Optional[str] = None) -> dict:
-    name = _tenant(user, tenant)
+def delete_curated(ident: str, services: ServicesDep, user: StaffDep, tenant: EditorTenant,
+                   vectors: VectorWorkerDep) -> CuratedDeleted:
     with _WRITE:
-        items = curated_answers(request.app.state.services.store, name)
+        items = curated_answers(services.store, tenant)
         index = _index(items, ident)
-        _save(request, name, items[:index] + items[index + 1:], user, "curated_deleted", ident)
-    return {"deleted": ident}
+        _save(services, vectors, tenant, items[:index] + items[index + 1:], user, "curated_deleted", ident)
+    return CuratedDeleted(deleted=ident)
 
 
 # --- helpers ----------------------------------------------------------------------------------
