@@ -153,3 +153,14 @@ def test_a_plugin_cannot_take_a_built_in_name_by_accident(registries):
         plugins.pm.register(clash, name="clash")
     if plugins.pm.is_registered(clash):
         plugins.pm.unregister(clash)
+
+
+def test_every_hook_is_documented_in_the_contributing_guide():
+    from pathlib import Path
+
+    from amtslotse import hookspecs
+
+    guide = (Path(__file__).parents[1] / "docs" / "contributing.md").read_text(encoding="utf-8")
+    hooks = [name for name in vars(hookspecs) if name.startswith("register_")]
+    assert hooks == ["register_embedders", "register_llms"]
+    assert all(f"def {hook}(register)" in guide for hook in hooks)

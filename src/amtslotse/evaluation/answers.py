@@ -35,13 +35,16 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Literal
+from typing import Iterable, Literal, get_args
 
 from amtslotse import jsonl
 from amtslotse.errors import DataFileError
+from amtslotse.models import AnswerMode, AnswerOutcome
 
 Verdict = Literal["correct", "wrong", "unsure", "misrouted"]
-EXPECTS = ("answer", "handover", "urgent", "out_of_scope")
+Expect = Literal["answer", "handover", "urgent", "out_of_scope"]
+"""What a graded question should get (its `expect` field)."""
+EXPECTS: tuple[Expect, ...] = get_args(Expect)
 _STOP = frozenset(
     "der die das und oder ein eine einen einem einer eines ist sind wird werden kann können muss müssen "
     "nicht kein keine auch nur für von mit bei aus auf nach vom zum zur dem den des als wenn wie was "
@@ -101,7 +104,7 @@ def _loosely_conveyed(point: str, folded: str) -> bool:
 class Question:
     id: str
     question: str
-    expect: str = "answer"
+    expect: Expect = "answer"
     gold: list[tuple[str, str]] = field(default_factory=list)  # (law, section)
     key_points: list[KeyPoint] = field(default_factory=list)
     must_not_cite: list[str] = field(default_factory=list)
@@ -151,7 +154,7 @@ def load_split(path: Path, part: str) -> list[str]:
 
 # --- one answer ----------------------------------------------------------------------------------
 
-def readable(body: str, mode: str) -> bool:
+def readable(body: str, mode: AnswerMode) -> bool:
     """Plain German a stressed citizen can read (ask/readability.py); a curated answer was written
     and approved as plain language."""
     from amtslotse.ask.readability import readable as plain
@@ -162,9 +165,9 @@ def readable(body: str, mode: str) -> bool:
 @dataclass
 class Graded:
     id: str
-    expect: str
-    outcome: str
-    mode: str
+    expect: Expect
+    outcome: AnswerOutcome
+    mode: AnswerMode
     verdict: Verdict
     shown: bool
     cites_gold: bool
