@@ -1,5 +1,6 @@
 """The CLI shows a user error as one German line (exit code 2) and every other exception as
-what it is: a bug, with its traceback."""
+what it is: a bug, as one German line that says so (exit code 70) and, with --debug, with its
+traceback."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ import pytest
 import typer
 
 from amtslotse import cli
+from amtslotse.cli import common
 from amtslotse.errors import ConfigError, DataFileError, InputError, UserError
 from amtslotse.settings import get_settings
 
 
-def _run(monkeypatch, capsys, error: BaseException) -> tuple[int, str]:
+def _run(monkeypatch, capsys, error: BaseException, *options: str) -> tuple[int, str]:
     app = typer.Typer()
+    app.callback()(common.global_options)  # the real program options (--debug)
 
     @app.command()
     def fail() -> None:
@@ -23,7 +26,8 @@ def _run(monkeypatch, capsys, error: BaseException) -> tuple[int, str]:
         pass
 
     monkeypatch.setattr(cli, "app", app)
-    monkeypatch.setattr("sys.argv", ["amtslotse", "fail"])
+    monkeypatch.setattr(common.options, "debug", False)
+    monkeypatch.setattr("sys.argv", ["amtslotse", *options, "fail"])
     with pytest.raises(SystemExit) as done:
         cli.run()
     return done.value.code, capsys.readouterr().err
@@ -41,11 +45,27 @@ def test_a_user_error_is_one_line_with_exit_code_2(monkeypatch, capsys, error):
     assert err.strip() == f"Fehler: {error}"
 
 
-@pytest.mark.parametrize("error", [ValueError("list.remove(x): x not in list"), OSError(5, "Input/output error"),
-                                   KeyError("tenant")])
+BUGS = [ValueError("list.remove(x): x not in list"), OSError(5, "Input/output error"), KeyError("tenant")]
+
+
+@pytest.mark.parametrize("error", BUGS)
 def test_any_other_exception_is_a_bug_and_keeps_its_traceback(monkeypatch, capsys, error):
     with pytest.raises(type(error)):
-        _run(monkeypatch, capsys, error)
+        _run(monkeypatch, capsys, error, "--debug")
+
+
+@pytest.mark.parametrize("error", BUGS)
+def test_without_debug_a_bug_is_one_line_that_says_so_with_its_own_exit_code(monkeypatch, capsys, error):
+    code, err = _run(monkeypatch, capsys, error)
+    assert code == cli.BUG == 70 and code != cli.USER_ERROR
+    first, hint = err.strip().splitlines()
+    assert first.startswith("Interner Fehler (ein Programmfehler, nicht Ihre Eingabe): " + type(error).__name__)
+    assert "--debug" in hint and "Traceback" not in err
+
+
+def test_a_user_error_stays_a_user_error_with_debug(monkeypatch, capsys):
+    code, err = _run(monkeypatch, capsys, InputError("Die Nachricht ist leer."), "--debug")
+    assert (code, err.strip()) == (2, "Fehler: Die Nachricht ist leer.")
 
 
 def test_an_invalid_setting_names_the_variable(monkeypatch, capsys):
@@ -60,3 +80,28 @@ def test_an_invalid_setting_names_the_variable(monkeypatch, capsys):
     err = capsys.readouterr().err
     assert done.value.code == 2
     assert "Ungültige Einstellung: AMTSLOTSE_PORT" in err and "Traceback" not in err
+
+
+def test_a_bad_embedder_setting_is_a_user_error_and_a_broken_question_file_names_its_line(monkeypatch, capsys, tmp_path):
+    monkeypatch.setattr(common.options, "debug", False)
+    monkeypatch.setenv("AMTSLOTSE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("AMTSLOTSE_EMBEDDER", "gibt-es-nicht")
+    monkeypatch.setattr("sys.argv", ["amtslotse", "search", "Miete"])
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(SystemExit) as done:
+            cli.run()
+        assert done.value.code == 2
+        assert capsys.readouterr().err.startswith("Fehler: AMTSLOTSE_EMBEDDER: Unbekanntes Embedding-Modell 'gibt-es-nicht'")
+
+        questions = tmp_path / "fragen.jsonl"
+        questions.write_text('{"id": "a", "question": "Miete?"}\n{"id": "b"}\n', encoding="utf-8")
+        monkeypatch.setenv("AMTSLOTSE_EMBEDDER", "none")
+        monkeypatch.setattr("sys.argv", ["amtslotse", "eval", "answers", "--questions", str(questions)])
+        get_settings.cache_clear()
+        with pytest.raises(SystemExit) as done:
+            cli.run()
+        assert done.value.code == 2
+        assert capsys.readouterr().err.strip() == "Fehler: fragen.jsonl, Zeile 2: Feld 'question' fehlt"
+    finally:
+        get_settings.cache_clear()

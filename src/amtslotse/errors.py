@@ -8,10 +8,10 @@
 
 Raise a `UserError` (or a subclass) when the cause lies in what the user gave: a file, a
 setting, an option, a tenant configuration. The CLI prints its message as one line (exit
-code 2) and the web layer may show it; every other exception is a bug and keeps its
-traceback. Do not catch `ValueError` or `OSError` broadly to turn them into user errors: wrap
-the one call whose failure is the user's (a file they named, a setting they set) where it
-happens, and raise a `UserError` there.
+code 2) and the web layer may show it; every other exception is a bug (the CLI says "Interner
+Fehler", exit code 70; `amtslotse --debug ...` shows its traceback). Do not catch `ValueError`
+or `OSError` broadly to turn them into user errors: wrap the one call whose failure is the
+user's (a file they named, a setting they set) where it happens, and raise a `UserError` there.
 
 The subclasses also derive from `ValueError`, so that callers written before this module
 (`except ValueError`) keep working while they move to `except UserError`.

@@ -3,8 +3,7 @@ sets, training data: one object per line, blank lines skipped). Every problem is
 DataFileError (a UserError) that names the file (and the line)::
 
     for where, item in read_jsonl_lines(Path("fragen.jsonl")):
-        if "question" not in item:
-            raise DataFileError(f"{where}: Feld 'question' fehlt")
+        question = field(item, "question", where)  # DataFileError "<file>, Zeile N: Feld 'question' fehlt"
 """
 
 from __future__ import annotations
@@ -49,3 +48,10 @@ def read_jsonl(path: Path) -> Iterator[dict]:
     """The objects of a JSON Lines file, in order."""
     for _where, item in read_jsonl_lines(path):
         yield item
+
+
+def field(item: object, name: str, where: str):
+    """`item[name]`, or a DataFileError at `where` when the item is no object or lacks the field."""
+    if not isinstance(item, dict) or name not in item:
+        raise DataFileError(f"{where}: Feld '{name}' fehlt")
+    return item[name]

@@ -10,10 +10,27 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Literal
 
 SHARED_TENANT = "bund"
 EMBEDDED_TEXT_CHARS = 1000  # of a passage's text, after its card, go into its vector
 """The shared layer (federal law, common guidance) that every tenant also sees."""
+
+# Fixed value sets. Literal types, not StrEnums: the values are the very strings stored and sent
+# as JSON, and psycopg would write an Enum member as its *name*. `typing.get_args(InboxState)`
+# gives the values in the order written here.
+AnswerOutcome = Literal["answered", "handover", "unsure", "urgent", "authority", "refused", "injection", "greeting"]
+"""What the Ask flow did with a question (`Answer.outcome`, stored with each turn)."""
+AnswerMode = Literal["extractive", "curated", "generative", "fixed"]
+"""How the answer text was made: a source's sentences, a curated answer, the LLM, a fixed text."""
+ScreeningOutcome = Literal["injection", "urgent", "handover", "authority", "refuse", "answer"]
+"""What screening says the pipeline does next, in priority order (`guard.Verdict.outcome`)."""
+InboxState = Literal["new", "in_review", "answered", "forwarded", "closed"]
+"""Where a message to staff stands in review (`InboxItem.state`)."""
+TriageStatus = Literal["pending", "done", "failed"]
+"""Whether a message's triage (reading, flags, category, routing, draft) has run."""
+TenantStatus = Literal["active", "disabled"]
+"""Whether a tenant serves requests."""
 
 
 @dataclass(frozen=True)

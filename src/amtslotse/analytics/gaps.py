@@ -30,6 +30,7 @@ from amtslotse.ask.extractive import compose_extractive
 from amtslotse.ask.pipeline import EXTRACT_FROM
 from amtslotse.ask.readability import readable
 from amtslotse.ask.scope import JOBCENTER, fold, scope_of
+from amtslotse.errors import InputError
 from amtslotse.knowledge.curated import curated_answers
 from amtslotse.models import Hit
 from amtslotse.privacy.redaction import redact
@@ -126,7 +127,7 @@ def propose_answer(services, tenant: str, question: str) -> dict:
     closest is proposed. `answer` is "" when no source has a fitting sentence."""
     wording = " ".join(redact(question).text.split()).replace(";", ",")  # ";" separates stored phrasings
     if not wording:
-        raise ValueError("Bitte eine Frage angeben.")
+        raise InputError("Bitte eine Frage angeben.")
     asker = services.asker
     retriever = asker.retriever
     scope = scope_of(wording, asker.serves(tenant) if asker.serves else JOBCENTER)

@@ -57,11 +57,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from typing import get_args
+
+from amtslotse.models import ScreeningOutcome
 
 URGENT_KINDS = ("suicide", "violence", "homeless", "hunger", "eviction", "energy")  # also the tie-break order
 MATERIAL_KINDS = ("homeless", "hunger", "eviction", "energy")
 """Kinds that a general, hypothetical or past frame turns off (never violence or suicide)."""
-OUTCOMES = ("injection", "urgent", "handover", "authority", "refuse", "answer")  # the priority order
+OUTCOMES: tuple[ScreeningOutcome, ...] = get_args(ScreeningOutcome)  # the priority order
 AUTHORITIES = ("elterngeldstelle", "familienkasse", "pflegekasse", "bafoeg_amt", "versorgungsamt", "beitragsservice",
                "sozialamt_asylblg", "krankenkasse", "rentenversicherung", "jugendamt", "auslaenderbehoerde", "finanzamt")
 """Other authorities a question can belong to (`authority.<key>` sections; texts.AUTHORITY)."""
@@ -83,7 +86,7 @@ class GuardVerdict:
     authority: str | None = None  # a key of AUTHORITIES
 
     @property
-    def outcome(self) -> str:
+    def outcome(self) -> ScreeningOutcome:
         """What the pipeline does next, by priority:
         injection > urgent > handover > authority > refuse > answer."""
         if self.injection:

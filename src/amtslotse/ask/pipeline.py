@@ -27,7 +27,7 @@ from amtslotse.ask.followup import is_followup, retrieval_question
 from amtslotse.ask.readability import readable
 from amtslotse.ask.scope import JOBCENTER, Scope, law_of, scope_of
 from amtslotse.knowledge.splitter import strip_tags
-from amtslotse.models import SHARED_TENANT, Hit, Passage
+from amtslotse.models import SHARED_TENANT, AnswerMode, AnswerOutcome, Hit, Passage
 from amtslotse.privacy.redaction import redact
 from amtslotse.search import analysis
 from amtslotse.search.hybrid import Retriever
@@ -48,7 +48,7 @@ class Answer:
     refused: bool = False
     confidence: float = 0.0
     language: str = "de"
-    mode: str = "extractive"
+    mode: AnswerMode = "extractive"
     stand: str = ""  # the day the knowledge was valid for ("Stand")
     urgent_kind: str | None = None
     reasons: list[str] = field(default_factory=list)  # guard reason codes, no user text
@@ -56,7 +56,7 @@ class Answer:
     emergency_contacts: list[dict] = field(default_factory=list)  # the tenant's that fit the emergency, when urgent
     urgent_advice: str | None = None  # what helps now, when urgent (the widget leads its emergency box with it)
     handover_summary: str | None = None  # proposed to the citizen when a handover is offered
-    outcome: str = "answered"  # answered | handover | unsure | urgent | authority | refused | injection | greeting
+    outcome: AnswerOutcome = "answered"
     passage_ids: list[int] = field(default_factory=list)  # what the text was taken or written from
     topic: str = ""  # what it was about, for analytics: the curated answer's topic, else the intent or first source
     chosen: dict | None = None  # how the answer was chosen: way (curated | extractive), curated id, phrasing, features

@@ -27,6 +27,23 @@ eval_app = typer.Typer(help="Qualität messen.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
 
 err = Console(stderr=True, soft_wrap=True)
+
+
+class Options:
+    """Options of the whole program (before the command): `amtslotse --debug ingest ...`."""
+
+    debug = False
+
+
+options = Options()
+
+
+@app.callback()
+def global_options(
+    debug: bool = typer.Option(False, "--debug", help="Bei einem internen Fehler den vollständigen Traceback zeigen."),
+) -> None:
+    options.debug = debug
+
 TENANT = typer.Option(SHARED_TENANT, "--tenant", "-t", help="Mandant (Landkreis); ohne Angabe die gemeinsame Ebene 'bund'.")
 AS = typer.Option(None, "--as", help="Wer handelt (für das Prüfprotokoll); Standard: cli:<Benutzer>.")
 
@@ -68,9 +85,7 @@ def configured_embedder(settings: Settings):
 
     try:
         return get_embedder(settings.embedder)
-    except ValueError as error:  # only an unknown or malformed name: the user's setting
-        if isinstance(error, UserError):
-            raise
+    except ConfigError as error:  # say which setting it is
         raise ConfigError(f"AMTSLOTSE_EMBEDDER: {error}") from None
 
 

@@ -30,11 +30,8 @@ def eval_answers(
 
     if (split is None) != (part is None):
         raise UserError("--split und --part gehören zusammen")
-    try:
-        ids = grader.load_split(split, part) if split is not None and part is not None else None
-        items = grader.load_questions(questions, key_points, ids)
-    except (ValueError, KeyError, json.JSONDecodeError) as error:
-        raise UserError(f"{questions.name}: {error}") from None
+    ids = grader.load_split(split, part) if split is not None and part is not None else None
+    items = grader.load_questions(questions, key_points, ids)  # DataFileError names file and line
     if not items:
         raise UserError(f"{questions.name}: keine Fragen")
     day = parse_day(as_of, "--as-of")

@@ -35,12 +35,16 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Literal
+from typing import Iterable, Literal, get_args
 
-from amtslotse.jsonl import read_jsonl
+from amtslotse import jsonl
+from amtslotse.errors import DataFileError
+from amtslotse.models import AnswerMode, AnswerOutcome
 
 Verdict = Literal["correct", "wrong", "unsure", "misrouted"]
-EXPECTS = ("answer", "handover", "urgent", "out_of_scope")
+Expect = Literal["answer", "handover", "urgent", "out_of_scope"]
+"""What a graded question should get (its `expect` field)."""
+EXPECTS: tuple[Expect, ...] = get_args(Expect)
 _STOP = frozenset(
     "der die das und oder ein eine einen einem einer eines ist sind wird werden kann können muss müssen "
     "nicht kein keine auch nur für von mit bei aus auf nach vom zum zur dem den des als wenn wie was "
@@ -100,7 +104,7 @@ def _loosely_conveyed(point: str, folded: str) -> bool:
 class Question:
     id: str
     question: str
-    expect: str = "answer"
+    expect: Expect = "answer"
     gold: list[tuple[str, str]] = field(default_factory=list)  # (law, section)
     key_points: list[KeyPoint] = field(default_factory=list)
     must_not_cite: list[str] = field(default_factory=list)
@@ -109,25 +113,28 @@ class Question:
 
 
 def load_questions(path: Path, key_points: Path | None = None, ids: Iterable[str] | None = None) -> list[Question]:
-    """Read a question file; `key_points`: an optional matcher file; `ids`: keep only these."""
-    matchers: dict[str, list[dict]] = {}
+    """Read a question file; `key_points`: an optional matcher file; `ids`: keep only these.
+
+    A malformed file is a DataFileError that names the file and the line."""
+    matchers: dict[str, list[KeyPoint]] = {}
     if key_points is not None and key_points.is_file():
-        matchers = {row["id"]: row["key_points"] for row in read_jsonl(key_points)}
+        for where, row in jsonl.read_jsonl_lines(key_points):
+            matchers[str(jsonl.field(row, "id", where))] = [
+                KeyPoint(jsonl.field(m, "text", where), m.get("all") or None) for m in jsonl.field(row, "key_points", where)
+            ]
     wanted = set(ids) if ids is not None else None
     questions = []
-    for row in read_jsonl(path):
-        ident = str(row["id"])
+    for where, row in jsonl.read_jsonl_lines(path):
+        ident = str(jsonl.field(row, "id", where))
         if wanted is not None and ident not in wanted:
             continue
         expect = row.get("expect", "answer")
         if expect not in EXPECTS:
-            raise ValueError(f"{path}: Frage {ident}: 'expect' muss eines von {', '.join(EXPECTS)} sein")
-        points = [KeyPoint(p) for p in row.get("key_points", [])]
-        if ident in matchers:
-            points = [KeyPoint(m["text"], m.get("all") or None) for m in matchers[ident]]
+            raise DataFileError(f"{where}: Frage {ident}: 'expect' muss eines von {', '.join(EXPECTS)} sein")
+        points = matchers[ident] if ident in matchers else [KeyPoint(p) for p in row.get("key_points", [])]
         questions.append(Question(
-            id=ident, question=row["question"], expect=expect,
-            gold=[(g["law"], _section(g["section"])) for g in row.get("gold", [])],
+            id=ident, question=jsonl.field(row, "question", where), expect=expect,
+            gold=[(jsonl.field(g, "law", where), _section(jsonl.field(g, "section", where))) for g in row.get("gold", [])],
             key_points=points, must_not_cite=list(row.get("must_not_cite", [])),
             topic=row.get("topic", ""), source_kind=row.get("source_kind", ""),
         ))
@@ -144,15 +151,18 @@ def load_hand_verdicts(path: Path) -> dict[tuple[str, str], str]:
 
 def load_split(path: Path, part: str) -> list[str]:
     """The ids of one part ("dev", "holdout") of a split file `{dev: [...], holdout: [...]}`."""
-    split = json.loads(path.read_text(encoding="utf-8"))
-    if part not in split or not isinstance(split[part], list):
-        raise ValueError(f"{path}: kein Teil '{part}'")
+    try:
+        split = json.loads(jsonl.read_text(path))
+    except json.JSONDecodeError as error:
+        raise DataFileError(f"{path.name}: kein gültiges JSON ({error.msg})") from None
+    if not isinstance(split, dict) or not isinstance(split.get(part), list):
+        raise DataFileError(f"{path.name}: kein Teil '{part}'")
     return split[part]
 
 
 # --- one answer ----------------------------------------------------------------------------------
 
-def readable(body: str, mode: str) -> bool:
+def readable(body: str, mode: AnswerMode) -> bool:
     """Plain German a stressed citizen can read (ask/readability.py); a curated answer was written
     and approved as plain language."""
     from amtslotse.ask.readability import readable as plain
@@ -163,9 +173,9 @@ def readable(body: str, mode: str) -> bool:
 @dataclass
 class Graded:
     id: str
-    expect: str
-    outcome: str
-    mode: str
+    expect: Expect
+    outcome: AnswerOutcome
+    mode: AnswerMode
     verdict: Verdict
     shown: bool
     cites_gold: bool

@@ -15,7 +15,7 @@ from amtslotse.knowledge.ingest import embed_missing, ingest_paths
 from amtslotse.search.embedders import get_embedder
 from amtslotse.search.hybrid import Retriever
 from amtslotse.evaluation.metrics import dedupe, summarize
-from amtslotse.jsonl import read_jsonl
+from amtslotse.jsonl import field, read_jsonl, read_jsonl_lines
 from amtslotse.settings import Settings
 from amtslotse.store.sqlite import SqliteStore
 
@@ -25,8 +25,9 @@ def eval_public_set(passages: Path, questions: Path, settings: Settings, limit: 
     with tempfile.TemporaryDirectory(prefix="amtslotse-eval-") as tmp:
         records = Path(tmp) / "passages.jsonl"
         with open(records, "w", encoding="utf-8") as out:
-            for p in read_jsonl(passages):
-                out.write(json.dumps({"id": str(p["passage_id"]), "title": p.get("title", ""), "text": p["text"]}) + "\n")
+            for where, p in read_jsonl_lines(passages):
+                passage = {"id": str(field(p, "passage_id", where)), "title": p.get("title", ""), "text": field(p, "text", where)}
+                out.write(json.dumps(passage) + "\n")
         store = SqliteStore(Path(tmp) / "eval.db")
         try:
             ingest_paths([records], store, settings, tenant="bund")
@@ -35,10 +36,10 @@ def eval_public_set(passages: Path, questions: Path, settings: Settings, limit: 
                 embed_missing(store, embedder, settings.embed_batch_size)
             retriever = Retriever(store, embedder, settings)
             runs = []
-            for q in read_jsonl(questions):
-                hits = retriever.search(q["question"], tenant="bund", limit=limit * 3)
+            for where, q in read_jsonl_lines(questions):
+                hits = retriever.search(field(q, "question", where), tenant="bund", limit=limit * 3)
                 ranked = dedupe([h.passage.external_id for h in hits])[:limit]
-                runs.append((ranked, {str(q["passage_id"])}))
+                runs.append((ranked, {str(field(q, "passage_id", where))}))
         finally:
             store.close()
     return summarize(runs)

@@ -26,7 +26,7 @@ from typing import Any
 
 from amtslotse.errors import InputError, UserError
 from amtslotse.governance.audit import COOPERATIVE
-from amtslotse.models import SHARED_TENANT
+from amtslotse.models import SHARED_TENANT, TenantStatus
 from amtslotse.settings import Settings
 from amtslotse.store.sql_inbox import AuditEntry
 from amtslotse.tenants import TENANT_NAME, TenantConfigError, load_tenant_config, load_tenant_file
@@ -70,7 +70,7 @@ class TenantDisabled(UserError):
 class TenantInfo:
     tenant: str
     name: str
-    state: str  # active | disabled
+    state: TenantStatus
     reason: str = ""
     changed_at: str | None = None
     changed_by: str | None = None

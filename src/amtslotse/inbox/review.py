@@ -22,9 +22,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from amtslotse.errors import InputError
+from amtslotse.models import InboxState
 from amtslotse.store.sql_inbox import AuditEntry, InboxItem, iso, utc_now
 
-STATE_LABELS = {
+STATE_LABELS: dict[InboxState, str] = {
     "new": "neu", "in_review": "in Bearbeitung", "answered": "beantwortet", "forwarded": "weitergeleitet",
     "closed": "abgeschlossen",
 }
@@ -34,7 +35,7 @@ CLOSE_REASONS = {
     "kein_anliegen": "kein Anliegen an das Jobcenter",
     "werbung": "Werbung oder Spam",
 }
-OPEN_STATES = ("new", "in_review")
+OPEN_STATES: tuple[InboxState, ...] = ("new", "in_review")
 MAX_NAME = 100
 MAX_DRAFT_CHARS = 20_000
 
@@ -50,8 +51,8 @@ class ReviewError(InputError):
 @dataclass(frozen=True)
 class _Step:
     action: str
-    allowed: tuple[str, ...]  # states the message must be in
-    to: str | None = None  # the new state, if the step changes it
+    allowed: tuple[InboxState, ...]  # states the message must be in
+    to: InboxState | None = None  # the new state, if the step changes it
 
 
 _STEPS = {

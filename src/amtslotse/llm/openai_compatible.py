@@ -26,7 +26,7 @@ import itertools
 import json
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -34,6 +34,7 @@ import httpx
 from pydantic import SecretStr
 
 from amtslotse.errors import ConfigError
+from amtslotse.hookspecs import hookimpl
 from amtslotse.llm.protocol import (
     LLM,
     ChatMessage,
@@ -43,6 +44,7 @@ from amtslotse.llm.protocol import (
 )
 
 if TYPE_CHECKING:
+    from amtslotse.llm.registry import LLMFactory
     from amtslotse.settings import Settings
 
 _MAX_ERROR_CHARS = 300  # of a server's error text quoted in our message
@@ -344,3 +346,9 @@ def _public_url(url: str) -> str:
         return "(ungültige Adresse)"
     netloc = parts.netloc.rpartition("@")[2]
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+@hookimpl
+def register_llms(register: Callable[[str, LLMFactory], None]) -> None:
+    """The built-in plugin (plugins.DEFAULT_PLUGINS): registered as an outside one would be."""
+    register("openai", OpenAICompatibleLLM.from_settings)

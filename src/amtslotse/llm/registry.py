@@ -1,11 +1,12 @@
-"""The one place where LLM providers register, and where the configured one is built.
+"""The registry of LLM providers, and where the configured one is built.
 
-The built-in providers below use `register_llm()` exactly as a third-party one would::
+Providers are plugins (hookspecs.py, plugins.py): a plugin's `register_llms` hook calls
+`register_llm()`. The built-in "openai" is the plugin `llm/openai_compatible.py`, loaded exactly
+as an outside package's module is; either is selected by name::
 
-    from amtslotse.llm import get_llm, register_llm
+    from amtslotse.llm import get_llm
     from amtslotse.settings import Settings
 
-    register_llm("mein-anbieter", lambda settings: MeinLLM(settings.llm_model))
     llm = get_llm(Settings(llm_provider="mein-anbieter"))
 
 Which provider `get_llm()` builds: AMTSLOTSE_LLM_PROVIDER if set; otherwise "openai" when
@@ -25,6 +26,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from amtslotse import plugins
 from amtslotse.errors import ConfigError
 from amtslotse.llm.protocol import LLM
 
@@ -35,13 +37,15 @@ LLMFactory = Callable[["Settings"], LLM]
 """Builds a provider from the settings (it reads the llm_* fields it needs). It should be
 cheap and must not download anything; connect lazily, on the first request."""
 
-_FACTORIES: dict[str, LLMFactory] = {}
+_FACTORIES: dict[str, LLMFactory] = {}  # filled by the plugins' register_llms hooks
 _LOCK = threading.Lock()
 _NONE = "none"
 
 
 def register_llm(name: str, factory: LLMFactory, *, replace: bool = False) -> None:
-    """Make `factory` available as provider `name` (the value of AMTSLOTSE_LLM_PROVIDER)."""
+    """Make `factory` available as provider `name` (the value of AMTSLOTSE_LLM_PROVIDER): the
+    `register` that plugins get in their `register_llms` hook."""
+    plugins.load()  # the built-ins first, so that a duplicate name is always refused
     key = name.strip().lower()
     if not key or key == _NONE or any(c.isspace() for c in key):
         raise ValueError(f"Ungültiger Name für einen LLM-Anbieter: {name!r}")
@@ -53,6 +57,7 @@ def register_llm(name: str, factory: LLMFactory, *, replace: bool = False) -> No
 
 def available_llms() -> list[str]:
     """Names of the registered providers, sorted ("none" is always available too)."""
+    plugins.load()
     with _LOCK:
         return sorted(_FACTORIES)
 
@@ -69,7 +74,7 @@ def get_llm(settings: Settings | None = None) -> LLM | None:
     """The configured LLM, or None when none is configured.
 
     Builds a new provider object on every call: call it once (e.g. at app start) and keep
-    the object; providers are thread-safe. Unknown provider names raise ValueError.
+    the object; providers are thread-safe. Unknown provider names raise ConfigError (a ValueError).
     """
     if settings is None:
         from amtslotse.settings import get_settings
@@ -78,6 +83,7 @@ def get_llm(settings: Settings | None = None) -> LLM | None:
     name = provider_name(settings)
     if name == _NONE:
         return None
+    plugins.load()
     with _LOCK:
         factory = _FACTORIES.get(name)
         known = ", ".join(sorted(_FACTORIES) + [_NONE])
@@ -95,14 +101,5 @@ def _looks_like_llm(obj: object) -> bool:
     )
 
 
-# --- built-in providers ----------------------------------------------------------------------
-
-
-def _openai(settings: Settings) -> LLM:
-    # Imported here so that `import amtslotse.llm` stays cheap.
-    from amtslotse.llm.openai_compatible import OpenAICompatibleLLM
-
-    return OpenAICompatibleLLM.from_settings(settings)
-
-
-register_llm("openai", _openai)
+# Every plugin's register_llms hook gets `register_llm`, also plugins registered later.
+plugins.pm.hook.register_llms.call_historic(kwargs={"register": register_llm})

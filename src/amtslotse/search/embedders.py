@@ -4,13 +4,13 @@ An embedder turns passages and queries into L2-normalised float32 vectors, so th
 product is the cosine similarity. Its `name` is stored beside every vector: vectors of
 different models are never compared, and changing the model means re-embedding.
 
-Providers register in one place, `register_embedder()`; the built-ins below use it exactly
-as a third-party provider would::
+Providers are plugins (hookspecs.py, plugins.py): a plugin's `register_embedders` hook calls
+`register_embedder()`. This module is the plugin of the built-ins below, loaded exactly as an
+outside package's module is; an outside one gets selected the same way::
 
-    from amtslotse.search.embedders import get_embedder, register_embedder
+    from amtslotse.search.embedders import get_embedder
 
-    register_embedder("mein-modell", lambda arg: MeinEmbedder(arg))
-    embedder = get_embedder("mein-modell:/opt/modelle/x")  # factory gets "/opt/modelle/x"
+    embedder = get_embedder("mein-modell:/opt/modelle/x")  # its factory gets "/opt/modelle/x"
     vectors = embedder.embed_passages(["§ 22 SGB II ...", "..."])  # (2, dim)
     query = embedder.embed_query("Wer zahlt meine Miete?")  # (dim,)
     scores = vectors @ query
@@ -37,6 +37,10 @@ from typing import Callable, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
+from amtslotse import plugins
+from amtslotse.errors import ConfigError
+from amtslotse.hookspecs import hookimpl
+
 
 @runtime_checkable
 class Embedder(Protocol):
@@ -59,14 +63,16 @@ EmbedderFactory = Callable[[str], Embedder]
 
 It should be cheap: load the model lazily, on first use (see `_LocalModel`)."""
 
-_FACTORIES: dict[str, EmbedderFactory] = {}
+_FACTORIES: dict[str, EmbedderFactory] = {}  # filled by the plugins' register_embedders hooks
 _CACHE: dict[str, Embedder] = {}
 _LOCK = threading.RLock()  # re-entrant: a factory may itself call get_embedder()
 _NONE = {"", "none"}
 
 
 def register_embedder(name: str, factory: EmbedderFactory, *, replace: bool = False) -> None:
-    """Make `factory` available as `name` (the part of a spec before ':')."""
+    """Make `factory` available as `name` (the part of a spec before ':'): the `register`
+    that plugins get in their `register_embedders` hook."""
+    plugins.load()  # the built-ins first, so that a duplicate name is always refused
     key = name.strip().lower()
     if not key or ":" in key or key in _NONE:
         raise ValueError(f"Ungültiger Name für ein Embedding-Modell: {name!r}")
@@ -80,6 +86,7 @@ def register_embedder(name: str, factory: EmbedderFactory, *, replace: bool = Fa
 
 def available_embedders() -> list[str]:
     """Names of the registered providers, sorted."""
+    plugins.load()
     with _LOCK:
         return sorted(_FACTORIES)
 
@@ -89,8 +96,9 @@ def get_embedder(spec: str) -> Embedder | None:
     "e5-small+use-m3" (models combined, see `CombinedEmbedder`); None for "none".
 
     One instance per spec and process (models are slow to load): thread-safe, and the
-    factory runs once. Unknown names raise ValueError.
+    factory runs once. Unknown names raise ConfigError (a ValueError).
     """
+    plugins.load()
     if "+" in spec:
         return _combined(spec)
     name, sep, arg = spec.strip().partition(":")
@@ -105,7 +113,7 @@ def get_embedder(spec: str) -> Embedder | None:
         factory = _FACTORIES.get(name)
         if factory is None:
             known = ", ".join(sorted(_FACTORIES) + ["none"])
-            raise ValueError(f"Unbekanntes Embedding-Modell {spec!r}; verfügbar: {known}.")
+            raise ConfigError(f"Unbekanntes Embedding-Modell {spec!r}; verfügbar: {known}.")
         # Built under the lock so that two threads never build the same model twice;
         # factories are cheap (the model itself loads on first use, under its own lock).
         embedder = factory(arg.strip())
@@ -157,8 +165,8 @@ def _texts(texts: Sequence[str]) -> list[str]:
     return texts
 
 
-def _missing_package(spec: str, package: str, install: str) -> ImportError:
-    return ImportError(
+def _missing_package(spec: str, package: str, install: str) -> ConfigError:
+    return ConfigError(
         f"Das Embedding-Modell {spec!r} braucht das Paket {package!r}, das nicht installiert ist: "
         f"pip install {install}  (oder AMTSLOTSE_EMBEDDER=use-m3 bzw. none setzen)"
     )
@@ -166,7 +174,7 @@ def _missing_package(spec: str, package: str, install: str) -> ImportError:
 
 def _no_argument(name: str, arg: str) -> None:
     if arg:
-        raise ValueError(f"Das Embedding-Modell {name!r} nimmt keinen Parameter (bekommen: {arg!r}).")
+        raise ConfigError(f"Das Embedding-Modell {name!r} nimmt keinen Parameter (bekommen: {arg!r}).")
 
 
 # --- built-in providers ----------------------------------------------------------------------
@@ -324,7 +332,7 @@ class SentenceTransformerEmbedder(_LocalModel):
     def __init__(self, path: str, batch_size: int | None = None, threads: int | None = None) -> None:
         spec = f"sentence-transformers:{path}"
         if not path:
-            raise ValueError("Bitte den Modellordner angeben: sentence-transformers:/pfad/zum/modell")
+            raise ConfigError("Bitte den Modellordner angeben: sentence-transformers:/pfad/zum/modell")
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # read by huggingface_hub at import time
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         try:
@@ -332,7 +340,7 @@ class SentenceTransformerEmbedder(_LocalModel):
         except ImportError as exc:
             raise _missing_package(spec, "sentence-transformers", "sentence-transformers") from exc
         if not Path(path).expanduser().is_dir():
-            raise FileNotFoundError(f"Modellordner für {spec!r} nicht gefunden: {path}")
+            raise ConfigError(f"Modellordner für {spec!r} nicht gefunden: {path}")
         super().__init__(batch_size, threads)
         self.name = spec
         self.path = str(Path(path).expanduser())
@@ -412,7 +420,7 @@ class CombinedEmbedder:
 def _combined(spec: str) -> Embedder:
     parts = [part.strip() for part in spec.split("+")]
     if any(part.lower() in _NONE for part in parts):
-        raise ValueError(f"Ungültige Kombination von Embedding-Modellen: {spec!r}")
+        raise ConfigError(f"Ungültige Kombination von Embedding-Modellen: {spec!r}")
     key = "+".join(parts)
     with _LOCK:
         if key not in _CACHE:
@@ -430,6 +438,13 @@ def _e5_small(arg: str) -> Embedder:
     return E5SmallEmbedder()
 
 
-register_embedder("use-m3", _use_m3)
-register_embedder("e5-small", _e5_small)
-register_embedder("sentence-transformers", SentenceTransformerEmbedder)
+@hookimpl
+def register_embedders(register: Callable[[str, EmbedderFactory], None]) -> None:
+    """The built-in plugin (plugins.DEFAULT_PLUGINS): registered as an outside one would be."""
+    register("use-m3", _use_m3)
+    register("e5-small", _e5_small)
+    register("sentence-transformers", SentenceTransformerEmbedder)
+
+
+# Every plugin's register_embedders hook gets `register_embedder`, also plugins registered later.
+plugins.pm.hook.register_embedders.call_historic(kwargs={"register": register_embedder})

@@ -10,6 +10,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Iterator
 
+from amtslotse.errors import DataFileError
 from amtslotse.models import SHARED_TENANT
 
 
@@ -32,6 +33,6 @@ def rows(text: str, origin: str, columns: str) -> Iterator[tuple[str, str]]:
         if not line or line.startswith("#"):
             continue
         if "\t" not in line:
-            raise ValueError(f"{origin}, Zeile {number}: Tabulator zwischen {columns} fehlt")
+            raise DataFileError(f"{origin}, Zeile {number}: Tabulator zwischen {columns} fehlt")
         left, right = line.split("\t", 1)
         yield left, right

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable, Collection, Protocol, Sequence
 
 import numpy as np
 
-from amtslotse.models import Document, Passage
+from amtslotse.models import AnswerMode, AnswerOutcome, Document, Passage
 
 if TYPE_CHECKING:  # the inbox's row types live beside their SQL (store/sql_inbox.py)
     from amtslotse.store.sql_conversations import ConversationAccess
@@ -58,8 +58,8 @@ class Turn:
 
     question: str  # redacted
     answer: str
-    outcome: str  # answered | handover | unsure | urgent | refused | injection | greeting
-    mode: str  # curated | extractive | generative | fixed
+    outcome: AnswerOutcome
+    mode: AnswerMode
     confidence: float
     language: str
     created_at: datetime

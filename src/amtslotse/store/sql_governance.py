@@ -25,8 +25,9 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, get_args
 
+from amtslotse.models import TenantStatus
 from amtslotse.store.sql_inbox import AuditEntry, _json, iso, utc_now
 
 GENESIS = ""
@@ -82,14 +83,14 @@ class AuditHead:
 @dataclass(frozen=True)
 class TenantState:
     tenant: str
-    state: str  # active | disabled
+    state: TenantStatus
     reason: str
     changed_at: str
     changed_by: str
     created_at: str | None
 
 
-TENANT_STATES = ("active", "disabled")
+TENANT_STATES: tuple[TenantStatus, ...] = get_args(TenantStatus)
 
 _ENTRY_COLUMNS = "a.id, a.tenant, a.at, a.actor, a.action, a.object_type, a.object_id, a.details, c.seq, c.prev_hash, c.hash"
 _TURN_COLUMNS = ("id", "created_at", "question", "answer", "outcome", "mode", "confidence", "language", "topic",

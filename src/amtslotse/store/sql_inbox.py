@@ -21,12 +21,14 @@ import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, get_args
 
-STATES = ("new", "in_review", "answered", "forwarded", "closed")
+from amtslotse.models import InboxState, TriageStatus
+
+STATES: tuple[InboxState, ...] = get_args(InboxState)
 """Review states: new -> in_review -> answered | forwarded | closed."""
 
-TRIAGE_STATUSES = ("pending", "done", "failed")
+TRIAGE_STATUSES: tuple[TriageStatus, ...] = get_args(TriageStatus)
 
 UNTRIAGED_PRIORITY = -1
 """Priority of a message not yet triaged. Triaged ones have triage.py's 2 (notlage), 1 (frist)
@@ -64,7 +66,7 @@ class InboxItem:
     subject: str = ""
     conversation_id: str | None = None
     contact: str = ""
-    state: str = "new"
+    state: InboxState = "new"
     assignee: str | None = None
     team: str | None = None
     category: str | None = None
@@ -73,7 +75,7 @@ class InboxItem:
     priority: int = UNTRIAGED_PRIORITY
     confidence: float | None = None
     draft: dict | None = None
-    triage_status: str = "pending"
+    triage_status: TriageStatus = "pending"
     updated_at: datetime | None = None
     first_response_at: datetime | None = None
     attachments: list[InboxAttachment] = field(default_factory=list)
