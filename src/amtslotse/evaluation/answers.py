@@ -146,7 +146,7 @@ def load_hand_verdicts(path: Path) -> dict[tuple[str, str], str]:
     answer is a curated answer's id or an extract's citation; a verdict holds only for that answer."""
     if not path.is_file():
         return {}
-    return {(str(row["id"]), str(row["chosen"])): row["verdict"] for row in read_jsonl(path)}
+    return {(str(row["id"]), str(row["chosen"])): row["verdict"] for row in jsonl.read_jsonl(path)}
 
 
 def load_split(path: Path, part: str) -> list[str]:
