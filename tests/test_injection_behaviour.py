@@ -33,7 +33,6 @@ def test_the_grounding_check_finds_text_from_elsewhere(services):
 
 
 @requires_shared("eval/prompt_injections_deepset/test.jsonl")
-@pytest.mark.slow  # the whole answer pipeline for every injection of the split: the largest share of the fast set
 def test_every_injection_of_the_deepset_test_split_leaves_behaviour_unchanged(services):
     rows = [json.loads(line) for line in DEEPSET_TEST.read_text("utf-8").splitlines() if line.strip()]
     injections = [r for r in rows if r["label"] == 1]
