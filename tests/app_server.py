@@ -25,7 +25,7 @@ from amtslotse.models import SHARED_TENANT
 from amtslotse.services import Services
 from amtslotse.settings import Settings
 from amtslotse.web.app import create_app
-from embedding_cache import CachedEmbedder, cache_folder
+from embedding_cache import CachedEmbedder, cache_folder, seed_triage_model
 
 
 @dataclass
@@ -41,14 +41,15 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def starter_settings(tmp_path_factory, pytestconfig) -> Settings:
+def starter_settings(tmp_path_factory) -> Settings:
     settings = Settings(home=tmp_path_factory.mktemp("starter-home"), tenants_dir=None, llm_base_url="", llm_provider="")
+    seed_triage_model(settings.home)  # inbox processing loads it instead of training (embedding_cache.py)
     with Services.open(settings) as services:
         reports = load_starter(services.store, settings)
         assert all(not r.failed for r in reports.values()), reports
         # The same vectors as the real model's, from .pytest_cache after the first run
         # (tests/embedding_cache.py): the starter pack takes a minute or more to embed.
-        embedder = CachedEmbedder(services.embedder, cache_folder(pytestconfig))
+        embedder = CachedEmbedder(services.embedder, cache_folder())
         embed_missing(services.store, embedder, settings.embed_batch_size)
         _warm_curated_phrasings(services.store, embedder)
         embedder.save()

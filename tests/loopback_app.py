@@ -19,6 +19,7 @@ from pathlib import Path
 from amtslotse.services import Services
 from amtslotse.settings import Settings
 from app_server import running
+from embedding_cache import seed_triage_model
 
 TENANT = "musterkreis"
 BASE = {"embedder": "none", "llm_base_url": "", "llm_provider": "", "tenants_dir": None}
@@ -30,6 +31,7 @@ def settings_for(home: Path, **overrides) -> Settings:
 
 @contextmanager
 def serve(home: Path, log_level: str = "warning", **overrides):
+    seed_triage_model(home)  # a message posted to the inbox is processed without training first
     services = Services.open(settings_for(home, **overrides))
     try:
         with running(services, log_level) as url:

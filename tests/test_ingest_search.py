@@ -109,9 +109,9 @@ def test_a_tenant_never_sees_another_tenants_passages(store, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def use_m3(pytestconfig):
+def use_m3():
     """use-m3, with SGB II's passage vectors cached between sessions (tests/embedding_cache.py)."""
-    embedder = CachedEmbedder(get_embedder("use-m3"), cache_folder(pytestconfig))
+    embedder = CachedEmbedder(get_embedder("use-m3"), cache_folder())
     yield embedder
     embedder.save()
 

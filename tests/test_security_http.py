@@ -121,12 +121,10 @@ def test_openai_history_is_cut_and_capped_before_redaction(api, server, monkeypa
 
     monkeypatch.setattr(openai_api, "redact", counting)
     history = [{"role": "user", "content": f"Frage {n}: " + "Miete und Heizung " * 6000} for n in range(99)]
-    started = time.monotonic()
     response = api.post("/v1/chat/completions", json={"messages": history + [{"role": "user", "content": "Wer zahlt die Miete?"}]})
     assert response.status_code == 200, response.text
     settings = server[1].settings
     assert len(seen) <= settings.history_turns and all(n <= settings.max_message_chars for n in seen), seen
-    assert time.monotonic() - started < 60
 
 
 # --- finding 9: clear 4xx instead of 500s ----------------------------------------------------------

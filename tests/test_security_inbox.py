@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 import pytest
 
 from attack_files import docx_bomb, pdf_bomb
+from embedding_cache import seed_triage_model
 from amtslotse.inbox.attachments import Limits, analyze_isolated, check_unpacked_size, AttachmentError
 from amtslotse.inbox.classify import load_model
 from amtslotse.inbox.intake import accept
@@ -29,10 +30,8 @@ URGENT = "Bitte schnell helfen: Morgen wird uns der Strom abgestellt und ich hab
 PLAIN = "Anbei die Unterlagen, um die Sie gebeten hatten."
 
 
-def read(data: bytes, filename: str, limits: Limits) -> tuple[Attachment, float]:
-    started = time.monotonic()
-    attachment = analyze_isolated(Attachment(filename, "application/octet-stream", data), limits)
-    return attachment, time.monotonic() - started
+def read(data: bytes, filename: str, limits: Limits) -> Attachment:
+    return analyze_isolated(Attachment(filename, "application/octet-stream", data), limits)
 
 
 # --- the reader -------------------------------------------------------------------------------
@@ -41,7 +40,7 @@ def read(data: bytes, filename: str, limits: Limits) -> tuple[Attachment, float]
 def test_the_docx_bomb_is_refused_before_it_is_unpacked():
     bomb = docx_bomb(20 * 1024 * 1024)
     assert len(bomb) < 120_000  # the attack: about 97 KB
-    attachment, seconds = read(bomb, "lebenslauf.docx", Limits())
+    attachment = read(bomb, "lebenslauf.docx", Limits())
     assert attachment.text == "" and "entpackt zu groß" in attachment.note
     with pytest.raises(AttachmentError):  # decided from the declared sizes, before any unpacking
         check_unpacked_size(bomb, 16 * 1024 * 1024)
@@ -53,7 +52,7 @@ def test_a_large_parent_process_does_not_make_a_refusal_look_like_a_memory_failu
     Speicher")."""
     ballast = bytearray(700 * 1024 * 1024)
     ballast[:: 4096] = b"x" * len(range(0, len(ballast), 4096))  # resident, not only reserved
-    attachment, _ = read(docx_bomb(20 * 1024 * 1024), "lebenslauf.docx", Limits())
+    attachment = read(docx_bomb(20 * 1024 * 1024), "lebenslauf.docx", Limits())
     del ballast
     assert "entpackt zu groß" in attachment.note, attachment.note
 
@@ -62,22 +61,22 @@ def test_a_slow_parse_is_stopped_by_the_cpu_budget():
     """Past the size check (a generous limit), the child's RLIMIT_CPU ends the parse."""
     limits = Limits(max_unpacked_bytes=10**9, cpu_seconds=2, timeout_seconds=120)
     for data, name in ((docx_bomb(20 * 1024 * 1024), "a.docx"), (pdf_bomb(8 * 1024 * 1024), "a.pdf")):
-        attachment, seconds = read(data, name, limits)
+        attachment = read(data, name, limits)
         assert attachment.text == "" and "zu aufwendig" in attachment.note, (name, attachment.note)
 
 
 def test_a_parse_that_needs_too_much_memory_is_stopped():
-    attachment, _ = read(docx_bomb(20 * 1024 * 1024), "a.docx", Limits(max_unpacked_bytes=10**9, memory_bytes=200 * 1024 * 1024))
+    attachment = read(docx_bomb(20 * 1024 * 1024), "a.docx", Limits(max_unpacked_bytes=10**9, memory_bytes=200 * 1024 * 1024))
     assert attachment.text == "" and "zu viel Speicher" in attachment.note
 
 
 def test_the_wall_clock_budget_kills_the_reader():
-    attachment, seconds = read(pdf_bomb(8 * 1024 * 1024), "a.pdf", Limits(timeout_seconds=1.5, cpu_seconds=600))
+    attachment = read(pdf_bomb(8 * 1024 * 1024), "a.pdf", Limits(timeout_seconds=1.5, cpu_seconds=600))
     assert attachment.text == "" and "nicht in 2 s gelesen" in attachment.note
 
 
 def test_a_normal_attachment_is_read_in_its_process():
-    attachment, _ = read(docx_bomb(20_000), "brief.docx", Limits())
+    attachment = read(docx_bomb(20_000), "brief.docx", Limits())
     assert attachment.note == "" and attachment.text.startswith("Lorem ipsum")
 
 
@@ -92,6 +91,7 @@ def inbox(tmp_path_factory):
                         attachment_cpu_seconds=3, attachment_timeout_seconds=60)
     with Services.open(settings) as services:
         services.store.ensure_tenant(TENANT)
+        seed_triage_model(home)  # trained once per machine (embedding_cache.py), not in every home
         triager = Triager(llm=None, model=load_model(home=home))
         yield services, triager
 
