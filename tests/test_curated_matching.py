@@ -21,13 +21,14 @@ NEAR_MISS_MATCHED_AT_MOST = 0.03
 """Share of near misses that may still get the answer they must not get (measured 3 of 148 on
 2026-12-07; the failure message lists them). A wrong answer shown is worse than none: tight."""
 
-PARAPHRASES_ANSWERED_AT_LEAST = 0.20
-"""Share of paraphrases answered with their own curated answer (measured 64 of 259 on
-2026-12-07). The rest is mostly an honest "unsure": the calibration, trained on the real dev
-questions, shows few answers. A floor against regressions, far from the goal."""
+PARAPHRASES_ANSWERED_AT_LEAST = 0.14
+"""Share of paraphrases answered with their own curated answer (measured 40 of 259 on
+2026-12-07, with the calibration trained on hand-graded dev answers: it shows fewer answers and
+fewer wrong ones than the one before, which answered 64 and 9 wrong). The rest is mostly an honest
+"unsure". A floor against regressions, far from the goal."""
 
 PARAPHRASE_WRONG_AT_MOST = 0.05
-"""Share answered with another curated answer (measured 9 of 259)."""
+"""Share answered with another curated answer (measured 4 of 259; 9 with the calibration before)."""
 
 
 def _load(prefix: str) -> list[dict]:
