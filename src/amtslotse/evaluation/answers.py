@@ -37,6 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Literal
 
+from amtslotse.ask import texts
+from amtslotse.ask.readability import readable as plain
 from amtslotse.jsonl import read_jsonl
 
 Verdict = Literal["correct", "wrong", "unsure", "misrouted"]
@@ -147,8 +149,6 @@ def load_split(path: Path, part: str) -> list[str]:
 def readable(body: str, mode: str) -> bool:
     """Plain German a stressed citizen can read (ask/readability.py); a curated answer was written
     and approved as plain language."""
-    from amtslotse.ask.readability import readable as plain
-
     return mode == "curated" or plain(body)
 
 
@@ -226,8 +226,6 @@ def grade(q: Question, answer, top: list[tuple[str, str]] | None = None) -> Grad
 
 def answer_body(answer) -> str:
     """The reply without the fixed notices around it (AI notice, sources list, language note)."""
-    from amtslotse.ask import texts
-
     body = answer.answer
     body = body.replace(texts.AI_NOTICE, "")
     body = body.split(f"\n\n{texts.SOURCES_NOTE}:")[0]

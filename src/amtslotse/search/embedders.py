@@ -37,6 +37,8 @@ from typing import Callable, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
+from amtslotse.settings import get_settings
+
 
 @runtime_checkable
 class Embedder(Protocol):
@@ -187,8 +189,6 @@ class _LocalModel:
 
     def __init__(self, batch_size: int | None = None, threads: int | None = None) -> None:
         if batch_size is None:
-            from amtslotse.settings import get_settings
-
             batch_size = get_settings().embed_batch_size
         self.batch_size = max(1, batch_size)
         self.threads = threads or cpu_budget()

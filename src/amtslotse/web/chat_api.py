@@ -18,9 +18,9 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import AliasChoices, BaseModel, Field
 
 from amtslotse.ask.conversation import ChatError
-from amtslotse.ask.handover import hand_over
 from amtslotse.ask.pipeline import Event
 from amtslotse.governance.tenants import TenantDisabled, require_active
+from amtslotse.inbox.handover import hand_over
 from amtslotse.tenants import TENANT_NAME
 from amtslotse.web.errors import MAX_ID, ApiError
 from amtslotse.web.limits import check_rate

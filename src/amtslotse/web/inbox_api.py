@@ -33,9 +33,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, ValidationError
 
+from amtslotse.categories import DEFAULT_CONFIG
+from amtslotse.errors import UserError
 from amtslotse.inbox import review
-from amtslotse.inbox.intake import IntakeError, accept
+from amtslotse.inbox.attachments import DOCUMENT_TYPES, safe_content_type
+from amtslotse.inbox.intake import IntakeError, accept, imap_config, poll_imap
 from amtslotse.inbox.message import Attachment, IncomingMessage
+from amtslotse.inbox.processing import Worker, run_background
 from amtslotse.inbox.triage import PRIORITY_LABELS as TRIAGE_PRIORITY_LABELS
 from amtslotse.privacy.redaction import mark
 from amtslotse.store.sql_inbox import UNTRIAGED_PRIORITY, IdempotencyConflict, InboxItem
@@ -161,8 +165,6 @@ def _incoming(body: bytes, header_key: str | None, api_key: ApiKey | None = None
 
 def _worker(app):
     """One background processor per app (made with the first intake or `start_background`)."""
-    from amtslotse.inbox.processing import Worker
-
     worker = getattr(app.state, "inbox_worker", None)
     if worker is None:
         services = app.state.services
@@ -178,9 +180,6 @@ def start_background(app) -> Callable[[], None]:
         ...
         stop_inbox()
     """
-    from amtslotse.inbox.intake import imap_config, poll_imap
-    from amtslotse.inbox.processing import run_background
-
     services, worker = app.state.services, _worker(app)
     settings = services.settings
     config = imap_config(settings)
@@ -228,7 +227,6 @@ def get_message(key: str, request: Request, user: StaffUser = Depends(require_st
     name = _tenant(user, tenant)
     item = _call(review.open_message, services.store, name, key, user.name)
     labels = _labels(services, name)
-    from amtslotse.inbox.attachments import DOCUMENT_TYPES, safe_content_type
 
     out = _summary(item, labels, datetime.now(timezone.utc)) | {
         "subject": item.subject, "sender": item.sender, "text": item.body,
@@ -256,7 +254,6 @@ def get_attachment(key: str, request: Request, attachment_id: int = Path(ge=1, l
     attachment = _call(review.open_attachment, services.store, name, key, attachment_id, user.name)  # audited there
     # Download only, with the type its bytes show (never the sender's text/html): opened in
     # the browser anyway, it may run nothing (sandbox).
-    from amtslotse.inbox.attachments import safe_content_type
 
     media_type = safe_content_type(attachment.content_type, attachment.data, attachment.filename)
     return Response(attachment.data, media_type=media_type, headers={
@@ -360,9 +357,6 @@ def _labels(services, tenant: str):
     """The tenant's category labels (`TenantConfig.inbox()`); the built-in ones if its
     configuration is broken (the queue must stay readable; processing reports the error on
     each message)."""
-    from amtslotse.errors import UserError
-    from amtslotse.inbox.categories import DEFAULT_CONFIG
-
     try:
         return services.tenant(tenant).inbox()
     except UserError:
