@@ -26,8 +26,15 @@ def _counting(monkeypatch, module, name: str) -> list[str]:
     return calls
 
 
+def _warm(asker) -> None:
+    """The curated index analyses every phrasing once per tenant when it first loads; a
+    phrasing may be worded like a test question, so that happens before counting."""
+    asker.ask("Wie stelle ich einen Antrag?", TENANT)
+
+
 def test_a_question_is_analysed_once_per_answer(app_server, monkeypatch) -> None:
     asker = app_server.services.asker
+    _warm(asker)
     for question in ("Muss ich mein Auto verkaufen?", "Wie beantrage ich Bildung und Teilhabe für mein Kind?"):
         calls = _counting(monkeypatch, analysis, "weighted_terms")
         answer = asker.ask(question, TENANT)
@@ -37,8 +44,9 @@ def test_a_question_is_analysed_once_per_answer(app_server, monkeypatch) -> None
 
 
 def test_a_follow_up_is_analysed_once_alone_and_once_with_the_question_before(app_server, monkeypatch) -> None:
-    calls = _counting(monkeypatch, analysis, "weighted_terms")
     asker = app_server.services.asker
+    _warm(asker)
+    calls = _counting(monkeypatch, analysis, "weighted_terms")
     asker.ask("und wenn ich umziehe?", TENANT, history=["Zahlt ihr die Nebenkosten?"])
     assert calls.count("und wenn ich umziehe?") == 1
     assert calls.count("und wenn ich umziehe? Zahlt ihr die Nebenkosten?") == 1
