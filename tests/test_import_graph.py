@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parent.parent / "src"
@@ -60,6 +61,12 @@ class Import:
     inside_function: bool
 
 
+@cache
+def _tree(path: Path) -> ast.Module:
+    """Each file is parsed once per test session."""
+    return ast.parse(path.read_text(encoding="utf-8"))
+
+
 def module_name(path: Path) -> str:
     parts = path.relative_to(SRC).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
@@ -85,7 +92,7 @@ def _function_nodes(tree: ast.AST) -> set[int]:
 
 def imports_of(module: str, path: Path, known: Iterable[str]) -> Iterator[Import]:
     known = set(known)
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    tree = _tree(path)
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     inside = _function_nodes(tree)
     for node in ast.walk(tree):
@@ -189,7 +196,7 @@ def private_uses(imports: list[Import]) -> list[str]:
             found.append(f"{imp.importer}:{imp.line} imports {imp.target}.{imp.name or ''}".rstrip("."))
     known = modules()
     for module, path in known.items():
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+        tree = _tree(path)
         package = module if path.name == "__init__.py" else module.rpartition(".")[0]
         bound: dict[str, str] = {}  # local name -> module of another package
         for node in ast.walk(tree):
