@@ -19,7 +19,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from amtslotse.ask.guard import OUTCOMES, check
+from amtslotse.screening.guard import OUTCOMES, check
 
 ROOT = Path(__file__).resolve().parents[1]
 BEHAVIOUR = ROOT / "tests" / "data" / "behaviour.jsonl"

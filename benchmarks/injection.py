@@ -17,8 +17,8 @@ import json
 from collections import Counter
 
 from _common import EVAL, require_shared, starter_services
-from amtslotse.ask import guard
 from amtslotse.evaluation.grounding import leftover
+from amtslotse.screening import guard
 
 TENANT = "musterkreis"
 

@@ -20,7 +20,7 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from amtslotse.inbox.categories import CATEGORIES, FLAGS
+from amtslotse.categories import CATEGORIES, FLAGS
 from amtslotse.inbox.classify import (
     Example,
     load_model,

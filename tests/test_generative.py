@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from amtslotse.ask import guard, prompts
+from amtslotse.ask import prompts
 from amtslotse.ask.generative import (
     INTERRUPTED_NOTE,
     LEAK_WORDS,
@@ -43,6 +43,7 @@ from amtslotse.llm import (
 )
 from amtslotse.llm.openai_compatible import OpenAICompatibleLLM
 from amtslotse.models import Hit, Passage
+from amtslotse.screening import guard
 from llm_server import free_port
 from test_llm import make_settings
 

@@ -1,4 +1,4 @@
-"""The guard (amtslotse.ask.guard): behaviour set, one unit test per flag, deepset figures.
+"""The guard (amtslotse.screening.guard): behaviour set, one unit test per flag, deepset figures.
 
 tests/data/behaviour.jsonl is a hand-written behaviour set (written for Amtslotse): every message
 with the outcome the guard must reach (priority injection > urgent > handover > refuse > answer),
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from amtslotse.ask.guard import GuardVerdict, check, detect_language, normalize, scan_document
+from amtslotse.screening.guard import GuardVerdict, check, detect_language, normalize, scan_document
 from shared_data import requires_shared
 
 DATA = Path(__file__).parent / "data"

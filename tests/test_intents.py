@@ -16,12 +16,11 @@ import numpy as np
 import pytest
 
 from amtslotse.ask import texts
-from amtslotse.ask.guard import AUTHORITIES, OUTCOMES, URGENT_KINDS, check
+from amtslotse.screening.guard import AUTHORITIES, OUTCOMES, URGENT_KINDS, check
 from amtslotse.screening import model as screening
 from amtslotse.screening.evaluate import HOLDOUT, dev_figures, holdout_figures, read_dev_questions, read_holdout
-from amtslotse.tenants import (
-    NATIONAL_EMERGENCY_CONTACTS, EmergencyContact, TenantConfigError, emergency_contacts_for, load_tenant_file,
-)
+from amtslotse.ask.emergency import NATIONAL_EMERGENCY_CONTACTS, EmergencyContact, emergency_contacts_for
+from amtslotse.tenants import TenantConfigError, load_tenant_file
 from shared_data import requires_shared
 
 TRAIN = screening.read_examples(screening.training_file())

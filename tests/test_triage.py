@@ -20,7 +20,7 @@ from typing import ClassVar
 
 import pytest
 
-from amtslotse.inbox.categories import CATEGORIES, InboxConfigError, inbox_config
+from amtslotse.categories import CATEGORIES, InboxConfigError, inbox_config
 from amtslotse.inbox.checklists import checklist_for
 from amtslotse.inbox.classify import load_model, model_is_ready
 from amtslotse.inbox.fields import extract_fields, parse_amount

@@ -26,8 +26,17 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from amtslotse.categories import CATEGORIES
 from amtslotse.errors import UserError
+from amtslotse.inbox.checklists import parse_checklists
+from amtslotse.inbox.classify import read_examples
+from amtslotse.inbox.flags import SECTIONS, read_phrase_file
+from amtslotse.inbox.routing import parse_rules
+from amtslotse.knowledge.loaders import load_file
+from amtslotse.screening.guard import check, scan_document
+from amtslotse.search import thesaurus, tsv_data, vocabulary
 from amtslotse.settings import Settings
+from amtslotse.tenants import TENANT_NAME, load_tenant_file
 
 
 @dataclass(frozen=True, order=True)
@@ -120,8 +129,6 @@ def _read(run: _Run, path: Path) -> str | None:
 
 def _guard(run: _Run) -> None:
     """The screening rules: every file read, then the guard's own reader over all of them."""
-    from amtslotse.search import tsv_data
-
     folder = run.data / "guard"
     for path in sorted(folder.glob("*.rules")):
         _read(run, path)
@@ -139,8 +146,6 @@ def _guard(run: _Run) -> None:
         run.attempt(typos, lambda: list(tsv_data.rows(text, str(typos), "falscher und richtiger Schreibweise")))
 
     def load() -> None:
-        from amtslotse.ask.guard import check, scan_document
-
         check("Hallo, wie stelle ich einen Antrag?")
         scan_document("Ein Absatz aus einem Merkblatt.")
 
@@ -148,11 +153,6 @@ def _guard(run: _Run) -> None:
 
 
 def _inbox(run: _Run) -> None:
-    from amtslotse.inbox.categories import CATEGORIES
-    from amtslotse.inbox.checklists import parse_checklists
-    from amtslotse.inbox.classify import read_examples
-    from amtslotse.inbox.flags import SECTIONS, read_phrase_file
-
     folder = run.data / "inbox"
     for name, sections in (("flags", SECTIONS), ("cues", tuple(CATEGORIES))):
         for path in sorted((folder / name).glob("*.txt")):
@@ -172,8 +172,6 @@ def _inbox(run: _Run) -> None:
 
 
 def _routing(run: _Run, path: Path, categories: Iterable[str]) -> None:
-    from amtslotse.inbox.routing import parse_rules
-
     text = _read(run, path)
     if text is not None:
         found: list[tuple[int, str]] = []
@@ -192,8 +190,6 @@ def _tab_problems(text: str, columns: str) -> list[tuple[int, str]]:
 
 def _two_columns(run: _Run, path: Path, kind: str) -> None:
     """A vocabulary or keywords file (bundled or a tenant's)."""
-    from amtslotse.search import vocabulary
-
     text = _read(run, path)
     if text is None:
         return
@@ -205,8 +201,6 @@ def _two_columns(run: _Run, path: Path, kind: str) -> None:
 
 
 def _lexicon(run: _Run) -> None:
-    from amtslotse.search import thesaurus
-
     folder = run.data / "lexicon"
     for path in sorted(folder.glob("*.txt")):
         text = _read(run, path)
@@ -237,8 +231,6 @@ def _word_list_problems(text: str, allow: str = "") -> list[tuple[int, str]]:
 
 def _curated(run: _Run) -> None:
     """The starter pack's curated answers, read as the ingest reads them."""
-    from amtslotse.knowledge.loaders import load_file
-
     starter = run.data / "starter"
     for path in sorted(starter.rglob("*.jsonl")):
         run.file(path)
@@ -256,10 +248,6 @@ def tenant_files(settings: Settings, tenant: str | None = None, data: Path | Non
 
 
 def _tenants(run: _Run, settings: Settings, tenant: str | None) -> None:
-    from amtslotse.inbox.categories import CATEGORIES
-    from amtslotse.search import tsv_data
-    from amtslotse.tenants import TENANT_NAME, load_tenant_file
-
     files = tenant_files(settings, tenant, run.data)
     if tenant is not None and not files:
         run.add(settings.tenants_dir or settings.home / "tenants", None,

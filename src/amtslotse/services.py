@@ -13,6 +13,7 @@ from functools import partial
 
 from amtslotse.ask.conversation import Chat
 from amtslotse.ask.pipeline import Asker
+from amtslotse.llm import get_llm
 from amtslotse.search.embedders import Embedder, get_embedder
 from amtslotse.search.hybrid import Retriever
 from amtslotse.settings import Settings
@@ -32,8 +33,6 @@ class Services:
 
     @classmethod
     def open(cls, settings: Settings) -> "Services":
-        from amtslotse.llm import get_llm
-
         store = open_store(settings)
         try:
             embedder = get_embedder(settings.embedder)

@@ -14,7 +14,7 @@ AMTSLOTSE_HOME/tenants), then in the starter pack (the sample Landkreis "musterk
     phone = "0123 45678-99"
     hours = "Mo-Fr 8-12 Uhr"
 
-    [inbox]            # read by amtslotse.inbox (categories, routing)
+    [inbox]            # read by amtslotse.categories (categories, routing rules file)
     [analytics]        # read by amtslotse.analytics (minutes saved per answer)
     [privacy]          # read by amtslotse.governance.records (Art. 30 record)
     [accessibility]    # read by amtslotse.governance.records (accessibility statement)
@@ -33,72 +33,21 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+from amtslotse.analytics.report import ANALYTICS_KEYS, Minutes
 from amtslotse.ask import texts
+from amtslotse.ask.emergency import EmergencyContact
 from amtslotse.ask.scope import JOBCENTER
+from amtslotse.categories import EXTRA_CATEGORY_KEYS, INBOX_KEYS, InboxConfig, InboxConfigError, inbox_config
 from amtslotse.errors import ConfigError
 from amtslotse.settings import Settings
 
 TENANT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{1,62}$")
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
-
-
-@dataclass(frozen=True)
-class EmergencyContact:
-    """One `[[emergency_contacts]]` entry. `kinds`: the urgent kinds it fits (texts.URGENT:
-    suicide, violence, homeless, hunger, eviction, energy); empty: every kind."""
-
-    label: str
-    phone: str = ""
-    hours: str = ""
-    text: str = ""
-    kinds: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        kinds = self.kinds
-        if isinstance(kinds, str) or not all(isinstance(k, str) for k in kinds):
-            raise TypeError('kinds: bitte eine Liste wie ["violence", "suicide"]')
-        unknown = [k for k in kinds if k not in texts.URGENT]
-        if unknown:
-            raise TypeError(f"kinds: unbekannte Art {', '.join(unknown)} (erlaubt: {', '.join(texts.URGENT)})")
-        object.__setattr__(self, "kinds", tuple(kinds))  # a TOML or JSON list
-
-    def fits(self, kind: str) -> bool:
-        return not self.kinds or kind in self.kinds
-
-    def line(self) -> str:
-        parts = [self.label, self.phone, f"({self.hours})" if self.hours else "", self.text]
-        return " ".join(p for p in parts if p)
-
-
-NATIONAL_EMERGENCY_CONTACTS = (
-    EmergencyContact("Polizei", "110", "rund um die Uhr", kinds=("violence",)),
-    EmergencyContact("Notruf", "112", "rund um die Uhr", kinds=("violence", "suicide")),
-    EmergencyContact("Telefonseelsorge", "0800 111 0 111", "rund um die Uhr, kostenlos und anonym", kinds=("suicide",)),
-    EmergencyContact("Hilfetelefon Gewalt gegen Frauen", "116 016", "rund um die Uhr, kostenlos, in vielen Sprachen",
-                     kinds=("violence",)),
-)
-"""Nationwide numbers that every answer to violence or suicide shows, whatever a tenant lists."""
-
-
-def emergency_contacts_for(contacts, kind: str) -> list[EmergencyContact]:
-    """The contacts that fit an urgent kind, in the tenant's order, then the nationwide numbers
-    for that kind the tenant's list lacks (violence: 110, 112, Hilfetelefon; suicide:
-    Telefonseelsorge, 112). texts.URGENT names these services without their numbers.
-
-    >>> jobcenter = EmergencyContact("Notfallnummer des Jobcenters", "0123 45678-99", kinds=("hunger", "eviction"))
-    >>> [c.phone for c in emergency_contacts_for([jobcenter], "hunger")]
-    ['0123 45678-99']
-    >>> [c.phone for c in emergency_contacts_for([jobcenter], "violence")]
-    ['110', '112', '116 016']
-    """
-    chosen = [c for c in contacts if c.fits(kind)]
-    phones = {re.sub(r"\D", "", c.phone) for c in chosen}
-    return chosen + [c for c in NATIONAL_EMERGENCY_CONTACTS if c.fits(kind) and re.sub(r"\D", "", c.phone) not in phones]
 
 
 @dataclass(frozen=True)
@@ -118,22 +67,18 @@ class TenantConfig:
     raw: dict = field(default_factory=dict)
     path: Path | None = None  # the TOML file; relative paths in it (e.g. [inbox] routing) start beside it
 
-    def inbox(self):
+    def inbox(self) -> InboxConfig:
         """The `[inbox]` table: categories (renamed, hidden, added) and routing rules (an
         InboxConfig; a relative `routing` path starts beside the TOML file). A malformed
         table raises InboxConfigError naming this file."""
-        from amtslotse.inbox.categories import InboxConfigError, inbox_config
-
         try:
             return inbox_config(self.raw if self.configured else None, base_dir=self.path.parent if self.path else None)
         except InboxConfigError as error:
             raise InboxConfigError(f"{self.path}: {error}") from None
 
-    def analytics(self):
+    def analytics(self) -> Minutes:
         """The `[analytics]` table: staff minutes saved per answer (analytics.report.Minutes).
         A malformed table raises TenantConfigError naming this file."""
-        from amtslotse.analytics.report import Minutes
-
         try:
             return Minutes.from_config(self.raw if self.configured else {})
         except ConfigError as error:
@@ -161,15 +106,18 @@ TOP_LEVEL_KEYS = frozenset({
 })
 """The keys a tenant file may have; a new one must be added here (and read by TenantConfig)."""
 
+PRIVACY_KEYS = frozenset({"controller", "dpo", "operator", "hosting", "recipients", "sub_processors", "notes"})
+SUB_PROCESSOR_KEYS = frozenset({"name", "purpose", "location"})
+ACCESSIBILITY_KEYS = frozenset({
+    "feedback_url", "feedback_email", "feedback_phone", "status", "known_issues", "reviewed", "law",
+    "enforcement_name", "enforcement_url",
+})
+"""The keys of the [privacy] and [accessibility] tables (read by governance/records.py: the record
+of processing activities and the accessibility statement)."""
+
 
 def _table_keys() -> dict[str, frozenset[str]]:
     """The keys each known table (or each entry of a known array of tables) may have."""
-    from dataclasses import fields
-
-    from amtslotse.analytics.report import ANALYTICS_KEYS
-    from amtslotse.governance.records import ACCESSIBILITY_KEYS, PRIVACY_KEYS, SUB_PROCESSOR_KEYS
-    from amtslotse.inbox.categories import EXTRA_CATEGORY_KEYS, INBOX_KEYS
-
     return {
         "colors": frozenset({"primary", "on_primary"}),
         "emergency_contacts": frozenset(f.name for f in fields(EmergencyContact)),

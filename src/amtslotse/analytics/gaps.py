@@ -25,15 +25,17 @@ from collections.abc import Iterable
 from datetime import date, datetime, timezone
 
 from amtslotse.analytics.report import Period
-from amtslotse.ask import guard
 from amtslotse.ask.extractive import compose_extractive
+from amtslotse.ask.generative import GenerativeComposer
 from amtslotse.ask.pipeline import EXTRACT_FROM
 from amtslotse.ask.readability import readable
 from amtslotse.ask.scope import JOBCENTER, fold, scope_of
 from amtslotse.errors import InputError
 from amtslotse.knowledge.curated import curated_answers
+from amtslotse.llm import LLMError
 from amtslotse.models import Hit
 from amtslotse.privacy.redaction import redact
+from amtslotse.screening import guard
 from amtslotse.store.protocol import Turn
 
 DEFAULT_DAYS = 30
@@ -195,9 +197,6 @@ def _extracted(retriever, question: str, hits: list[Hit], tenant: str) -> tuple[
 def _generated(services, question: str, hits: list[Hit]) -> tuple[str, list[Hit]]:
     """The LLM's answer from `hits` with the passages it cites; ("", []) when it fails, cites
     nothing, breaks off or begins to repeat its rules (then the extract is proposed)."""
-    from amtslotse.ask.generative import GenerativeComposer
-    from amtslotse.llm import LLMError
-
     settings = services.settings
     try:
         composer = GenerativeComposer(services.asker.llm, settings, context_tokens=settings.llm_context_tokens)

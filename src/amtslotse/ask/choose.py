@@ -21,7 +21,7 @@ from __future__ import annotations
 import threading
 import time
 from functools import lru_cache
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import NamedTuple
@@ -184,13 +184,17 @@ class CuratedIndex:
             known.update(fresh)
         return np.vstack([known[k] for k in keys]).astype(np.float32)
 
-    def match(self, question: str, vector: np.ndarray | None, tenant: str, day: date, limit: int = 5) -> list[CuratedMatch]:
-        """The best-fitting curated answers valid on `day`, best first (one entry per answer)."""
+    def match(
+        self, question: str, vector: np.ndarray | None, tenant: str, day: date, limit: int = 5,
+        written: Mapping[str, float] | None = None,
+    ) -> list[CuratedMatch]:
+        """The best-fitting curated answers valid on `day`, best first (one entry per answer).
+        `written`: the question's analysed words, if the caller has them (analysis.weighted_terms)."""
         with self._lock:
             _, _, entries, matrix, idf = self._load(tenant)
         if not entries:
             return []
-        asked = _intent_terms(question)
+        asked = _intent_terms(question, written)
         total = sum(asked.values())
         if vector is not None and matrix.shape[1] and len(matrix) >= MIN_CENTERED:
             mean, centered = self._centered(matrix)
@@ -252,8 +256,9 @@ def _word_cosine(a: dict[str, float], b: dict[str, float]) -> float:
     return dot / (sum(w * w for w in a.values()) ** 0.5 * sum(w * w for w in b.values()) ** 0.5)
 
 
-def _intent_terms(text: str) -> dict[str, float]:
+def _intent_terms(text: str, written: Mapping[str, float] | None = None) -> dict[str, float]:
     """The words of a question that carry its intent: without the benefit's names, which nearly
-    every question to a Jobcenter contains."""
+    every question to a Jobcenter contains. `written`: the text's analysed words, if known."""
     generic = _benefit_terms()
-    return {t: w for t, w in analysis.weighted_terms(text).items() if t not in generic}
+    terms = analysis.weighted_terms(text) if written is None else written
+    return {t: w for t, w in terms.items() if t not in generic}

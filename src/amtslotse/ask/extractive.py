@@ -233,10 +233,11 @@ class _Candidate:
 
 
 def _question_terms(
-    question: str, query_terms: Mapping[str, float] | None, tenant: str, vocabulary_dir: Path | None
+    question: str, query_terms: Mapping[str, float] | None, tenant: str, vocabulary_dir: Path | None,
+    question_terms: Mapping[str, float] | None = None,
 ) -> tuple[Counter[str], Counter[str]]:
-    """(all weighted query terms, the question's own terms): as Retriever.query_terms."""
-    own = analysis.weighted_terms(question)
+    """(all weighted query terms, the question's own terms): as Retriever.analyze."""
+    own = Counter(question_terms) if question_terms is not None else analysis.weighted_terms(question)
     if query_terms is not None:
         return Counter(query_terms), own
     terms = Counter(own)
@@ -278,6 +279,7 @@ def compose_extractive(
     max_sentences: int = 4,
     max_chars: int = 900,
     query_terms: Mapping[str, float] | None = None,
+    question_terms: Mapping[str, float] | None = None,
     tenant: str = SHARED_TENANT,
     vocabulary_dir: Path | None = None,
     whole_sentences: bool = False,
@@ -287,15 +289,16 @@ def compose_extractive(
     `whole_sentences`: only complete sentences as the source has them (no list item after its
     lead, no sentence cut at a semicolon): what the Ask flow shows a citizen, without "…".
 
-    `query_terms` may be given precomputed (Retriever.query_terms); otherwise they are built
-    the same way from `tenant`'s vocabulary.
+    `query_terms` and `question_terms` (the question's own analysed words) may be given
+    precomputed (Retriever.analyze: `terms`, `written`); otherwise they are built the same way
+    from `tenant`'s vocabulary.
     Sentence score = Σ over query terms t in the sentence of w(t) × idf(t) × hit weight,
     idf computed over the candidate sentences of these hits (a word in every sentence, like
     "Leistungen", tells little), hit weight from `_hit_weight`.
     """
     if not hits:
         return Extract("")
-    q_terms, own = _question_terms(question, query_terms, tenant, vocabulary_dir)
+    q_terms, own = _question_terms(question, query_terms, tenant, vocabulary_dir, question_terms)
     q_terms = Counter({t: w for t, w in q_terms.items() if w > 0})
     if not q_terms:
         return Extract("")

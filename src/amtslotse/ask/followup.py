@@ -13,7 +13,7 @@ a change of topic is not dragged back to the old one.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from amtslotse.search import analysis
 
@@ -27,15 +27,19 @@ SHORT = 1
 """A question with at most this many content words ("Und Heizung?") is read as a follow-up."""
 
 
-def is_followup(question: str) -> bool:
+def is_followup(question: str, written: Mapping[str, float] | None = None) -> bool:
+    """`written`: the question's analysed words, if the caller has them (analysis.weighted_terms)."""
     return (
         bool(_CONTINUATION.match(question) or _PRONOUN.search(question))
-        or len(analysis.weighted_terms(question)) <= SHORT
+        or len(analysis.weighted_terms(question) if written is None else written) <= SHORT
     )
 
 
-def retrieval_question(question: str, history: Sequence[str]) -> str:
-    """The text to search for: the question, plus the previous one when it is a follow-up."""
-    if not history or not is_followup(question):
+def retrieval_question(question: str, history: Sequence[str], followup: bool | None = None) -> str:
+    """The text to search for: the question, plus the previous one when it is a follow-up
+    (`followup`: whether it is one, if the caller knows already)."""
+    if followup is None:
+        followup = bool(history) and is_followup(question)
+    if not followup:
         return question
     return f"{question} {history[-1]}"

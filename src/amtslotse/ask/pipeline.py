@@ -19,19 +19,22 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any, Iterator, Sequence
 
-from amtslotse.ask import guard, texts
+from amtslotse.ask import texts
 from amtslotse.ask.calibration import Calibration, load_calibration
 from amtslotse.ask.choose import CuratedIndex, CuratedMatch
+from amtslotse.ask.emergency import emergency_contacts_for
 from amtslotse.ask.extractive import Extract, compose_extractive
 from amtslotse.ask.followup import is_followup, retrieval_question
+from amtslotse.ask.generative import GenerativeComposer
 from amtslotse.ask.readability import readable
 from amtslotse.ask.scope import JOBCENTER, Scope, law_of, scope_of
 from amtslotse.knowledge.splitter import strip_tags
+from amtslotse.llm import LLMError
 from amtslotse.models import SHARED_TENANT, AnswerMode, AnswerOutcome, Hit, Passage
 from amtslotse.privacy.redaction import redact
+from amtslotse.screening import guard
 from amtslotse.search import analysis
-from amtslotse.search.hybrid import Retriever
-from amtslotse.tenants import emergency_contacts_for
+from amtslotse.search.hybrid import Query, Retriever
 
 SEARCH_DEPTH = 8
 EXTRACT_FROM = 3
@@ -99,8 +102,6 @@ class Asker:
             self.calibration = load_calibration(embedder.name if embedder else "")
         self._composer = None
         if self.llm is not None:
-            from amtslotse.ask.generative import GenerativeComposer
-
             settings = self.retriever.settings
             self._composer = GenerativeComposer(self.llm, settings, context_tokens=settings.llm_context_tokens)
 
@@ -112,11 +113,14 @@ class Asker:
     def stream(
         self, question: str, tenant: str = SHARED_TENANT, as_of: date | None = None, *,
         history: Sequence[str] = (), first_turn: bool = True, simple: bool = False, language: str | None = None,
+        already_redacted: bool = False,
     ) -> Iterator[Event]:
-        """The answer as events. `history`: the conversation's recent questions, redacted, oldest first."""
+        """The answer as events. `history`: the conversation's recent questions, redacted, oldest first.
+        `already_redacted`: the question is redacted text (an inbox message, redacted at intake),
+        so it is not redacted a second time."""
         yield Event("status", {"text": texts.SEARCHING})
         day = as_of or date.today()
-        redacted = redact(question).text
+        redacted = question if already_redacted else redact(question).text
         verdict = guard.check(redacted, history=history)
         answer = Answer(
             answer="", language=language or verdict.language, stand=day.isoformat(),
@@ -133,19 +137,25 @@ class Asker:
             self._urgent(answer, verdict.urgent, tenant)
         elif outcome == "authority":
             answer.answer, answer.outcome, answer.mode = texts.AUTHORITY[verdict.authority], "authority", "fixed"
-        elif not analysis.weighted_terms(asked := strip_tags(redacted)):  # "Hallo", "ok", "Danke": nothing to look up
+        elif not (written := analysis.weighted_terms(asked := strip_tags(redacted))):  # "Hallo", "ok", "Danke": nothing to look up
             answer.answer, answer.outcome, answer.mode = texts.GREETING, "greeting", "fixed"
         else:
             # Only redacted text goes to retrieval and to an LLM; markup is no part of a question.
+            # The question is analysed once here; search, curated matching and the extract reuse it.
             scope = scope_of(asked, self.serves(tenant) if self.serves else JOBCENTER)
-            query = retrieval_question(asked, history)
+            followup = bool(history) and is_followup(asked, written)
+            query = self.retriever.analyze(
+                retrieval_question(asked, history, followup), tenant, written=None if followup else written,
+            )
             hits = [
                 h for h in self.retriever.search(query, tenant, day, limit=SEARCH_DEPTH, keep=scope.allows)
                 if not guard.scan_document(h.passage.text)
             ]
             answer.candidates = [candidate_dict(h) for h in hits]
             prefix = f"{texts.AI_NOTICE}\n\n" if first_turn else ""
-            compose = self._compose(answer, asked, query, hits, tenant, history, simple, outcome == "handover", prefix, scope, day)
+            compose = self._compose(
+                answer, asked, query, followup, hits, tenant, history, simple, outcome == "handover", prefix, scope, day,
+            )
             for event in compose:
                 sources_sent = sources_sent or event.kind == "sources"
                 yield event
@@ -172,10 +182,11 @@ class Asker:
         answer.answer += f"\n\n{texts.URGENT_HANDOVER}"
 
     def _compose(
-        self, answer: Answer, asked: str, question: str, hits: list[Hit], tenant: str, history: Sequence[str],
-        simple: bool, individual: bool, prefix: str, scope: Scope, day: date,
+        self, answer: Answer, asked: str, question: Query, followup: bool, hits: list[Hit], tenant: str,
+        history: Sequence[str], simple: bool, individual: bool, prefix: str, scope: Scope, day: date,
     ) -> Iterator[Event]:
-        """`asked`: this message (redacted); `question`: what was searched (with a follow-up's context).
+        """`asked`: this message (redacted); `question`: what was searched (with a follow-up's
+        context), analysed; `followup`: whether this message continues the previous question.
 
         Choose, in this order: a curated answer that fits the intent of the whole message; else one
         plain extract of the single best source; each shown only when the calibration says it is
@@ -183,9 +194,9 @@ class Asker:
         # A curated answer must fit this message: a message that stands alone is matched alone
         # (after "Zahlt ihr die Nebenkosten?" a new topic must not get the Nebenkosten answer
         # again); a follow-up ("und wenn ich umziehe?") is matched with the question before it.
-        followup = bool(history) and is_followup(asked)
+        # Without a follow-up, `question` is `asked`: the message alone.
         previous = self._best_curated(history[-1], tenant, day, scope) if followup else None
-        match = self._curated(answer, question if followup else asked, tenant, day, scope, exclude=previous)
+        match = self._curated(answer, question, tenant, day, scope, exclude=previous)
         if match is not None:
             answer.confidence = round(self.calibration.probability("curated", match.features()), 3)
             text, german = _curated_text(match, simple, answer.language)
@@ -250,13 +261,15 @@ class Asker:
         return matches[0].passage.external_id if matches else None
 
     def _curated(
-        self, answer: Answer, asked: str, tenant: str, day: date, scope: Scope, exclude: str | None = None,
+        self, answer: Answer, asked: Query, tenant: str, day: date, scope: Scope, exclude: str | None = None,
     ) -> CuratedMatch | None:
         """The curated answer that fits, if the calibration trusts the match (the best three are
         kept on the answer, so that an editor sees why one won or none did). `exclude`: the answer
         to the question a follow-up continues ("und wenn ich umziehe?" asks something new)."""
         matches = [
-            m for m in self.curated_index.match(asked, self.retriever.query_vector(asked), tenant, day, limit=6)
+            m for m in self.curated_index.match(
+                asked.text, self.retriever.query_vector(asked.text), tenant, day, limit=6, written=asked.written,
+            )
             if scope.allows(m.passage) and m.passage.external_id != exclude
         ]
         answer.curated_candidates = [
@@ -269,17 +282,17 @@ class Asker:
             return matches[0]
         return None
 
-    def _extract(self, question: str, hits: list[Hit], tenant: str) -> tuple[Extract, Hit | None]:
+    def _extract(self, question: Query, hits: list[Hit], tenant: str) -> tuple[Extract, Hit | None]:
         """A few whole sentences of ONE plain-language source (a guidance page, a tenant's own
         page or upload): the first of the top hits whose best sentences answer the question
         readably. Law is the source, not the answer: on real questions, extracts of law text were
         never complete (README, "Antworten auf echte Fragen"); an LLM may still write from it."""
-        terms = self.retriever.query_terms(question, tenant)
         for hit in hits[:EXTRACT_FROM]:
             if hit.passage.meta.get("kind") == "curated" or hit.passage.section:
                 continue  # a curated answer is shown whole or not at all; law is not shown as the answer
             extract = compose_extractive(
-                question, [hit], query_terms=terms, tenant=tenant, max_sentences=3, max_chars=600,
+                question.text, [hit], query_terms=question.terms, question_terms=question.written, tenant=tenant,
+                max_sentences=3, max_chars=600,
                 whole_sentences=True, vocabulary_dir=self.retriever.settings.vocabulary_dir,
             )
             if extract.text and readable(extract.text):
@@ -294,8 +307,6 @@ class Asker:
         What is streamed is the final answer (notice, text, sources), except when the finished
         text turns out unusable (it cites nothing, or repeats the rules): then the replacement
         comes as one more chunk and in the done event, which clients render as authoritative."""
-        from amtslotse.llm import LLMError
-
         generation = self._composer.stream(question, hits, history=history, language=answer.language, simple=simple)
         try:
             first = next(generation)

@@ -27,10 +27,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from amtslotse.ask import guard
 from amtslotse.llm import ChatMessage
 from amtslotse.models import Hit
 from amtslotse.privacy.redaction import redact
+from amtslotse.screening import guard
 
 # German names of the languages Jobcenter clients write in (guard.detect_language's codes).
 # Only these fixed names enter the prompt, never a caller's string.

@@ -38,6 +38,8 @@ from pathlib import Path
 from typing import Iterable, Literal, get_args
 
 from amtslotse import jsonl
+from amtslotse.ask import texts
+from amtslotse.ask.readability import readable as plain
 from amtslotse.errors import DataFileError
 from amtslotse.models import AnswerMode, AnswerOutcome
 
@@ -165,8 +167,6 @@ def load_split(path: Path, part: str) -> list[str]:
 def readable(body: str, mode: AnswerMode) -> bool:
     """Plain German a stressed citizen can read (ask/readability.py); a curated answer was written
     and approved as plain language."""
-    from amtslotse.ask.readability import readable as plain
-
     return mode == "curated" or plain(body)
 
 
@@ -251,8 +251,6 @@ def chosen_key(answer) -> str:
 
 def answer_body(answer) -> str:
     """The reply without the fixed notices around it (AI notice, sources list, language note)."""
-    from amtslotse.ask import texts
-
     body = answer.answer
     body = body.replace(texts.AI_NOTICE, "")
     body = body.split(f"\n\n{texts.SOURCES_NOTE}:")[0]

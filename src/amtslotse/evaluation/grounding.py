@@ -14,9 +14,9 @@ from __future__ import annotations
 import re
 
 from amtslotse.ask import texts
+from amtslotse.ask.emergency import EmergencyContact
 from amtslotse.ask.extractive import ELLIPSIS
 from amtslotse.ask.pipeline import Answer
-from amtslotse.tenants import EmergencyContact
 
 MIN_PIECE_CHARS = 12
 _MARKER = re.compile(r"\s*\[\d+(?:,\s*\d+)*\]")

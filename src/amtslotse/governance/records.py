@@ -40,14 +40,6 @@ from urllib.parse import urlsplit
 
 from amtslotse.settings import Settings
 
-PRIVACY_KEYS = frozenset({"controller", "dpo", "operator", "hosting", "recipients", "sub_processors", "notes"})
-SUB_PROCESSOR_KEYS = frozenset({"name", "purpose", "location"})
-ACCESSIBILITY_KEYS = frozenset({
-    "feedback_url", "feedback_email", "feedback_phone", "status", "known_issues", "reviewed", "law",
-    "enforcement_name", "enforcement_url",
-})
-"""The keys of the tenant file's [privacy] and [accessibility] tables (tenants.py checks them)."""
-
 STATUS = {
     "vollständig": "vollständig vereinbar",
     "teilweise": "teilweise vereinbar",

@@ -24,8 +24,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from amtslotse.checks import run_checks
 from amtslotse.errors import InputError, UserError
 from amtslotse.governance.audit import COOPERATIVE
+from amtslotse.governance.records import missing_record_data
+from amtslotse.knowledge.starter import starter_dir
 from amtslotse.models import SHARED_TENANT, TenantStatus
 from amtslotse.settings import Settings
 from amtslotse.store.sql_inbox import AuditEntry
@@ -117,8 +120,6 @@ def _check_name(tenant: str) -> None:
 
 
 def template_path() -> Path:
-    from amtslotse.knowledge.starter import starter_dir
-
     return starter_dir() / "tenants" / f"{TEMPLATE_TENANT}.toml"
 
 
@@ -256,9 +257,6 @@ def check_tenant(store, settings: Settings, tenant: str) -> CheckResult:
     """The tenant's configuration checked: `amtslotse check`'s reader checks (file and line of
     each problem), then what the lifecycle adds: placeholders from the template, the data
     the generated records (Art. 30, accessibility statement) need."""
-    from amtslotse.checks import run_checks
-    from amtslotse.governance.records import missing_record_data
-
     _check_name(tenant)
     found, checked = run_checks(settings, tenant)
     own = tenants_dir(settings) / f"{tenant}.toml"

@@ -25,6 +25,7 @@ from typing import Any
 
 from amtslotse.errors import InputError
 from amtslotse.settings import Settings
+from amtslotse.tenants import TenantConfigError, load_tenant_config
 
 FLOWS = {
     "conversations": "Gespräche",
@@ -128,8 +129,6 @@ def label_of(key: str) -> str:
 def usage_report(store, settings: Settings, tenant: str, month: str | None = None, today: date | None = None) -> UsageReport:
     """One tenant's month: flows counted on its days, stocks as of now, and notes where a
     figure cannot be what its name promises."""
-    from amtslotse.tenants import TenantConfigError, load_tenant_config
-
     label, start, end = month_range(month, today)
     counted = store.usage_totals(tenant, start, end)
     metrics = {key: 0 for key in FLOWS}

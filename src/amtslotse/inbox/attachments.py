@@ -49,8 +49,7 @@ from typing import Callable
 
 from amtslotse.inbox.mail import decode_text, html_to_text, megabytes
 from amtslotse.inbox.message import Attachment, IncomingMessage
-from amtslotse.knowledge.loaders import LoaderError, _read_docx, normalize_text
-from amtslotse.models import Document
+from amtslotse.knowledge.loaders import LoaderError, normalize_text, read_text_of
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 log = logging.getLogger(__name__)
@@ -317,14 +316,12 @@ def extract_text(attachment: Attachment, limits: Limits = DEFAULT_LIMITS) -> str
 
 def _docx_text(data: bytes, limits: Limits = DEFAULT_LIMITS) -> str:
     check_unpacked_size(data, limits.max_unpacked_bytes)
-    doc = Document(source="anhang.docx", title="")
     try:
-        _read_docx(Path("anhang.docx"), data, doc)  # the knowledge loader's reader: tables, headings
+        return read_text_of("anhang.docx", data)  # the knowledge loader's reader: tables, headings
     except LoaderError as exc:
         if isinstance(exc.__context__, MemoryError):  # the loader reports every failure as "beschädigt"
             raise MemoryError from None
         raise AttachmentError(exc.message) from None
-    return doc.text
 
 
 def check_unpacked_size(data: bytes, limit: int) -> None:

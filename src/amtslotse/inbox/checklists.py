@@ -16,8 +16,8 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+from amtslotse.categories import CATEGORIES
 from amtslotse.errors import DataFileError
-from amtslotse.inbox.categories import CATEGORIES
 
 
 def checklists_file() -> Path:

@@ -42,13 +42,16 @@ from pathlib import Path
 
 import numpy as np
 
+from amtslotse.categories import CATEGORIES, FLAGS
 from amtslotse.errors import DataFileError
-from amtslotse.inbox.categories import CATEGORIES, FLAGS
-from amtslotse.inbox.flags import PhraseMatcher, fold, read_phrase_folder, words
+from amtslotse.inbox.flags import PhraseMatcher, read_phrase_folder, words
 from amtslotse.jsonl import read_jsonl_lines
 from amtslotse.model_cache import read_model, write_model
 from amtslotse.privacy.redaction import redact
 from amtslotse.search.analysis import weighted_terms
+from amtslotse.search.embedders import get_embedder
+from amtslotse.settings import get_settings
+from amtslotse.text.fold import fold
 
 log = logging.getLogger(__name__)
 
@@ -142,8 +145,6 @@ def _scores(regression, x) -> np.ndarray:
 
 
 def _embedder():
-    from amtslotse.search.embedders import get_embedder
-
     return get_embedder(EMBEDDER)
 
 
@@ -307,8 +308,6 @@ def model_key(path: Path) -> str:
 
 def _cache_file(key: str, home: Path | None) -> Path:
     if home is None:
-        from amtslotse.settings import get_settings
-
         home = get_settings().home
     return Path(home) / "models" / f"triage-{key}.pkl"
 

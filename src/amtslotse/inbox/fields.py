@@ -26,9 +26,9 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from amtslotse.inbox.flags import fold
 from amtslotse.privacy.redaction import Kind, iban_valid, mark
 from amtslotse.text.dates import dates_in, parse_full_date, plain_digits
+from amtslotse.text.fold import fold
 
 # ---------------------------------------------------------------- the field
 
@@ -139,7 +139,7 @@ def _invalid_ibans(text: str, taken: list[Field]) -> list[Field]:
 # Month names and date parsing live in text/dates.py (one home, shared with the redaction);
 # here: which role a date plays.
 
-# Cues in folded form (flags.fold: lower case, umlauts as plain vowels, other diacritics off;
+# Cues in folded form (text.fold.fold: lower case, umlauts as plain vowels, other diacritics off;
 # Arabic ى as ي, ة as ه, أ/إ/آ as ا). The text before a date ends with one space.
 _FRIST_BEFORE = re.compile(
     r"(?:\bbis\s+(?:zum\s+|spatestens\s+|sp\.\s+|am\s+|den\s+|einschliesslich\s+)?"

@@ -12,7 +12,7 @@
 
 Recall first (DESIGN: "urgent need and deadlines are flagged for staff first"): a flag fires if
 any of these says so, and triage.py ORs the classifier's flags on top.
-- notlage: the Ask guard's urgent rules (`amtslotse.ask.guard`, hunger, eviction, energy
+- notlage: the Ask guard's urgent rules (`amtslotse.screening.guard`, hunger, eviction, energy
   cut-off, violence, suicide; six languages), plus the inbox word lists below, which also
   catch an announced cut-off or a Räumungsklage mentioned in passing.
 - frist: a deadline word that needs no date (Anhörung, Mitwirkungsaufforderung, Frist), or a
@@ -25,7 +25,7 @@ any of these says so, and triage.py ORs the classifier's flags on top.
 
 Word lists: `data/inbox/flags/<language>.txt`, `[section]` headers and one phrase per line
 (see that folder's README.md). Phrases match on folded text (lower case, ä/ae/a alike, other
-diacritics removed, as `ask.guard.normalize` does) and tolerate one typo in words of six or
+diacritics removed, as `text.fold.normalize` does) and tolerate one typo in words of six or
 more letters. The same `PhraseMatcher` serves routing keywords and tenant categories.
 """
 
@@ -39,25 +39,17 @@ from functools import lru_cache
 from importlib import resources
 from typing import Generic, TypeVar
 
-from amtslotse.ask.guard import check, normalize
 from amtslotse.errors import DataFileError
+from amtslotse.inbox.fields import extract_dates
+from amtslotse.screening.guard import check
+from amtslotse.text.fold import fold
 
 T = TypeVar("T")
 
 # ---------------------------------------------------------------- folding and matching
 
-_PLAIN = (("ae", "a"), ("oe", "o"), ("ue", "u"))
 _WORD = re.compile(r"\w+")
 _TYPO_MIN = 6  # words this long may carry one typo (shorter ones collide with other words)
-
-
-def fold(text: str) -> str:
-    """The matching form: guard.normalize (lower case, ä -> ae, diacritics off), then
-    ae/oe/ue -> a/o/u, so that "Räumung", "Raeumung" and "Raumung" are one word."""
-    folded = normalize(text)
-    for two, one in _PLAIN:
-        folded = folded.replace(two, one)
-    return folded
 
 
 def words(text: str) -> list[str]:
@@ -291,8 +283,6 @@ def rule_flags(text: str, today: date | None = None, dates: list | None = None) 
     any date a deadline cue belongs to counts, past or not, and a Bescheid date counts as
     recent (recall first). `dates`: the message's date fields if already extracted
     (fields.extract_dates), else they are extracted here."""
-    from amtslotse.inbox.fields import extract_dates
-
     verdict = check(text)  # the Ask guard: urgent situations in six languages
     reasons: list[str] = []
     if verdict.urgent:

@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from amtslotse.errors import InputError
-from amtslotse.inbox.message import IncomingMessage
+from amtslotse.inbox.imap import ImapConfig, poll
+from amtslotse.inbox.mail import MailError, parse_email, raw_hash
+from amtslotse.inbox.message import Attachment, IncomingMessage
 from amtslotse.models import SHARED_TENANT
 from amtslotse.privacy.redaction import redact
 from amtslotse.settings import Settings
@@ -75,8 +77,6 @@ def accept_mail(store, raw: bytes, tenant: str, settings: Settings, channel: str
     """Accept one raw e-mail (a file or an IMAP fetch). Unattended intake must neither lose a
     mail nor retry it forever: one over the limits is accepted without what does not fit (with
     a note for staff), one that cannot be read as a note with the original attached."""
-    from amtslotse.inbox.mail import MailError, parse_email
-
     try:
         message = parse_email(raw, channel=channel)
     except MailError as error:
@@ -114,8 +114,6 @@ def _fit(message: IncomingMessage, settings: Settings) -> IncomingMessage:
 
 def imap_config(settings: Settings):
     """The mailbox of the settings (AMTSLOTSE_IMAP_*) as an `ImapConfig`; None if no host is set."""
-    from amtslotse.inbox.imap import ImapConfig
-
     if not settings.imap_host:
         return None
     return ImapConfig(
@@ -128,8 +126,6 @@ def imap_config(settings: Settings):
 def poll_imap(store, settings: Settings, tenant: str, config=None) -> list[Accepted]:
     """One IMAP round for `tenant`: each unseen mail is accepted (committed) before the server
     marks it seen, so a crash in between means the mail is fetched again, and deduplicated."""
-    from amtslotse.inbox.imap import poll
-
     accepted: list[Accepted] = []
     poll(config or imap_config(settings), lambda raw: accepted.append(accept_mail(store, raw, tenant, settings, "imap")))
     return accepted
@@ -139,9 +135,6 @@ def _unreadable(
     raw: bytes, channel: str, settings: Settings, note: str, parsed: IncomingMessage | None = None,
 ) -> IncomingMessage:
     """A stand-in message: the note, the start of the text, the raw mail attached if it fits."""
-    from amtslotse.inbox.mail import raw_hash
-    from amtslotse.inbox.message import Attachment
-
     limit = settings.inbox_max_attachment_bytes
     text = note + (f"\n\n{parsed.text[:10_000]}" if parsed and parsed.text.strip() else "")
     return IncomingMessage(

@@ -37,8 +37,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from amtslotse.errors import UserError
 from amtslotse.inbox.message import Attachment, IncomingMessage
-from amtslotse.knowledge.loaders import _read_html, normalize_text
-from amtslotse.models import Document
+from amtslotse.knowledge.loaders import normalize_text, read_text_of
 
 MAX_MAIL_BYTES = 50 * 1024 * 1024  # larger files are refused by iter_mail_files (typical server limits: 20-50 MB)
 
@@ -166,9 +165,7 @@ def decode_text(data: bytes, declared: str | None) -> str:
 
 def html_to_text(html: str) -> str:
     """HTML mail body -> text, with the knowledge loader's walker (scripts, styles dropped)."""
-    doc = Document(source="mail.html", title="")
-    _read_html(Path("mail.html"), html.encode("utf-8"), doc)
-    return doc.text
+    return read_text_of("mail.html", html.encode("utf-8"))
 
 
 def _header(msg: EmailMessage, name: str) -> str:

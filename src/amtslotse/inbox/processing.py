@@ -35,7 +35,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Callable
 
+from amtslotse.ask import texts
+from amtslotse.ask.pipeline import Asker
+from amtslotse.inbox.attachments import Interrupted, Limits, analyze_isolated
+from amtslotse.inbox.checklists import checklist_for
+from amtslotse.inbox.classify import load_model
+from amtslotse.inbox.flags import NOTLAGE, rule_flags
 from amtslotse.inbox.message import Attachment
+from amtslotse.inbox.triage import Triager, priority_of
+from amtslotse.llm import get_llm
+from amtslotse.search.embedders import get_embedder
+from amtslotse.search.hybrid import Retriever
 from amtslotse.settings import Settings
 from amtslotse.store.sql_inbox import UNTRIAGED_PRIORITY, AuditEntry, InboxItem, TriageRecord, iso
 from amtslotse.tenants import load_tenant_config
@@ -115,7 +125,7 @@ class UrgentFirst:
     "urgent_flags"; the message stays 'pending'), so that it is on top of the staff queue
     while other messages' attachments are still being read."""
 
-    SAVED = frozenset({"notlage"})  # inbox.flags.NOTLAGE (not imported here: flags loads the guard)
+    SAVED = frozenset({NOTLAGE})
 
     SCAN = 1000  # pending messages looked at per round (ids only; each is read once)
 
@@ -159,8 +169,6 @@ def process_one(
 ) -> tuple[InboxItem | None, str]:
     """Process one message: ('done' | 'failed' | 'skipped'). Never raises for the message's sake.
     `wait`: called while an attachment is read; a true result stops (the message stays pending)."""
-    from amtslotse.inbox.attachments import Interrupted
-
     item = store.inbox_item(tenant, item_id, with_data=True)
     if item is None or item.triage_status != "pending":
         return item, "skipped"
@@ -199,9 +207,6 @@ def triage_message(item: InboxItem, settings: Settings, asker, triager,
                    wait: Callable[[], object] | None = None) -> TriageRecord:
     """Everything processing computes for one message, without writing anything. Each
     attachment is read in its own bounded process; one that cannot be read gets a note."""
-    from amtslotse.inbox.attachments import Interrupted, Limits, analyze_isolated
-    from amtslotse.inbox.checklists import checklist_for
-
     limits = Limits.from_settings(settings)
     attachments = []
     for number, stored in enumerate(item.attachments, start=1):
@@ -245,23 +250,19 @@ def triage_message(item: InboxItem, settings: Settings, asker, triager,
 def _rule_flags(item: InboxItem) -> list[str]:
     """The rule-based flags alone (no model): what a failed message can still tell."""
     try:
-        from amtslotse.inbox.flags import rule_flags
-
         return sorted(rule_flags(f"{item.subject}\n\n{item.body}", item.received_at.date()).flags)
     except Exception:  # noqa: BLE001 - best effort on a message that already failed
         return []
 
 
 def _priority(flags: list[str]) -> int:
-    from amtslotse.inbox.triage import priority_of
-
     return priority_of(flags)
 
 
 def draft_reply(asker, item: InboxItem, checklist: list[str], signature: str = "Ihr Jobcenter") -> dict:
     """A reply for staff to check: the Ask pipeline's general answer to the redacted message
     (with its sources) and the category's checklist of documents. Never sent by itself."""
-    answer = asker.ask(item.redacted, item.tenant, first_turn=False)
+    answer = asker.ask(item.redacted, item.tenant, first_turn=False, already_redacted=True)  # redacted at intake
     general = _general_part(answer)
     lines = ["Guten Tag,", "", f"vielen Dank für Ihre Nachricht (Zeichen: {item.reference})."]
     if general:
@@ -280,8 +281,6 @@ def _general_part(answer) -> str:
     """What of a chat answer fits a letter: the general rule with its sources. Chat-only
     parts (handover offers, emergency numbers for the citizen, "I am unsure") are left out:
     staff answer the case itself."""
-    from amtslotse.ask import texts
-
     if not answer.citations or answer.outcome not in ("answered", "handover"):
         return ""
     text = answer.answer
@@ -307,19 +306,11 @@ def _stage(reason: str, function, *args, **kwargs):
 
 def default_triager(settings: Settings, asker=None):
     """A Triager whose model is cached in this data folder and whose LLM (if any) is the Ask pipeline's."""
-    from amtslotse.inbox.classify import load_model
-    from amtslotse.inbox.triage import Triager
-
     llm = getattr(asker, "llm", None)
     return Triager(llm=llm, model=load_model(home=settings.home))
 
 
 def default_asker(store, settings: Settings):
-    from amtslotse.ask.pipeline import Asker
-    from amtslotse.llm import get_llm
-    from amtslotse.search.embedders import get_embedder
-    from amtslotse.search.hybrid import Retriever
-
     return Asker(Retriever(store, get_embedder(settings.embedder), settings), llm=get_llm(settings))
 
 

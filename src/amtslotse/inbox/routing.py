@@ -31,14 +31,22 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from amtslotse.categories import DEFAULT_CONFIG, FLAGS, InboxConfig
 from amtslotse.errors import DataFileError
-from amtslotse.inbox.categories import DEFAULT_CONFIG, FLAGS, InboxConfig
 from amtslotse.inbox.flags import PhraseMatcher
 
-if TYPE_CHECKING:
-    from amtslotse.inbox.triage import Triage
+
+class Triaged(Protocol):
+    """What routing reads of a triage (inbox.triage.Triage)."""
+
+    @property
+    def category(self) -> str: ...
+    @property
+    def flags(self) -> tuple[str, ...]: ...
+    @property
+    def words(self) -> tuple[str, ...]: ...
 
 DEFAULT_TEAM = "Eingangszone"
 TEAMS = ("Leistungsabteilung", "Arbeitsvermittlung", "KdU-Team", "Widerspruchsstelle", "Forderungsmanagement",
@@ -146,7 +154,7 @@ def _rule(raw: str, number: int, known: frozenset[str]) -> Rule:
     return Rule(categories, flag_set, matcher, team, number)
 
 
-def route_to_team(triage: Triage, config: InboxConfig | None = None) -> str:
+def route_to_team(triage: Triaged, config: InboxConfig | None = None) -> str:
     """The team for a triaged message under the tenant's rules (first match wins)."""
     config = config or DEFAULT_CONFIG
     words = list(triage.words)

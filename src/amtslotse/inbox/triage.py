@@ -30,18 +30,21 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 
-from amtslotse.errors import InputError
-from amtslotse.inbox.categories import (
+from amtslotse.categories import (
     CATEGORIES,
     DESCRIPTIONS,
     FALLBACK,
     InboxConfig,
     inbox_config,
 )
+from amtslotse.errors import InputError
 from amtslotse.inbox.classify import LinearModel, load_model, prepare
 from amtslotse.inbox.fields import Field, bescheid_date, deadline, extract_fields
-from amtslotse.inbox.flags import FRIST, NOTLAGE, PhraseMatcher, fold, rule_flags, words
+from amtslotse.inbox.flags import FRIST, NOTLAGE, PhraseMatcher, rule_flags, words
 from amtslotse.inbox.routing import route_to_team
+from amtslotse.llm import ChatMessage, LLMError, get_llm
+from amtslotse.settings import get_settings
+from amtslotse.text.fold import fold
 
 log = logging.getLogger(__name__)
 
@@ -201,8 +204,6 @@ def _keywords(keywords: tuple[str, ...]) -> PhraseMatcher[str]:
 
 def llm_messages(redacted: str, config: InboxConfig) -> list:
     """The prompt: the visible categories with a line each, then the redacted message."""
-    from amtslotse.llm import ChatMessage
-
     lines = []
     for key in config.keys:
         extra = next((e for e in config.extra_categories if e.key == key), None)
@@ -219,8 +220,6 @@ def llm_messages(redacted: str, config: InboxConfig) -> list:
 def llm_category(llm, redacted: str, config: InboxConfig) -> str | None:
     """The category an LLM chooses for a (redacted!) message, or None if it fails or its
     answer names no visible category."""
-    from amtslotse.llm import LLMError
-
     try:
         answer = llm.complete(llm_messages(redacted, config), max_tokens=12, temperature=0.0)
     except LLMError as error:
@@ -251,9 +250,6 @@ def parse_category(answer: str, config: InboxConfig) -> str | None:
 @lru_cache(maxsize=1)
 def default_triager() -> Triager:
     """A Triager with the LLM of the settings (None when none is configured)."""
-    from amtslotse.llm import get_llm
-    from amtslotse.settings import get_settings
-
     return Triager(llm=get_llm(get_settings()))
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 
+from amtslotse.knowledge.curated import CURATED_SOURCE
 from amtslotse.models import SHARED_TENANT, Passage
 from amtslotse.store.protocol import Store
 
@@ -47,8 +48,6 @@ def changed_after(versions: list[tuple[date | None, str]], since: date | None) -
 def curated_review_due(store: Store, tenant: str) -> list[dict]:
     """The tenant's curated answers (the shared layer's for "bund") that cite a § changed since
     they were written, one entry per answer and §."""
-    from amtslotse.knowledge.curated import CURATED_SOURCE
-
     laws = {d.source for d in store.documents(SHARED_TENANT) if d.kind == "law"}
     cache: dict[str, dict] = {}
     due = []

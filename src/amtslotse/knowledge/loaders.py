@@ -81,6 +81,23 @@ def load_file(
     return doc
 
 
+def read_text_of(name: str, data: bytes) -> str:
+    """The text of a file held in memory (an HTML mail body, a DOCX attachment), read by the
+    reader of its suffix as for ingest (headings as `#` lines, tables as rows), before
+    `normalize_text`. Raises LoaderError (German) for an unknown suffix or a broken file.
+
+    >>> read_text_of("mail.html", b"<p>Guten Tag,</p><script>x()</script><p>anbei.</p>")
+    'Guten Tag,\\n\\nanbei.'
+    """
+    path = Path(name)
+    reader = _READERS.get(path.suffix.lower())
+    if reader is None:
+        raise LoaderError(path, f"Dateiformat {path.suffix or '(ohne Endung)'} wird nicht unterstützt")
+    doc = Document(source=name, title="")
+    reader(path, data, doc)
+    return doc.text
+
+
 # --- text normalisation ---------------------------------------------------------------
 
 # Zero-width characters and soft hyphens vanish; no-break spaces become plain spaces so that

@@ -24,14 +24,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from amtslotse import plugins
 from amtslotse.errors import ConfigError
 from amtslotse.llm.protocol import LLM
-
-if TYPE_CHECKING:
-    from amtslotse.settings import Settings
+from amtslotse.settings import Settings, get_settings
 
 LLMFactory = Callable[["Settings"], LLM]
 """Builds a provider from the settings (it reads the llm_* fields it needs). It should be
@@ -77,8 +74,6 @@ def get_llm(settings: Settings | None = None) -> LLM | None:
     the object; providers are thread-safe. Unknown provider names raise ConfigError (a ValueError).
     """
     if settings is None:
-        from amtslotse.settings import get_settings
-
         settings = get_settings()
     name = provider_name(settings)
     if name == _NONE:

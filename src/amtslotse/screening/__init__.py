@@ -1,6 +1,6 @@
 """Screening model: a trained intent classifier that works beside the guard's rules.
 
-The guard (`amtslotse.ask.guard`) decides with rules first; this model is its safety net for
+The guard (`amtslotse.screening.guard`) decides with rules first; this model is its safety net for
 the wordings the rules do not list. It scores one citizen message for nine intents:
 
 - `answer`: a general question (also in the first person, also about a past or general

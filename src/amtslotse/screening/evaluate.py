@@ -22,7 +22,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
-from amtslotse.ask import guard
+from amtslotse.screening import guard
 from amtslotse.screening.model import URGENT_KINDS, default_model
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -1,6 +1,6 @@
 """The intent model: word and character n-grams, one multinomial logistic regression.
 
-Features, per message, after the guard's own normalization (`guard.normalize`: lower case,
+Features, per message, after the guard's own normalization (`text.fold.normalize`: lower case,
 umlauts folded, diacritics stripped; known misspellings corrected from `data/guard/typos.tsv`)
 and every digit run replaced by "0" ("Antrag vom 3.5." and "vom 12.11." look alike):
 - words: 1-2-grams, TF-IDF (sublinear);
@@ -34,6 +34,8 @@ import numpy as np
 
 from amtslotse.jsonl import read_jsonl_lines
 from amtslotse.model_cache import read_model, write_model
+from amtslotse.settings import get_settings
+from amtslotse.text.fold import fix_typos, normalize
 
 log = logging.getLogger(__name__)
 
@@ -115,9 +117,7 @@ _DIGITS = re.compile(r"\d+")
 
 def prepare(text: str) -> str:
     """The text the n-grams see: normalized like the guard's rules, typos fixed, digits as 0."""
-    from amtslotse.ask.guard import _fix_typos, normalize
-
-    return _DIGITS.sub("0", _fix_typos(normalize(text)))
+    return _DIGITS.sub("0", fix_typos(normalize(text)))
 
 
 # ---------------------------------------------------------------- the fitted model
@@ -257,8 +257,6 @@ def _cache_folder(home: Path | None) -> Path | None:
     if home is not None:
         return Path(home) / "models"
     try:
-        from amtslotse.settings import get_settings
-
         return get_settings().home / "models"
     except Exception as error:  # noqa: BLE001 - no usable settings: keep the model in memory only
         log.warning("Screening model not cached on disk (%s)", type(error).__name__)

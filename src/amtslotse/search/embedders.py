@@ -40,6 +40,7 @@ import numpy as np
 from amtslotse import plugins
 from amtslotse.errors import ConfigError
 from amtslotse.hookspecs import hookimpl
+from amtslotse.settings import get_settings
 
 
 @runtime_checkable
@@ -195,8 +196,6 @@ class _LocalModel:
 
     def __init__(self, batch_size: int | None = None, threads: int | None = None) -> None:
         if batch_size is None:
-            from amtslotse.settings import get_settings
-
             batch_size = get_settings().embed_batch_size
         self.batch_size = max(1, batch_size)
         self.threads = threads or cpu_budget()

@@ -42,6 +42,18 @@ Other embedders get DEFAULT_LEXICAL_WEIGHT."""
 DEFAULT_LEXICAL_WEIGHT = 0.6
 
 
+@dataclass(frozen=True)
+class Query:
+    """A question analysed once, for every step of the Ask flow that needs its words (search,
+    curated matching, the extract): `written`, its analysed words (analysis.weighted_terms);
+    `terms`, those plus the tenant's vocabulary and general synonyms, weighted down (what the
+    lexical search and the extract look for). Made by `Retriever.analyze` for one tenant."""
+
+    text: str
+    written: Counter[str]
+    terms: Counter[str]
+
+
 @dataclass
 class Retriever:
     store: Store
@@ -59,8 +71,15 @@ class Retriever:
 
     def query_terms(self, query: str, tenant: str) -> Counter[str]:
         """The query's analyzed words, plus the legal terms of the domain vocabulary and
-        general synonyms, both weighted down."""
-        return self._expanded(analysis.weighted_terms(query), tenant)
+        general synonyms, both weighted down (`analyze(query, tenant).terms`)."""
+        return self.analyze(query, tenant).terms
+
+    def analyze(self, text: str, tenant: str, written: Counter[str] | None = None) -> Query:
+        """`text` analysed for `tenant`: its words, plus the legal terms of the domain vocabulary
+        and general synonyms, both weighted down. `written`: its analysed words, if the caller
+        has them already (analysis.weighted_terms(text))."""
+        written = analysis.weighted_terms(text) if written is None else written
+        return Query(text, written, self._expanded(written, tenant))
 
     def _expanded(self, written: Counter[str], tenant: str) -> Counter[str]:
         # Both expansions start from the words written: a synonym does not trigger a
@@ -88,19 +107,21 @@ class Retriever:
         return vector
 
     def search(
-        self, query: str, tenant: str, as_of: date | None = None, limit: int = 10,
+        self, query: str | Query, tenant: str, as_of: date | None = None, limit: int = 10,
         keep: Callable[[Passage], bool] | None = None,
     ) -> list[Hit]:
-        """The best `limit` passages; `keep`: only passages it accepts (e.g. the question's scope)."""
+        """The best `limit` passages; `keep`: only passages it accepts (e.g. the question's scope).
+        `query`: a text, or a Query the caller analysed already (for this tenant)."""
         as_of = as_of or date.today()
         depth = max(limit, self.settings.search_candidates)
-        written = analysis.weighted_terms(query)
-        query_ids = analysis.hashed(self._expanded(written, tenant))
+        analyzed = query if isinstance(query, Query) else self.analyze(query, tenant)
+        written = analyzed.written
+        query_ids = analysis.hashed(analyzed.terms)
         lexical = self.store.search_lexical(tenant, query_ids, as_of, depth)
         dense: list[tuple[int, float]] = []
         if self.embedder is not None:
             dense = self.store.search_dense(
-                tenant, self.embedder.name, self.query_vector(query), as_of, depth,
+                tenant, self.embedder.name, self.query_vector(analyzed.text), as_of, depth,
                 lead_dims=getattr(self.embedder, "lead_dims", None),
             )
         weight = self.lexical_weight

@@ -18,8 +18,8 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import AliasChoices, BaseModel, Field
 
 from amtslotse.ask.conversation import ChatError
-from amtslotse.ask.handover import hand_over
 from amtslotse.ask.pipeline import Event
+from amtslotse.inbox.handover import hand_over
 from amtslotse.web.deps import PublicTenantDep, ServicesDep, public_tenant
 from amtslotse.web.errors import MAX_ID, ApiError
 from amtslotse.web.limits import check_rate

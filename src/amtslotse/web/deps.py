@@ -16,18 +16,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import Annotated, Optional
 
 from fastapi import Depends, FastAPI, Request
 
 from amtslotse.governance.tenants import TenantDisabled, require_active
+from amtslotse.inbox.processing import Worker
 from amtslotse.knowledge.vector_worker import VectorWorker
 from amtslotse.services import Services
 from amtslotse.tenants import TENANT_NAME, TenantConfig
 from amtslotse.web.errors import ApiError
-
-if TYPE_CHECKING:
-    from amtslotse.inbox.processing import Worker
 
 COOKIE = "amtslotse_staff"
 """The staff session cookie (the same token as the Bearer token of POST /api/v1/staff/login)."""
@@ -53,8 +51,6 @@ VectorWorkerDep = Annotated[Optional[VectorWorker], Depends(get_vector_worker)]
 
 def inbox_worker(app: FastAPI) -> Worker:
     """One background inbox processor per app (made with the first intake or at the start)."""
-    from amtslotse.inbox.processing import Worker
-
     worker = getattr(app.state, "inbox_worker", None)
     if worker is None:
         services = app.state.services

@@ -33,9 +33,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, ValidationError
 
+from amtslotse.categories import DEFAULT_CONFIG
+from amtslotse.errors import UserError
 from amtslotse.inbox import review
-from amtslotse.inbox.intake import IntakeError, accept
+from amtslotse.inbox.attachments import DOCUMENT_TYPES, safe_content_type
+from amtslotse.inbox.intake import IntakeError, accept, imap_config, poll_imap
 from amtslotse.inbox.message import Attachment, IncomingMessage
+from amtslotse.inbox.processing import run_background
 from amtslotse.inbox.triage import PRIORITY_LABELS as TRIAGE_PRIORITY_LABELS
 from amtslotse.privacy.redaction import mark
 from amtslotse.services import Services
@@ -178,9 +182,6 @@ def start_background(app: FastAPI) -> Callable[[], None]:
         ...
         stop_inbox()
     """
-    from amtslotse.inbox.intake import imap_config, poll_imap
-    from amtslotse.inbox.processing import run_background
-
     worker = inbox_worker(app)
     settings, store = worker.settings, worker.store
     config = imap_config(settings)
@@ -219,7 +220,6 @@ def list_messages(
 def get_message(key: str, services: ServicesDep, user: StaffDep, tenant: InboxTenant) -> InboxMessage:
     item = _call(review.open_message, services.store, tenant, key, user.name)
     labels = _labels(services, tenant)
-    from amtslotse.inbox.attachments import DOCUMENT_TYPES, safe_content_type
 
     return InboxMessage(
         **_summary(item, labels, datetime.now(timezone.utc)).model_dump(),
@@ -246,7 +246,6 @@ def get_attachment(key: str, services: ServicesDep, user: StaffDep, tenant: Inbo
     attachment = _call(review.open_attachment, services.store, tenant, key, attachment_id, user.name)  # audited there
     # Download only, with the type its bytes show (never the sender's text/html): opened in
     # the browser anyway, it may run nothing (sandbox).
-    from amtslotse.inbox.attachments import safe_content_type
 
     media_type = safe_content_type(attachment.content_type, attachment.data, attachment.filename)
     return Response(attachment.data, media_type=media_type, headers={
@@ -342,9 +341,6 @@ def _labels(services: Services, tenant: str):
     """The tenant's category labels (`TenantConfig.inbox()`); the built-in ones if its
     configuration is broken (the queue must stay readable; processing reports the error on
     each message)."""
-    from amtslotse.errors import UserError
-    from amtslotse.inbox.categories import DEFAULT_CONFIG
-
     try:
         return services.tenant(tenant).inbox()
     except UserError:

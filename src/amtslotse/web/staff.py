@@ -30,7 +30,8 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from amtslotse.inbox.categories import FLAGS
+from amtslotse.categories import DEFAULT_CONFIG, FLAGS
+from amtslotse.errors import UserError
 from amtslotse.inbox.fields import FIELD_LABELS
 from amtslotse.inbox.review import CLOSE_REASONS, STATE_LABELS
 from amtslotse.inbox.routing import TEAMS, teams
@@ -137,8 +138,6 @@ def context(services: ServicesDep, user: StaffDep, tenant: str | None = None) ->
 
 
 def _tenant_name(services: Services, tenant: str | None) -> str | None:
-    from amtslotse.errors import UserError
-
     try:
         return services.tenant(tenant).name if tenant else None
     except UserError:  # a broken tenant file: config_error says why
@@ -150,9 +149,6 @@ def _inbox_names(services: Services, tenant: str | None) -> tuple[list[dict], li
     forwarding), from `TenantConfig.inbox()`, and the configuration's error if any. A broken
     configuration gives the built-in names (the inbox stays usable; processing reports the
     error on each message, `amtslotse check` names file and line)."""
-    from amtslotse.errors import UserError
-    from amtslotse.inbox.categories import DEFAULT_CONFIG
-
     config, error = DEFAULT_CONFIG, None
     try:
         if tenant is not None:

@@ -60,6 +60,9 @@ from importlib import resources
 from typing import get_args
 
 from amtslotse.models import ScreeningOutcome
+from amtslotse.screening.language import detect_language
+from amtslotse.screening.model import default_model
+from amtslotse.text.fold import LETTER_SPACED, WORD, fix_typos, fold_pattern, normalize, unspace
 
 URGENT_KINDS = ("suicide", "violence", "homeless", "hunger", "eviction", "energy")  # also the tie-break order
 MATERIAL_KINDS = ("homeless", "hunger", "eviction", "energy")
@@ -102,54 +105,10 @@ class GuardVerdict:
         return "answer"
 
 
-# ---------------------------------------------------------------- normalization
-
-_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue"})
-_LETTER_FIX = str.maketrans({"ı": "i", "ł": "l", "đ": "d", "ø": "o", "ё": "е", "ـ": "",
-                             "أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه",
-                             "’": "'", "‘": "'", "`": "'", "´": "'", "“": '"', "”": '"', "„": '"'})
-_ARABIC_MARKS = re.compile("[\u064b-\u065f\u0670]")
-_SPACES = re.compile(r"[ \t\r\f\v]+")
-
-
-def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text)
-    text = "".join(c for c in text if unicodedata.category(c) != "Cf")  # zero-width tricks
-    text = text.casefold().translate(_UMLAUTS).translate(_LETTER_FIX)
-    out: list[str] = []
-    for c in unicodedata.normalize("NFD", text):
-        if unicodedata.combining(c) and out and out[-1].isascii():
-            continue  # a diacritic on a Latin letter
-        out.append(c)
-    return _ARABIC_MARKS.sub("", unicodedata.normalize("NFC", "".join(out)))
-
-
-@lru_cache(maxsize=4096)
-def normalize(text: str) -> str:
-    """Lower-case, fold German umlauts to ae/oe/ue and ß to ss, strip other Latin diacritics
-    (Turkish ç ş ğ ı, French é ...), unify Arabic letter variants, drop invisible characters.
-    Cyrillic keeps its letters (й, ї). Patterns in data/guard/ are folded the same way."""
-    return _SPACES.sub(" ", _fold(text)).strip()
-
-
-def _fold_pattern(pattern: str) -> str:
-    """Fold a pattern like the text, letting an umlaut also match its plain vowel ("für"
-    matches "fuer" and "fur"), because people without a German keyboard write both.
-    Escapes (\\b, \\s, \\W ...) are kept as written."""
-    parts = re.split(r"(\\.)", pattern)
-    for i in range(0, len(parts), 2):
-        part = unicodedata.normalize("NFKC", parts[i]).casefold()
-        for umlaut, plain in (("ä", "a"), ("ö", "o"), ("ü", "u")):
-            part = part.replace(umlaut, f"(?:{plain}e|{plain})")
-        parts[i] = _fold(part)
-    return "".join(parts)
-
-
 # ---------------------------------------------------------------- de-obfuscation
 
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "|": "l"})
 _LEET_TOKEN = re.compile(r"(?<![\w@$|])(?=[\w@$|]*[a-z])(?=[\w@$|]*[0-9@$|])[\w@$|]{3,}")
-_SPACED = re.compile(r"(?<!\w)\w(?:[ ._*\-]{1,4}\w(?!\w)){3,}")
 _CONFUSABLE = str.maketrans({"а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "у": "y", "х": "x", "і": "i",
                              "к": "k", "м": "m", "т": "t", "в": "b", "н": "h", "α": "a", "ο": "o", "ε": "e"})
 _MIXED_SCRIPT = re.compile(r"\b(?=\w*[a-z])(?=\w*[\u0370-\u04ff])\w+\b")
@@ -164,13 +123,8 @@ def _deobfuscate(text: str) -> tuple[str, list[str]]:
     text = unicodedata.normalize("NFKC", text).casefold()
     text = _MIXED_SCRIPT.sub(lambda m: m.group(0).translate(_CONFUSABLE), text)
     text = _LEET_TOKEN.sub(lambda m: m.group(0).translate(_LEET), text)
-    squashed = [re.sub(r"[\W_]+", "", m.group(0)) for m in _SPACED.finditer(text)]
-    return normalize(_unspace(text)), squashed
-
-
-def _unspace(text: str) -> str:
-    """Join letter-spaced words ("a l l e   A n w e i s u n g e n" -> "alle Anweisungen")."""
-    return _SPACED.sub(lambda m: " ".join(re.sub(r"[\W_]+", "", w) for w in re.split(r"[ ._*\-]{2,}", m.group(0))), text)
+    squashed = [re.sub(r"[\W_]+", "", m.group(0)) for m in LETTER_SPACED.finditer(text)]
+    return normalize(unspace(text)), squashed
 
 
 def _decoded_payloads(text: str) -> list[str]:
@@ -226,7 +180,7 @@ def _rules() -> dict[str, tuple[_Section, ...]]:
             elif section is None:
                 raise ValueError(f"{entry.name}: pattern before any [section]: {line}")
             else:
-                collected.setdefault((section, stem), []).append(_fold_pattern(_expand(line, macros)))
+                collected.setdefault((section, stem), []).append(fold_pattern(_expand(line, macros)))
     sections: dict[str, list[_Section]] = {}
     for (name, stem), patterns in collected.items():
         regex = re.compile("|".join(f"(?:{p})" for p in patterns))
@@ -253,22 +207,6 @@ def _hits(section: str, *texts: str) -> list[str]:
                     found.append(f"{sec.name}:{sec.source}")
                     break
     return found
-
-
-@lru_cache(maxsize=1)
-def _typo_map() -> dict[str, str]:
-    """Known misspellings of cue words (data/guard/typos.tsv: wrong<TAB>right)."""
-    text = resources.files("amtslotse").joinpath("data", "guard", "typos.tsv").read_text("utf-8")
-    pairs = (line.split("\t") for line in text.splitlines() if line.strip() and not line.startswith("#"))
-    return {normalize(a): normalize(b) for a, b in pairs}
-
-
-_WORD = re.compile(r"\w+")
-
-
-def _fix_typos(text: str) -> str:
-    typos = _typo_map()
-    return _WORD.sub(lambda m: typos.get(m.group(0), m.group(0)), text)
 
 
 # ---------------------------------------------------------------- the checks
@@ -360,10 +298,8 @@ SCREENING_MIN_WORDS = 4
 
 def _screening_scores(text: str, language: str):
     """The intent model's scores (amtslotse.screening), for the languages it was trained on."""
-    if language not in SCREENING_LANGUAGES or len(_WORD.findall(text)) < SCREENING_MIN_WORDS:
+    if language not in SCREENING_LANGUAGES or len(WORD.findall(text)) < SCREENING_MIN_WORDS:
         return None
-    from amtslotse.screening.model import default_model
-
     return default_model().scores(text)
 
 
@@ -372,7 +308,7 @@ def check(text: str, *, history: Sequence[str] = ()) -> GuardVerdict:
     messages of the conversation, oldest first: it keeps the language of a short follow-up and
     catches an injection split over two messages."""
     norm = normalize(text)
-    fixed = _fix_typos(norm)
+    fixed = fix_typos(norm)
     reasons: list[str] = []
 
     inj = _injection_reasons(norm, text)
@@ -420,118 +356,3 @@ def scan_document(text: str) -> bool:
     Cached: the same top passages come back for many questions."""
     norm = normalize(text)
     return bool(_injection_reasons(norm, text) or _hits("document", norm))
-
-
-# ---------------------------------------------------------------- language
-
-# Latin-script languages Jobcenter clients write in (Cyrillic, Arabic and Greek are told apart
-# by their letters first). Restricting py3langid to them keeps German apart from Dutch, Danish
-# or Afrikaans, which short German messages are otherwise often taken for.
-_LATIN_LANGS = ("de", "en", "tr", "pl", "ro", "it", "es", "fr", "pt", "sq", "hr", "vi", "hu", "cs", "sk", "lt", "lv")
-_PLACEHOLDER = re.compile(r"\[[A-Z][A-Z-]*\]")
-
-
-@lru_cache(maxsize=1)
-def _model():
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-
-
-@lru_cache(maxsize=4)
-def _identifier(languages: tuple[str, ...] = _LATIN_LANGS):
-    """py3langid restricted to `languages` (a copy of the loaded model, which is read once)."""
-    import copy
-
-    identifier = copy.copy(_model())
-    identifier.set_languages([code for code in languages if code in _model().labels])
-    return identifier
-
-
-@lru_cache(maxsize=1)
-def _word_languages() -> dict[str, tuple[str, ...]]:
-    """word -> the languages whose cue list holds it."""
-    index: dict[str, list[str]] = {}
-    for code, words in _cue_words().items():
-        for word in words:
-            index.setdefault(word, []).append(code)
-    return {word: tuple(codes) for word, codes in index.items()}
-
-
-@lru_cache(maxsize=1)
-def _cue_words() -> dict[str, frozenset[str]]:
-    """Frequent words per language (data/guard/language_words.txt: `de: ich du nicht ...`)."""
-    text = resources.files("amtslotse").joinpath("data", "guard", "language_words.txt").read_text("utf-8")
-    words: dict[str, set[str]] = {}
-    for line in text.splitlines():
-        if ":" in line and not line.startswith("#"):
-            code, rest = line.split(":", 1)
-            words.setdefault(code.strip(), set()).update(normalize(rest).split())
-    return {code: frozenset(ws) for code, ws in words.items()}
-
-
-_SCRIPT_LETTERS = {"latin": re.compile("[A-Za-z\u00c0-\u024f]"), "cyrillic": re.compile("[\u0400-\u04ff]"),
-                   "arabic": re.compile("[\u0620-\u064a\u066e-\u06d3\ufb50-\ufefc]"), "greek": re.compile("[\u0370-\u03ff]")}
-
-
-def _script_language(text: str) -> str | None:
-    """Non-Latin scripts decide by letters alone, which is exact where the model is weakest."""
-    counts = {script: len(letters.findall(text)) for script, letters in _SCRIPT_LETTERS.items()}
-    script = max(counts, key=counts.get)
-    if counts[script] == 0 or script == "latin":
-        return None
-    if script == "greek":
-        return "el"
-    lower = text.lower()
-    if script == "arabic":
-        return "fa" if re.search("[پچژگی]", lower) and not re.search("[ةىأإ]", lower) else "ar"
-    if re.search("[іїєґ]", lower):
-        return "uk"
-    if re.search("[ыэъё]", lower):
-        return "ru"
-    if re.search("[ђјљњћџ]", lower):
-        return "sr"
-    words = re.findall(r"\w+", normalize(text))
-    votes = {code: sum(w in _cue_words().get(code, ()) for w in words) for code in ("uk", "ru", "bg")}
-    best = max(votes, key=votes.get)
-    if votes[best] and list(votes.values()).count(votes[best]) == 1:
-        return best
-    return _identifier(("uk", "ru", "bg")).classify(text)[0]
-
-
-def detect_language(text: str, history: Sequence[str] = ()) -> str:
-    """ISO 639-1 code of a message. Short or ambiguous Latin-script messages are German unless
-    their words clearly say otherwise (or the conversation so far was in another language)."""
-    clean = _unspace(_PLACEHOLDER.sub(" ", text))
-    script = _script_language(clean)
-    if script:
-        return script
-    words = re.findall(r"\w+", normalize(clean))
-    if not words:
-        return detect_language(history[-1]) if history else "de"
-    votes = dict.fromkeys(_LATIN_LANGS, 0)
-    index = _word_languages()
-    for word in words:
-        for code in index.get(word, ()):
-            if code in votes:
-                votes[code] += 1
-    if re.search("[ğı]", clean.lower()):
-        votes["tr"] += 2  # letters only Turkish uses (a Turkish name in German text gets outvoted)
-    best_vote = max(votes, key=lambda c: (votes[c], c == "de"))
-    if len(words) <= 3:
-        if votes[best_vote] > votes["de"]:
-            return best_vote
-        if history and votes["de"] == 0:
-            return detect_language(history[-1])
-        return "de"
-    ranked = sorted(votes.values(), reverse=True)
-    if ranked[0] >= 3 and ranked[0] >= 2 * ranked[1]:
-        return best_vote  # the frequent words are clear: no need for the model
-    code, prob = _identifier().classify(clean[:200])  # the start is enough and keeps it fast
-    if code == "de":
-        return "de"
-    if votes["de"] > votes[code] and votes["de"] >= votes[best_vote]:
-        return "de"  # informal or misspelled German the model reads as another language
-    if prob >= 0.8 or votes[code] > 0:
-        return code
-    return best_vote if votes[best_vote] > votes["de"] else "de"

@@ -17,6 +17,8 @@ from datetime import datetime, timezone
 
 from amtslotse.ask import texts
 from amtslotse.ask.conversation import ChatError
+from amtslotse.inbox.intake import accept
+from amtslotse.inbox.message import IncomingMessage
 
 
 @dataclass(frozen=True)
@@ -32,9 +34,6 @@ class Receipt:
 
 def hand_over(services, conversation_id: str, summary: str, contact: str = "") -> Receipt:
     """Send the agreed summary to the inbox of the conversation's tenant."""
-    from amtslotse.inbox.intake import accept
-    from amtslotse.inbox.message import IncomingMessage
-
     settings = services.settings
     tenant = services.store.conversation_tenant(conversation_id)
     if tenant is None:
