@@ -20,14 +20,6 @@ PACKAGE = Path(amtslotse.__file__).resolve().parent
 
 NOT_YET: dict[str, str] = {
     # module: the failing example (its owner turns it into a runnable one or a `::` block)
-    "amtslotse.ask.choose": "uses `store` without defining it",
-    "amtslotse.ask.pipeline": "uses `retriever` without defining it",
-    "amtslotse.evaluation.grounding": "uses `answer` and `store` without defining them",
-    "amtslotse.knowledge.curated": "uses `store` without defining it",
-    "amtslotse.knowledge.law_changes": "uses `store` without defining it",
-    "amtslotse.knowledge.starter": "loads the starter pack into `store`, which it does not define",
-    "amtslotse.knowledge.vector_worker": "uses `store` and `embedder` without defining them",
-    "amtslotse.search.hybrid": "uses `store` and `embedder` without defining them",
     "amtslotse.search.lexical_index": "builds on `rows` it does not define",
     "amtslotse.search.postings": "uses `n_passages` without defining it",
 }

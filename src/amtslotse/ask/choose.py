@@ -7,10 +7,12 @@ finds the German answer). Beside that similarity, a lexical check in both direct
 the question the phrasing holds, and how much of the phrasing the question holds (a phrasing with
 words the question lacks, "neuer Name", asks something else).
 
-    >>> index = CuratedIndex(store, embedder)
-    >>> matches = index.match("Ich habe 3000 Euro gespart, ist das schlimm?", vector, "musterkreis", date.today())
-    >>> matches[0].passage.external_id, round(matches[0].similarity, 2)   # doctest: +SKIP
-    ('vermoegen-freibetrag', 0.91)
+Example (it needs a store and models, so it is not run as a doctest)::
+
+    index = CuratedIndex(store, embedder)
+    matches = index.match("Ich habe 3000 Euro gespart, ist das schlimm?", vector, "musterkreis", date.today())
+    matches[0].passage.external_id, round(matches[0].similarity, 2)
+    # -> ('vermoegen-freibetrag', 0.91)
 
 The vectors of phrasings are cached in the store (by model and text hash), like passage vectors,
 so a restart or a second worker computes none again.

@@ -1,9 +1,10 @@
 """The Ask flow (DESIGN flow 2): redact -> guard -> retrieve -> compose -> Answer.
 
-    >>> asker = Asker(retriever)
-    >>> answer = asker.ask("Muss ich mein Auto verkaufen?", tenant="musterkreis")
-    >>> answer.mode, answer.citations[0]["citation"]
-    ('extractive', '§ 12 Abs. 1 SGB II')
+Example (it needs a store and models, so it is not run as a doctest)::
+
+    asker = Asker(retriever)
+    answer = asker.ask("Muss ich mein Auto verkaufen?", tenant="musterkreis")
+    answer.outcome, answer.mode   # e.g. ('answered', 'curated'); answer.citations: the sources
 
 `stream()` is the one implementation; it yields the events the chat streams to the citizen
 (status at once, then sources, then text chunks, then the finished `Answer`), and `ask()`

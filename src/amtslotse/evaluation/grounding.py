@@ -5,8 +5,10 @@ the tenant's emergency contacts, the list of sources, and pieces of the passages
 (`Answer.passage_ids`; the extractive composer marks each cut with "…"). Whatever is left is
 text that came from somewhere else, for example an instruction smuggled into the question.
 
-    >>> leftover(answer, store, "musterkreis")
-    []          # grounded
+Example (it needs a store and models, so it is not run as a doctest)::
+
+    leftover(answer, store, "musterkreis")
+    # -> []          # grounded
 """
 
 from __future__ import annotations

@@ -1,10 +1,12 @@
 """Curated answers of a tenant as editable items: read back from the stored passages of the
 tenant's `curated.jsonl` document, written as that JSONL file and ingested again.
 
-    >>> items = curated_answers(store, "musterkreis")
-    >>> items[0]["id"], items[0]["question"]
-    ('regelbedarf-2026-alleinstehend', 'Wie hoch ist der Regelbedarf 2026 für eine alleinstehende Person?')
-    >>> save_curated_answers(store, settings, "musterkreis", items)   # edit = re-ingest
+Example (it needs a store and models, so it is not run as a doctest)::
+
+    items = curated_answers(store, "musterkreis")
+    items[0]["id"], items[0]["question"]
+    # -> ('regelbedarf-2026-alleinstehend', 'Wie hoch ist der Regelbedarf 2026 für eine alleinstehende Person?')
+    save_curated_answers(store, settings, "musterkreis", items)   # edit = re-ingest
 
 The store is the one place the answers live (no second copy on disk that could disagree):
 loaders._curated_record maps a JSONL line to a passage (answer -> text, question -> heading,

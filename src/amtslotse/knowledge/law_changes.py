@@ -6,9 +6,11 @@ review ("Prüfung fällig"), with the § and the day the change takes effect. An
 reviewed once its own `valid_from` is on or after that day (the editor confirmed or rewrote it
 for the new law). Computed from the store on request: nothing to keep in sync.
 
-    >>> due = curated_review_due(store, "musterkreis")
-    >>> due[0]["curated_id"], due[0]["citation"], due[0]["changed_on"]   # doctest: +SKIP
-    ('vermoegen-freibetraege', '§ 12 SGB II', '2027-01-01')
+Example (it needs a store and models, so it is not run as a doctest)::
+
+    due = curated_review_due(store, "musterkreis")
+    due[0]["curated_id"], due[0]["citation"], due[0]["changed_on"]
+    # -> ('vermoegen-freibetraege', '§ 12 SGB II', '2027-01-01')
 """
 
 from __future__ import annotations

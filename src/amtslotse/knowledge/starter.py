@@ -1,8 +1,10 @@
 """The starter pack: shared guidance pages (layer "bund") and the sample Landkreis
 "musterkreis" (local pages and curated answers), for a first run and for tests.
 
-    >>> load_starter(store, settings)       # idempotent: unchanged files are skipped
-    {'bund': IngestReport(...), 'musterkreis': IngestReport(...)}
+Example (it needs a store and models, so it is not run as a doctest)::
+
+    load_starter(store, settings)       # idempotent: unchanged files are skipped
+    # -> {'bund': IngestReport(...), 'musterkreis': IngestReport(...)}
 """
 
 from __future__ import annotations

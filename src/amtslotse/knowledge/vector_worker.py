@@ -4,10 +4,12 @@ A staff upload is searchable lexically the moment it is stored; dense search joi
 worker stores the passages' vectors, a batch at a time, so a long upload never holds up the
 request that brought it. The worker also embeds what a `amtslotse ingest --no-embed` left.
 
-    >>> worker = VectorWorker(store, embedder, batch_size=32)
-    >>> stop = worker.start()      # in the server's lifespan
-    >>> worker.request()           # after an upload: embed now rather than at the next round
-    >>> stop()
+Example (it needs a store and models, so it is not run as a doctest)::
+
+    worker = VectorWorker(store, embedder, batch_size=32)
+    stop = worker.start()      # in the server's lifespan
+    worker.request()           # after an upload: embed now rather than at the next round
+    stop()
 """
 
 from __future__ import annotations

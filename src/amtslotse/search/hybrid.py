@@ -2,10 +2,12 @@
 convex combination of normalised scores, whose lexical share follows how much of the
 question the best lexical passage covers.
 
-    >>> retriever = Retriever(store, get_embedder("e5-small"), settings)
-    >>> hits = retriever.search("Muss ich mein Auto verkaufen?", tenant="musterkreis")
-    >>> hits[0].passage.citation
-    '§ 12 SGB II'
+Example (it needs a store and models, so it is not run as a doctest)::
+
+    retriever = Retriever(store, get_embedder("e5-small"), settings)
+    hits = retriever.search("Muss ich mein Auto verkaufen?", tenant="musterkreis")
+    hits[0].passage.citation
+    # -> '§ 12 SGB II'
 """
 
 from __future__ import annotations
