@@ -73,9 +73,10 @@ def test_staff_workspace_shows_the_teams_of_the_tenants_relative_routing_file(te
 
 
 def test_inbox_api_labels_are_the_tenants(tenants):
-    from amtslotse.web.inbox_api import _labels
+    from amtslotse.web.deps import tenant_inbox
 
-    labels = _labels(_services(tenants), "testkreis")
+    labels, error = tenant_inbox(_services(tenants), "testkreis")
+    assert error is None
     assert labels == load_tenant_config("testkreis", tenants).inbox()
     assert labels.label("unterkunft") == "Wohnen und Heizen"
     assert labels.routing == tenants.tenants_dir / "routing-testkreis.tsv"

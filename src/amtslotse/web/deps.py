@@ -20,6 +20,8 @@ from typing import Annotated, Optional
 
 from fastapi import Depends, FastAPI, Request
 
+from amtslotse.categories import DEFAULT_CONFIG, InboxConfig
+from amtslotse.errors import UserError
 from amtslotse.governance.tenants import TenantDisabled, require_active
 from amtslotse.inbox.processing import Worker
 from amtslotse.knowledge.vector_worker import VectorWorker
@@ -56,6 +58,18 @@ def inbox_worker(app: FastAPI) -> Worker:
         services = app.state.services
         worker = app.state.inbox_worker = Worker(services.store, services.settings, services.asker)
     return worker
+
+
+def tenant_inbox(services: Services, tenant: str | None) -> tuple[InboxConfig, str | None]:
+    """A tenant's inbox configuration (`TenantConfig.inbox()`, the only way to it) and, if it is
+    broken, the built-in one with the error: the queue stays readable; processing reports the
+    error on each message and `amtslotse check` names file and line."""
+    if tenant is None:
+        return DEFAULT_CONFIG, None
+    try:
+        return services.tenant(tenant).inbox(), None
+    except UserError as problem:
+        return DEFAULT_CONFIG, str(problem)
 
 
 def get_inbox_worker(request: Request) -> Worker:

@@ -33,8 +33,6 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, ValidationError
 
-from amtslotse.categories import DEFAULT_CONFIG
-from amtslotse.errors import UserError
 from amtslotse.inbox import review
 from amtslotse.inbox.attachments import DOCUMENT_TYPES, safe_content_type
 from amtslotse.inbox.intake import IntakeError, accept, imap_config, poll_imap
@@ -45,7 +43,15 @@ from amtslotse.privacy.redaction import mark
 from amtslotse.services import Services
 from amtslotse.store.sql_inbox import UNTRIAGED_PRIORITY, IdempotencyConflict, InboxItem
 from amtslotse.store.sql_staff import ApiKey
-from amtslotse.web.deps import InboxTenant, ServicesDep, StaffDep, StaffUser, get_inbox_worker, inbox_worker
+from amtslotse.web.deps import (
+    InboxTenant,
+    ServicesDep,
+    StaffDep,
+    StaffUser,
+    get_inbox_worker,
+    inbox_worker,
+    tenant_inbox,
+)
 from amtslotse.web.errors import MAX_BODY_BYTES, MAX_ID, ApiError
 from amtslotse.web.limits import check_rate
 from amtslotse.web.staff_schemas import (
@@ -212,14 +218,14 @@ def list_messages(
         received_before=now - timedelta(hours=min_age_hours) if min_age_hours is not None else None,
         received_after=now - timedelta(hours=max_age_hours) if max_age_hours is not None else None,
     )
-    labels = _labels(services, tenant)
+    labels = tenant_inbox(services, tenant)[0]
     return InboxPage(tenant=tenant, items=[_summary(i, labels, now) for i in items], limit=limit, offset=offset)
 
 
 @staff.get("/{key}", summary="Eine Nachricht mit markierten persönlichen Daten, Feldern und Entwurf")
 def get_message(key: str, services: ServicesDep, user: StaffDep, tenant: InboxTenant) -> InboxMessage:
     item = _call(review.open_message, services.store, tenant, key, user.name)
-    labels = _labels(services, tenant)
+    labels = tenant_inbox(services, tenant)[0]
 
     return InboxMessage(
         **_summary(item, labels, datetime.now(timezone.utc)).model_dump(),
@@ -285,7 +291,7 @@ class CloseIn(BaseModel):
 
 def _step(services: Services, user: StaffUser, tenant: str, function, key: str, *args) -> InboxStep:
     item = _call(function, services.store, tenant, key, user.name, *args)
-    summary = _summary(item, _labels(services, tenant), datetime.now(timezone.utc))
+    summary = _summary(item, tenant_inbox(services, tenant)[0], datetime.now(timezone.utc))
     return InboxStep(**summary.model_dump(), draft=item.draft)
 
 
@@ -335,16 +341,6 @@ def _call(function, *args):
         return function(*args)
     except review.ReviewError as error:
         raise ApiError(error.status, error.code, str(error)) from None
-
-
-def _labels(services: Services, tenant: str):
-    """The tenant's category labels (`TenantConfig.inbox()`); the built-in ones if its
-    configuration is broken (the queue must stay readable; processing reports the error on
-    each message)."""
-    try:
-        return services.tenant(tenant).inbox()
-    except UserError:
-        return DEFAULT_CONFIG
 
 
 def _summary(item: InboxItem, labels, now: datetime) -> InboxSummary:

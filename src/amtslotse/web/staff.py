@@ -37,7 +37,7 @@ from amtslotse.inbox.review import CLOSE_REASONS, STATE_LABELS
 from amtslotse.inbox.routing import TEAMS, teams
 from amtslotse.services import Services
 from amtslotse.tenants import TENANT_NAME
-from amtslotse.web.deps import ServicesDep, StaffDep
+from amtslotse.web.deps import ServicesDep, StaffDep, tenant_inbox
 from amtslotse.web.errors import ApiError
 from amtslotse.web.widget import SECURITY_HEADERS, static_file_response
 
@@ -149,10 +149,8 @@ def _inbox_names(services: Services, tenant: str | None) -> tuple[list[dict], li
     forwarding), from `TenantConfig.inbox()`, and the configuration's error if any. A broken
     configuration gives the built-in names (the inbox stays usable; processing reports the
     error on each message, `amtslotse check` names file and line)."""
-    config, error = DEFAULT_CONFIG, None
+    config, error = tenant_inbox(services, tenant)
     try:
-        if tenant is not None:
-            config = services.tenant(tenant).inbox()
         names = teams(config)
     except UserError as problem:
         config, names, error = DEFAULT_CONFIG, sorted(TEAMS), str(problem)

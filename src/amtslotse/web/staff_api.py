@@ -23,9 +23,8 @@ from amtslotse.analytics.report import MAX_DAYS
 from amtslotse.ask.conversation import PUBLIC_FIELDS
 from amtslotse.services import Services
 from amtslotse.tenants import TenantConfigError
-from amtslotse.web.deps import AnalyticsTenant, ServicesDep, StaffTenant
+from amtslotse.web.deps import AnalyticsTenant, ServicesDep, StaffTenant, tenant_inbox
 from amtslotse.web.errors import ApiError
-from amtslotse.web.inbox_api import _labels
 from amtslotse.web.staff_gaps import router as gaps_router
 from amtslotse.web.staff_knowledge import router as knowledge_router
 from amtslotse.web.staff_schemas import AnalyticsReport, SearchTest
@@ -56,7 +55,7 @@ def _report(services: Services, tenant: str, days: int) -> dict:
                                     limit=INBOX_PAGE, offset=offset):
         items += page
         offset += INBOX_PAGE
-    report = build_report(turns, items, period, minutes, _labels(services, tenant).label)
+    report = build_report(turns, items, period, minutes, tenant_inbox(services, tenant)[0].label)
     return {"tenant": tenant, "tenant_name": config.name} | report
 
 
