@@ -28,8 +28,8 @@ NOT_YET: dict[str, str] = {
     "amtslotse.knowledge.starter": "loads the starter pack into `store`, which it does not define",
     "amtslotse.knowledge.vector_worker": "uses `store` and `embedder` without defining them",
     "amtslotse.search.hybrid": "uses `store` and `embedder` without defining them",
-    "amtslotse.search.lexical_index": "builds on `rows` it does not define",
-    "amtslotse.search.postings": "uses `n_passages` without defining it",
+    "amtslotse.store.index.lexical": "builds on `rows` it does not define",
+    "amtslotse.store.index.postings": "uses `n_passages` without defining it",
 }
 """Modules whose examples fail today, with the reason (see the report of issue 10)."""
 

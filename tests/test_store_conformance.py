@@ -17,12 +17,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from amtslotse.models import SHARED_TENANT, Document, Passage
+from amtslotse.errors import StoreError
+from amtslotse.models import SHARED_TENANT, Analyzed, Document, DocumentInfo, Passage
 from amtslotse.search import analysis
 from amtslotse.search.indexing import analyze_passage
 from amtslotse.store.migrations import MIGRATIONS, apply_migrations
-from amtslotse.store.protocol import Analyzed, DocumentInfo
-from amtslotse.store.sql_base import StoreError
 from conftest import make_store_factory
 from shared_data import LAW as LAW_DIR
 from shared_data import requires_shared

@@ -26,9 +26,8 @@ from typing import Any
 
 from amtslotse.errors import InputError, UserError
 from amtslotse.governance.audit import COOPERATIVE
-from amtslotse.models import SHARED_TENANT
+from amtslotse.models import SHARED_TENANT, AuditEntry
 from amtslotse.settings import Settings
-from amtslotse.store.sql_inbox import AuditEntry
 from amtslotse.tenants import TENANT_NAME, TenantConfigError, load_tenant_config, load_tenant_file
 
 TEMPLATE_TENANT = "musterkreis"

@@ -21,10 +21,9 @@ from datetime import datetime, timedelta, timezone
 
 from amtslotse.errors import InputError
 from amtslotse.inbox.message import IncomingMessage
-from amtslotse.models import SHARED_TENANT
+from amtslotse.models import SHARED_TENANT, InboxAttachment, InboxItem
 from amtslotse.privacy.redaction import redact
 from amtslotse.settings import Settings
-from amtslotse.store.sql_inbox import InboxAttachment, InboxItem
 from amtslotse.tenants import TenantConfigError, load_tenant_config
 
 log = logging.getLogger(__name__)

@@ -36,8 +36,8 @@ from datetime import date, datetime, timezone
 from typing import Callable
 
 from amtslotse.inbox.message import Attachment
+from amtslotse.models import UNTRIAGED_PRIORITY, AuditEntry, InboxItem, TriageRecord, iso
 from amtslotse.settings import Settings
-from amtslotse.store.sql_inbox import UNTRIAGED_PRIORITY, AuditEntry, InboxItem, TriageRecord, iso
 from amtslotse.tenants import load_tenant_config
 
 log = logging.getLogger(__name__)

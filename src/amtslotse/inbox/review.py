@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from amtslotse.errors import InputError
-from amtslotse.store.sql_inbox import AuditEntry, InboxItem, iso, utc_now
+from amtslotse.models import AuditEntry, InboxItem, iso, utc_now
 
 STATE_LABELS = {
     "new": "neu", "in_review": "in Bearbeitung", "answered": "beantwortet", "forwarded": "weitergeleitet",

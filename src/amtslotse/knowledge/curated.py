@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Iterable
 
 from amtslotse.knowledge.ingest import IngestReport, ingest_paths
-from amtslotse.models import Passage
+from amtslotse.models import AuditEntry, Passage
 from amtslotse.settings import Settings
 
 CURATED_SOURCE = "curated.jsonl"
@@ -93,8 +93,6 @@ def save_curated_answers(
             path.write_text(to_jsonl(items), encoding="utf-8")
             report = ingest_paths([path], store, settings, tenant=tenant, workers=0, actor=None)
     if change is not None and not report.failed:
-        from amtslotse.store.sql_inbox import AuditEntry
-
         store.append_audit(AuditEntry(tenant, actor, change[0], "curated", change[1]))
     return report
 

@@ -21,12 +21,12 @@ import numpy as np
 
 from amtslotse.knowledge.loaders import LoaderError, iter_source_files, load_file
 from amtslotse.knowledge.splitter import split_document
-from amtslotse.models import Document, Passage
+from amtslotse.models import Analyzed, AuditEntry, Document, Passage
 from amtslotse.search import keywords
 from amtslotse.search.embedders import Embedder, cpu_budget
 from amtslotse.search.indexing import analyze_passage, index_fingerprint
 from amtslotse.settings import Settings
-from amtslotse.store.protocol import Analyzed, Store
+from amtslotse.store.protocol import Store
 
 PARALLEL_MIN_FILES = 64
 """Fewer files are prepared in this process: starting worker processes takes about a second."""
@@ -103,8 +103,6 @@ def ingest_paths(
 
 
 def _audit_upload(store: Store, document: Document, passages: int, actor: str) -> None:
-    from amtslotse.store.sql_inbox import AuditEntry
-
     day = lambda value: value.isoformat() if value else None  # noqa: E731
     store.append_audit(AuditEntry(
         document.tenant, actor, "document_uploaded", "document", document.source,
@@ -115,8 +113,6 @@ def _audit_upload(store: Store, document: Document, passages: int, actor: str) -
 def remove_document(store: Store, tenant: str, source: str, valid_from: date | None, actor: str) -> int:
     """Delete a tenant's document (all versions, or the one valid from `valid_from`), audited
     as "document_deleted" when there was one; returns the versions deleted."""
-    from amtslotse.store.sql_inbox import AuditEntry
-
     deleted = store.delete_document(tenant, source, valid_from)
     if deleted:
         store.append_audit(AuditEntry(

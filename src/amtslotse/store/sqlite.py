@@ -11,11 +11,12 @@ from typing import Any
 
 import numpy as np
 
-from amtslotse.search.dense_index import DenseIndex
-from amtslotse.search.lexical_index import NEVER
+from amtslotse.errors import StoreError
+from amtslotse.models import StoreStats
+from amtslotse.store.index.dense import DenseIndex
+from amtslotse.store.index.lexical import NEVER
 from amtslotse.store.migrations import apply_migrations
-from amtslotse.store.protocol import StoreStats
-from amtslotse.store.sql_base import SqlStore, StoreError, _as_date, day_number
+from amtslotse.store.sql_base import SqlStore, _as_date, day_number
 
 
 class SqliteStore(SqlStore):

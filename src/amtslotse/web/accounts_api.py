@@ -27,7 +27,7 @@ from pydantic import BaseModel, Field
 from amtslotse.errors import InputError
 from amtslotse.governance import accounts
 from amtslotse.governance.audit import COOPERATIVE
-from amtslotse.store.sql_staff import ROLES, ApiKey, StaffAccount
+from amtslotse.models import ROLES, ApiKey, StaffAccount
 from amtslotse.web.auth import COOKIE, StaffUser, checked_password, require_staff, staff_tenant
 from amtslotse.web.errors import MAX_ID, ApiError
 

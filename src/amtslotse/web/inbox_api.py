@@ -33,13 +33,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, ValidationError
 
+from amtslotse.errors import IdempotencyConflict
 from amtslotse.inbox import review
 from amtslotse.inbox.intake import IntakeError, accept
 from amtslotse.inbox.message import Attachment, IncomingMessage
 from amtslotse.inbox.triage import PRIORITY_LABELS as TRIAGE_PRIORITY_LABELS
+from amtslotse.models import UNTRIAGED_PRIORITY, ApiKey, InboxItem
 from amtslotse.privacy.redaction import mark
-from amtslotse.store.sql_inbox import UNTRIAGED_PRIORITY, IdempotencyConflict, InboxItem
-from amtslotse.store.sql_staff import ApiKey
 from amtslotse.web.auth import StaffUser, require_staff, staff_tenant
 from amtslotse.web.errors import MAX_BODY_BYTES, MAX_ID, ApiError
 from amtslotse.web.limits import check_rate

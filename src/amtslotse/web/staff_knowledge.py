@@ -30,7 +30,7 @@ from amtslotse.knowledge.curated import CURATED_SOURCE, curated_answers, new_id,
 from amtslotse.knowledge.law_changes import curated_review_due
 from amtslotse.knowledge.ingest import ingest_paths, remove_document
 from amtslotse.knowledge.loaders import SUPPORTED_SUFFIXES
-from amtslotse.store.sql_inbox import AuditEntry
+from amtslotse.models import AuditEntry
 from amtslotse.web.auth import StaffUser, require_staff, staff_tenant
 from amtslotse.web.errors import ApiError
 

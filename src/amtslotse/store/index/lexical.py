@@ -42,7 +42,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from amtslotse.search.postings import add_columns
+from amtslotse.store.index.postings import add_columns
 
 K1 = 1.2
 B = 0.75

@@ -1,8 +1,9 @@
-"""Domain objects that flow through ingest and search.
+"""Knowledge: the objects that flow through ingest and search.
 
 A `Document` is what a loader reads from one source file; the splitter cuts it into
 `Passage`s, the unit that is indexed, retrieved and cited. A `Hit` is a passage found by
-a search, with its score.
+a search, with its score. `Analyzed` is a passage's lexical form as the store keeps it;
+`DocumentInfo` and `StoreStats` are what the store reports about documents.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date
+
+import numpy as np
 
 SHARED_TENANT = "bund"
 EMBEDDED_TEXT_CHARS = 1000  # of a passage's text, after its card, go into its vector
@@ -127,6 +130,37 @@ class Hit:
             "score": round(self.score, 6),
             "text": p.text,
         }
+
+
+@dataclass(frozen=True)
+class Analyzed:
+    """A passage's lexical representation: hashed analyzed terms and their counts."""
+
+    term_ids: np.ndarray  # int64, unique
+    term_freqs: np.ndarray  # int32, same length
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """A stored document version, as listed (with its number of passages)."""
+
+    id: int
+    tenant: str
+    source: str
+    title: str
+    kind: str
+    valid_from: date | None
+    valid_to: date | None
+    content_hash: str
+    passages: int
+
+
+@dataclass(frozen=True)
+class StoreStats:
+    documents: int
+    passages: int
+    vectors: int  # passages that have a vector for the active model
+    size_bytes: int
 
 
 def valid_on(valid_from: date | None, valid_to: date | None, day: date) -> bool:
