@@ -19,9 +19,10 @@ import pytest
 
 from amtslotse.errors import StoreError
 from amtslotse.models import SHARED_TENANT
+from amtslotse.store import migrations
 from amtslotse.store.migrations import MIGRATIONS, apply_migrations
 from amtslotse.testing.store import StoreConformance
-from amtslotse.testing.store.corpus import DIM, LAW, MODEL, T_PAGES, TODAY, T, add, bulk_load, terms, unit
+from amtslotse.testing.store.corpus import DIM, LAW, MODEL, T_PAGES, TODAY, T, add, bulk_load, lexical_ids, terms, unit
 from conftest import make_store_factory
 from shared_data import LAW as LAW_DIR
 from shared_data import requires_shared
@@ -35,7 +36,7 @@ class TestSqlStores(StoreConformance):
         return store_factory
 
 
-# --- migrations ----------------------------------------------------------------------------
+# --- migrations (named functions, recorded by name: store/migrations.py) ----------------------
 def dialect_of(store) -> str:
     return "postgres" if type(store).__name__ == "PostgresStore" else "sqlite"
 
@@ -64,6 +65,64 @@ def test_a_store_with_numbered_migrations_keeps_its_data(store_factory):
     applied = apply_migrations(first, dialect_of(first))
     assert applied == [m.__name__ for m in MIGRATIONS[3:]]
     assert [p.id for p in first.get_passages(SHARED_TENANT, ids)] == ids
+
+
+RECORDED_NAMES = [
+    "documents_passages_vectors", "passage_meta", "conversations_inbox_audit_staff", "security_limits",
+    "governance", "limits_tenant",
+]
+"""What databases made by the code so far have recorded in `migrations`: a name that changed
+would run its migration again on every existing database."""
+
+
+def test_applied_migrations_keep_their_names():
+    assert [m.__name__ for m in MIGRATIONS[: len(RECORDED_NAMES)]] == RECORDED_NAMES
+    assert len({m.__name__ for m in MIGRATIONS}) == len(MIGRATIONS)
+
+
+def schema(store) -> list[tuple[str, str, str]]:
+    """(table, column, type) of every table, from the database's catalogue."""
+    if dialect_of(store) == "sqlite":
+        rows = store._read(
+            "SELECT m.name, p.name, p.type FROM sqlite_master m JOIN pragma_table_info(m.name) p "
+            "WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'"
+        )
+    else:
+        rows = store._read(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = 'public'"
+        )
+    return sorted((str(t), str(c), str(k)) for t, c, k in rows)
+
+
+@pytest.mark.parametrize("applied", [2, 4])
+def test_a_database_of_an_earlier_version_migrates(store_factory, tmp_path, request, monkeypatch, applied):
+    """A database made by earlier code (its first `applied` migrations recorded by name, with
+    data) gets the missing migrations when a store opens it, keeps its data and ends with the
+    schema of a new database."""
+    fresh = store_factory()
+    expected = schema(fresh)
+    fresh.close()
+    earlier = make_store_factory(store_factory.kind, tmp_path / "earlier", request)  # another, empty database
+    request.addfinalizer(earlier.close_all)
+    with monkeypatch.context() as patch:
+        patch.setattr(migrations, "MIGRATIONS", MIGRATIONS[:applied])
+        old = earlier()
+    assert sorted(r[0] for r in old._read("SELECT name FROM migrations")) == sorted(RECORDED_NAMES[:applied])
+    ids = add(old, "sgb2.md", LAW)
+    if applied >= 4:  # rate counters and failed logins, before they named their tenant
+        with old._tx() as cur:
+            cur.execute("INSERT INTO rate_counters(bucket, window_start, hits) VALUES ('chat:client:1f3a', 60, 3)")
+            cur.execute("INSERT INTO login_failures(key, failures, last_at, locked_until) VALUES ('account:9b1c', 2, 1.5, 0)")
+    old.close()
+
+    store = earlier()
+    assert sorted(r[0] for r in store._read("SELECT name FROM migrations")) == sorted(m.__name__ for m in MIGRATIONS)
+    assert schema(store) == expected
+    assert [p.id for p in store.get_passages(SHARED_TENANT, ids)] == ids
+    assert lexical_ids(store, SHARED_TENANT, "Kraftfahrzeug Vermögen")[0] == ids[1]
+    if applied >= 4:
+        assert store._read("SELECT bucket, hits, tenant FROM rate_counters") == [("chat:client:1f3a", 3, None)]
+        assert store._read("SELECT key, failures, tenant FROM login_failures") == [("account:9b1c", 2, None)]
 
 
 # --- PostgreSQL only ------------------------------------------------------------------------
