@@ -155,9 +155,9 @@ def open_store(kind: str, workdir: Path):
 def run_ours(args: argparse.Namespace) -> dict:
     """Ingest, index rebuild, lexical and hybrid latency of one store; returns the figures."""
     from amtslotse.knowledge.ingest import ingest_paths
-    from amtslotse.search.dense_index import DenseIndex
     from amtslotse.search.embedders import get_embedder
     from amtslotse.search.hybrid import Retriever
+    from amtslotse.store.index.dense import DenseIndex
 
     workdir = Path(args.workdir)
     queries = questions(args.queries)

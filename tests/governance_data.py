@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from amtslotse.store.protocol import Turn
-from amtslotse.store.sql_inbox import InboxAttachment, InboxItem
+from amtslotse.models import InboxAttachment, InboxItem, Turn
 
 PASSWORD = "Verwaltung-2026-geheim"
 

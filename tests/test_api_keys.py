@@ -15,7 +15,8 @@ from datetime import datetime, timedelta, timezone
 import httpx
 import pytest
 
-from amtslotse.store.sql_inbox import IdempotencyConflict, InboxItem
+from amtslotse.errors import IdempotencyConflict
+from amtslotse.models import InboxItem
 from amtslotse.web.limits import hashed
 from loopback_app import TENANT, cli, serve
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from amtslotse.governance.audit import COOPERATIVE, record, verify_all, verify_chain
-from amtslotse.store.sql_inbox import AuditEntry
+from amtslotse.models import AuditEntry
 
 pytest_plugins = ["governance_fixtures"]  # the `cli` and `gov` fixtures
 
@@ -86,7 +86,7 @@ def test_a_changed_entry_is_named(store):
 
 def test_a_changed_actor_is_named_even_with_a_recomputed_chain_row(store):
     """Rewriting one entry and its own hash breaks the link to the next entry."""
-    from amtslotse.store.sql_governance import audit_hash
+    from amtslotse.models import audit_hash
 
     ids = fill(store)
     drop_triggers(store)
@@ -180,7 +180,7 @@ def test_concurrent_writers_keep_one_chain(store_factory):
 def test_inbox_writes_are_chained_too(store):
     """Intake, triage and review write their entries through the same path."""
     from amtslotse.inbox import review
-    from amtslotse.store.sql_inbox import InboxItem
+    from amtslotse.models import InboxItem
 
     now = datetime.now(timezone.utc)
     item = InboxItem(tenant=T, channel="api", external_id="k-1", received_at=now, body="Hallo", redacted="Hallo",

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from amtslotse.store.protocol import Turn
-from amtslotse.store.sql_conversations import ConversationConflict
+from amtslotse.errors import ConversationConflict
+from amtslotse.models import Turn
 
 NOW = datetime(2026, 11, 24, 22, 0, tzinfo=timezone.utc)
 

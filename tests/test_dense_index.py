@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from amtslotse.search.dense_index import TWO_PASS_MIN_ROWS, DenseIndex
+from amtslotse.store.index.dense import TWO_PASS_MIN_ROWS, DenseIndex
 
 LEAD, REST = 48, 64
 

@@ -20,8 +20,6 @@ PACKAGE = Path(amtslotse.__file__).resolve().parent
 
 NOT_YET: dict[str, str] = {
     # module: the failing example (its owner turns it into a runnable one or a `::` block)
-    "amtslotse.search.lexical_index": "builds on `rows` it does not define",
-    "amtslotse.search.postings": "uses `n_passages` without defining it",
 }
 """Modules whose examples fail today, with the reason (see the report of issue 10)."""
 

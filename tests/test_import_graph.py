@@ -21,21 +21,11 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parent.parent / "src"
 ROOT = "amtslotse"
 
-KNOWN_PACKAGE_CYCLES: frozenset[frozenset[str]] = frozenset({
-    # search <-> store: fixed on branch i10-store (the lexical and dense indexes move under
-    # store/); remove this exemption when that branch is merged.
-    frozenset({"search", "store"}),
-})
-"""Package cycles another branch removes; each named with the branch that removes it."""
+KNOWN_PACKAGE_CYCLES: frozenset[frozenset[str]] = frozenset()
+"""Package cycles another branch removes, each named with that branch (none today)."""
 
-KNOWN_MODULE_CYCLES: frozenset[frozenset[str]] = frozenset({
-    # store/protocol.py imports record types from the sql_* mixins, sql_base imports the mixins,
-    # and two mixins import sql_base/sqlite inside methods: fixed on branch i10-store (domain
-    # types move to models.py); remove this exemption when that branch is merged.
-    frozenset({"amtslotse.store.protocol", "amtslotse.store.sql_analytics", "amtslotse.store.sql_base",
-               "amtslotse.store.sql_conversations", "amtslotse.store.sql_governance", "amtslotse.store.sqlite"}),
-})
-"""Module cycles another branch removes; each named with the branch that removes it."""
+KNOWN_MODULE_CYCLES: frozenset[frozenset[str]] = frozenset()
+"""Module cycles another branch removes, each named with that branch (none today)."""
 
 LAZY_ALLOWED_UNDER = ("cli",)
 """Packages whose functions may import amtslotse modules (CLI start-up time: a command loads
@@ -44,9 +34,6 @@ only what it runs)."""
 LAZY_ALLOWED: dict[tuple[str, str], str] = {
     ("amtslotse.store", "amtslotse.store.postgres"): "psycopg and pgvector load only for a PostgreSQL URL",
     ("amtslotse.llm.registry", "amtslotse.llm.openai_compatible"): "the HTTP client loads only when the provider is used",
-    # The two below break the store cycle in KNOWN_MODULE_CYCLES (branch i10-store removes them).
-    ("amtslotse.store.sql_analytics", "amtslotse.store.sql_base"): "cycle, branch i10-store",
-    ("amtslotse.store.sql_governance", "amtslotse.store.sqlite"): "cycle, branch i10-store",
 }
 """(importer, imported module) pairs that stay inside a function, with the reason: a deliberate
 lazy load of a heavy third-party module behind an amtslotse module."""

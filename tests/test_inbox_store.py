@@ -6,7 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from amtslotse.store.sql_inbox import AuditEntry, IdempotencyConflict, InboxAttachment, InboxItem, TriageRecord
+from amtslotse.errors import IdempotencyConflict
+from amtslotse.models import AuditEntry, InboxAttachment, InboxItem, TriageRecord
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=timezone.utc)
 

@@ -14,9 +14,9 @@ import math
 import numpy as np
 import pytest
 
-from amtslotse.search import lexical_index as li
-from amtslotse.search import postings
-from amtslotse.search.lexical_index import NEVER, IndexRow, LexicalIndex
+from amtslotse.store.index import lexical as li
+from amtslotse.store.index import postings
+from amtslotse.store.index.lexical import NEVER, IndexRow, LexicalIndex
 
 WEIGHTS = (0.2, 0.4, 0.5, 1.0, 2.0)
 

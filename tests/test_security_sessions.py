@@ -20,8 +20,8 @@ import uuid
 import httpx
 import pytest
 
+from amtslotse.models import Turn
 from amtslotse.store import sql_staff
-from amtslotse.store.protocol import Turn
 from loopback_app import TENANT, cli, serve
 
 PASSWORD = "Sitzungen-Test-2026"

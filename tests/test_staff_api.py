@@ -19,7 +19,7 @@ import pytest
 from amtslotse.analytics import Minutes, Period, build_report, render_chart, report_csv
 from amtslotse.ask import texts
 from amtslotse.inbox.processing import process_pending
-from amtslotse.store.protocol import Turn
+from amtslotse.models import Turn
 
 TENANT = "auswertungskreis"  # analytics: only this module's questions and messages
 OTHER = "anderkreis"
@@ -406,7 +406,7 @@ def test_the_starter_curated_answers_read_back_as_written(api, editor):
 
 
 def test_store_reads_of_the_workspace_on_both_stores(store, tmp_path):
-    """document_ingested_at and document_passages (store/sql_analytics.py), SQLite and PostgreSQL,
+    """document_ingested_at and document_passages (store/sql_base.py), SQLite and PostgreSQL,
     and curated answers written and read back through them."""
     from amtslotse.knowledge.curated import CURATED_SOURCE, curated_answers, save_curated_answers
     from amtslotse.knowledge.ingest import ingest_paths

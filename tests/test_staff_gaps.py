@@ -20,7 +20,7 @@ import pytest
 from amtslotse.analytics.gaps import gaps, propose_answer, question_key
 from amtslotse.ask.choose import REFRESH_SECONDS
 from amtslotse.llm import LLM, LLMUnreachableError
-from amtslotse.store.protocol import Turn
+from amtslotse.models import Turn
 
 TENANT = "lueckenkreis"
 OTHER = "nachbarkreis"

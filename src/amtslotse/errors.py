@@ -1,4 +1,5 @@
-"""Errors a user can fix, with a German message that says what to do.
+"""Errors a user can fix, with a German message that says what to do; and the two conflicts
+the store detects (a request that collides with stored data: the HTTP layer answers 409).
 
     >>> try:
     ...     raise DataFileError("routing.tsv, Zeile 3: unbekannte Kategorie wohnen")
@@ -35,3 +36,21 @@ class ConfigError(UserError, ValueError):
 
 class InputError(UserError, ValueError):
     """An argument or request value is invalid (an empty message, an unknown state)."""
+
+
+class StoreError(UserError):
+    """A store operation failed in a way the user can act on (a database that cannot be
+    opened or reached, a missing extension, vectors that do not fit): message in German."""
+
+
+class ConversationConflict(Exception):
+    """The conversation id is taken by another tenant (the HTTP layer answers 409)."""
+
+
+class IdempotencyConflict(Exception):
+    """An API message came again with the idempotency key of an earlier one but other content
+    (the HTTP layer answers 409); `reference` is the earlier message's."""
+
+    def __init__(self, reference: str) -> None:
+        super().__init__(reference)
+        self.reference = reference

@@ -11,9 +11,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from amtslotse.models import InboxItem
 from amtslotse.services import Services
 from amtslotse.settings import Settings
-from amtslotse.store.sql_inbox import InboxItem
 from app_server import running
 
 from .conftest import Chat

@@ -2,7 +2,7 @@
 a proposed curated answer for one of them, for the editor to edit, check and approve.
 
     >>> from datetime import date, datetime, timezone
-    >>> from amtslotse.store.protocol import Turn
+    >>> from amtslotse.models import Turn
     >>> at = datetime(2026, 9, 1, 9, 30, tzinfo=timezone.utc)
     >>> turns = [Turn("Gibt es Geld für eine Brille?", "", "unsure", "fixed", 0.2, "de", at),
     ...          Turn("gibt es  Geld für eine BRILLE", "", "answered", "extractive", 0.8, "de", at, rating="down"),
@@ -33,10 +33,9 @@ from amtslotse.ask.scope import JOBCENTER, fold, scope_of
 from amtslotse.errors import InputError
 from amtslotse.knowledge.curated import curated_answers
 from amtslotse.llm import LLMError
-from amtslotse.models import Hit
+from amtslotse.models import Hit, Turn
 from amtslotse.privacy.redaction import redact
 from amtslotse.screening import guard
-from amtslotse.store.protocol import Turn
 
 DEFAULT_DAYS = 30
 GAPS_LIMIT = 100

@@ -29,8 +29,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from amtslotse.errors import ConfigError
-from amtslotse.store.protocol import Turn
-from amtslotse.store.sql_inbox import InboxItem
+from amtslotse.models import InboxItem, Turn
 
 MAX_DAYS = 366
 DEFAULT_MINUTES_PER_QUESTION = 6.0

@@ -17,9 +17,10 @@ from datetime import datetime, timedelta, timezone
 from typing import Iterator
 
 from amtslotse.ask.pipeline import Answer, Asker, Event
+from amtslotse.models import Turn
 from amtslotse.privacy.redaction import redact
 from amtslotse.settings import Settings
-from amtslotse.store.protocol import Store, Turn
+from amtslotse.store.protocol import Store
 
 CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 

@@ -21,10 +21,8 @@ from typing import Any
 
 from amtslotse.errors import InputError
 from amtslotse.governance.audit import COOPERATIVE
-from amtslotse.models import SHARED_TENANT
+from amtslotse.models import SHARED_TENANT, ApiKey, AuditEntry, StaffAccount
 from amtslotse.settings import Settings
-from amtslotse.store.sql_inbox import AuditEntry
-from amtslotse.store.sql_staff import ApiKey, StaffAccount
 from amtslotse.tenants import TENANT_NAME, load_tenant_config
 
 MAX_NAME = 100

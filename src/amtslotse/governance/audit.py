@@ -23,8 +23,7 @@ import getpass
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from amtslotse.store.sql_governance import GENESIS, ChainedEntry
-from amtslotse.store.sql_inbox import AuditEntry
+from amtslotse.models import GENESIS, AuditEntry, ChainedEntry
 
 COOPERATIVE = "*"
 """The chain of the cooperative's own actions (the tenant of its staff accounts, too)."""

@@ -24,7 +24,7 @@ from typing import Any
 
 from amtslotse.errors import InputError
 from amtslotse.governance.tenants import KIND_LABELS
-from amtslotse.store.sql_inbox import AuditEntry, InboxItem
+from amtslotse.models import AuditEntry, InboxItem
 
 
 class CaseNotFound(InputError):

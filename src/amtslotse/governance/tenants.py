@@ -29,9 +29,8 @@ from amtslotse.errors import InputError, UserError
 from amtslotse.governance.audit import COOPERATIVE
 from amtslotse.governance.records import missing_record_data
 from amtslotse.knowledge.starter import starter_dir
-from amtslotse.models import SHARED_TENANT, TenantStatus
+from amtslotse.models import SHARED_TENANT, AuditEntry, TenantStatus
 from amtslotse.settings import Settings
-from amtslotse.store.sql_inbox import AuditEntry
 from amtslotse.tenants import TENANT_NAME, TenantConfigError, load_tenant_config, load_tenant_file
 
 TEMPLATE_TENANT = "musterkreis"

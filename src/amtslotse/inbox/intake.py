@@ -23,10 +23,9 @@ from amtslotse.errors import InputError
 from amtslotse.inbox.imap import ImapConfig, poll
 from amtslotse.inbox.mail import MailError, parse_email, raw_hash
 from amtslotse.inbox.message import Attachment, IncomingMessage
-from amtslotse.models import SHARED_TENANT
+from amtslotse.models import SHARED_TENANT, InboxAttachment, InboxItem
 from amtslotse.privacy.redaction import redact
 from amtslotse.settings import Settings
-from amtslotse.store.sql_inbox import InboxAttachment, InboxItem
 from amtslotse.tenants import TenantConfigError, load_tenant_config
 
 log = logging.getLogger(__name__)

@@ -44,10 +44,10 @@ from amtslotse.inbox.flags import NOTLAGE, rule_flags
 from amtslotse.inbox.message import Attachment
 from amtslotse.inbox.triage import Triager, priority_of
 from amtslotse.llm import get_llm
+from amtslotse.models import UNTRIAGED_PRIORITY, AuditEntry, InboxItem, TriageRecord, iso
 from amtslotse.search.embedders import get_embedder
 from amtslotse.search.hybrid import Retriever
 from amtslotse.settings import Settings
-from amtslotse.store.sql_inbox import UNTRIAGED_PRIORITY, AuditEntry, InboxItem, TriageRecord, iso
 from amtslotse.tenants import load_tenant_config
 
 log = logging.getLogger(__name__)

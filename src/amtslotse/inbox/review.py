@@ -22,8 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from amtslotse.errors import InputError
-from amtslotse.models import InboxState
-from amtslotse.store.sql_inbox import AuditEntry, InboxItem, iso, utc_now
+from amtslotse.models import AuditEntry, InboxItem, InboxState, iso, utc_now
 
 STATE_LABELS: dict[InboxState, str] = {
     "new": "neu", "in_review": "in Bearbeitung", "answered": "beantwortet", "forwarded": "weitergeleitet",

@@ -25,9 +25,8 @@ from pathlib import Path
 from typing import Iterable
 
 from amtslotse.knowledge.ingest import IngestReport, ingest_paths
-from amtslotse.models import Passage
+from amtslotse.models import AuditEntry, Passage
 from amtslotse.settings import Settings
-from amtslotse.store.sql_inbox import AuditEntry
 
 CURATED_SOURCE = "curated.jsonl"
 """The source name of a tenant's curated answers (as in the starter pack)."""

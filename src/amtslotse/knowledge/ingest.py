@@ -21,13 +21,12 @@ import numpy as np
 
 from amtslotse.knowledge.loaders import LoaderError, iter_source_files, load_file
 from amtslotse.knowledge.splitter import split_document
-from amtslotse.models import Document, Passage
+from amtslotse.models import Analyzed, AuditEntry, Document, Passage
 from amtslotse.search import keywords
 from amtslotse.search.embedders import Embedder, cpu_budget
 from amtslotse.search.indexing import analyze_passage, index_fingerprint
 from amtslotse.settings import Settings
-from amtslotse.store.protocol import Analyzed, Store
-from amtslotse.store.sql_inbox import AuditEntry
+from amtslotse.store.protocol import Store
 
 PARALLEL_MIN_FILES = 64
 """Fewer files are prepared in this process: starting worker processes takes about a second."""

@@ -7,10 +7,9 @@ from importlib import resources
 
 import numpy as np
 
-from amtslotse.models import Passage
+from amtslotse.models import Analyzed, Passage
 from amtslotse.search import analysis, keywords
 from amtslotse.settings import Settings
-from amtslotse.store.protocol import Analyzed
 
 ANALYZER_VERSION = "4"
 """Bump when the analysis or `Passage.embedding_text` changes in a way that needs re-indexing."""

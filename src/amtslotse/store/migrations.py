@@ -37,35 +37,41 @@ TYPES: dict[str, dict[str, str]] = {
 def documents_passages_vectors(dialect: Dialect) -> str:
     """Documents, passages with their analyzed terms, vectors cached by text hash. PostgreSQL:
     vectors of any dimension (one HNSW expression index per model and dimension is added by
-    put_vectors); names and keys COLLATE "C" so that ORDER BY sorts like SQLite (by code point)."""
-    if dialect == "sqlite":
-        return """
+    put_vectors); names and keys COLLATE "C" so that ORDER BY sorts like SQLite (by code point);
+    dates and moments in their own types (SQLite: ISO text)."""
+    types = TYPES[dialect]
+    pg = dialect == "postgres"
+    key = ' COLLATE "C"' if pg else ""
+    day, moment = ("DATE", "TIMESTAMPTZ") if pg else ("TEXT", "TEXT")
+    tenant_id = "INTEGER GENERATED ALWAYS AS IDENTITY PRIMARY KEY" if pg else "INTEGER PRIMARY KEY"
+    vector = "embedding vector" if pg else "vector BLOB"  # pgvector's type; SQLite: float32 bytes
+    return ("CREATE EXTENSION IF NOT EXISTS vector;" if pg else "") + f"""
     CREATE TABLE tenants (
-        id INTEGER PRIMARY KEY,
-        name TEXT NOT NULL UNIQUE
+        id {tenant_id},
+        name TEXT{key} NOT NULL UNIQUE
     );
     INSERT INTO tenants(name) VALUES ('bund');
-    CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value {types['bigint']} NOT NULL);
     CREATE TABLE documents (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        tenant TEXT NOT NULL REFERENCES tenants(name),
-        source TEXT NOT NULL,
-        version_key TEXT NOT NULL,
+        id {types['serial']},
+        tenant TEXT{key} NOT NULL REFERENCES tenants(name),
+        source TEXT{key} NOT NULL,
+        version_key TEXT{key} NOT NULL,
         title TEXT NOT NULL,
         kind TEXT NOT NULL,
         law TEXT,
         url TEXT,
         language TEXT NOT NULL,
-        valid_from TEXT,
-        valid_to TEXT,
+        valid_from {day},
+        valid_to {day},
         content_hash TEXT NOT NULL,
-        ingested_at TEXT NOT NULL,
+        ingested_at {moment} NOT NULL,
         UNIQUE (tenant, source, version_key)
     );
     CREATE TABLE passages (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: conversations cite passage ids
-        document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
-        tenant TEXT NOT NULL,
+        id {types['serial']},  -- never reused (AUTOINCREMENT, IDENTITY): conversations cite passage ids
+        document_id {types['bigint']} NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+        tenant TEXT{key} NOT NULL,
         source TEXT NOT NULL,
         title TEXT NOT NULL,
         citation TEXT NOT NULL,
@@ -75,13 +81,13 @@ def documents_passages_vectors(dialect: Dialect) -> str:
         url TEXT,
         position INTEGER NOT NULL,
         language TEXT NOT NULL,
-        valid_from TEXT,
-        valid_to TEXT,
+        valid_from {day},
+        valid_to {day},
         text TEXT NOT NULL,
         keywords TEXT NOT NULL DEFAULT '',
         text_hash TEXT NOT NULL,
-        term_ids BLOB NOT NULL,
-        term_freqs BLOB NOT NULL
+        term_ids {types['blob']} NOT NULL,
+        term_freqs {types['blob']} NOT NULL
     );
     CREATE INDEX passages_document ON passages(document_id);
     CREATE INDEX passages_tenant ON passages(tenant);
@@ -89,62 +95,7 @@ def documents_passages_vectors(dialect: Dialect) -> str:
     CREATE TABLE vectors (
         model TEXT NOT NULL,
         text_hash TEXT NOT NULL,
-        vector BLOB NOT NULL,
-        PRIMARY KEY (model, text_hash)
-    );
-    """
-    return """
-    CREATE EXTENSION IF NOT EXISTS vector;
-    CREATE TABLE tenants (
-        id INTEGER GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        name TEXT COLLATE "C" NOT NULL UNIQUE
-    );
-    INSERT INTO tenants(name) VALUES ('bund');
-    CREATE TABLE meta (key TEXT PRIMARY KEY, value BIGINT NOT NULL);
-    CREATE TABLE documents (
-        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        tenant TEXT COLLATE "C" NOT NULL REFERENCES tenants(name),
-        source TEXT COLLATE "C" NOT NULL,
-        version_key TEXT COLLATE "C" NOT NULL,
-        title TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        law TEXT,
-        url TEXT,
-        language TEXT NOT NULL,
-        valid_from DATE,
-        valid_to DATE,
-        content_hash TEXT NOT NULL,
-        ingested_at TIMESTAMPTZ NOT NULL,
-        UNIQUE (tenant, source, version_key)
-    );
-    CREATE TABLE passages (
-        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        document_id BIGINT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
-        tenant TEXT COLLATE "C" NOT NULL,
-        source TEXT NOT NULL,
-        title TEXT NOT NULL,
-        citation TEXT NOT NULL,
-        heading TEXT,
-        section TEXT,
-        external_id TEXT,
-        url TEXT,
-        position INTEGER NOT NULL,
-        language TEXT NOT NULL,
-        valid_from DATE,
-        valid_to DATE,
-        text TEXT NOT NULL,
-        keywords TEXT NOT NULL DEFAULT '',
-        text_hash TEXT NOT NULL,
-        term_ids BYTEA NOT NULL,
-        term_freqs BYTEA NOT NULL
-    );
-    CREATE INDEX passages_document ON passages(document_id);
-    CREATE INDEX passages_tenant ON passages(tenant);
-    CREATE INDEX passages_text_hash ON passages(text_hash);
-    CREATE TABLE vectors (
-        model TEXT NOT NULL,
-        text_hash TEXT NOT NULL,
-        embedding vector NOT NULL,
+        {vector} NOT NULL,
         PRIMARY KEY (model, text_hash)
     );
     """

@@ -25,8 +25,9 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from amtslotse.store.migrations import apply_migrations
-from amtslotse.store.protocol import StoreStats
-from amtslotse.store.sql_base import SqlStore, StoreError
+from amtslotse.models import StoreStats
+from amtslotse.errors import StoreError
+from amtslotse.store.sql_base import SqlStore
 
 _MIGRATION_LOCK = 0x616D74736C6F7473  # pg_advisory_lock key ("amtslots"): one migrating process at a time
 

@@ -1,85 +1,48 @@
-"""The store contract. Two implementations: SQLite (embedded) and PostgreSQL + pgvector.
+"""The store contract, by concern: each part a small `Protocol`, and `Store` all of them.
+Two implementations, SQLite (embedded) and PostgreSQL + pgvector (store/sql_base.py and the
+`sql_*` mixins it joins), and `amtslotse.store.testing`, the conformance suite both pass
+(a third store proves itself by running it too: tests/test_store_conformance.py shows how).
 
 Every read takes a tenant and sees that tenant's rows plus the shared layer (`bund`),
-never another tenant's: the filter lives here, in the store, not in the callers.
-tests/store_conformance.py runs the same suite against both implementations.
+never another tenant's: the filter lives here, in the store, not in the callers. A caller
+that needs one concern may ask for its part (`SearchStore`); `services.Services.store` is a
+whole `Store`. The records these methods take and return live in `amtslotse.models`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Sequence
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Callable, Collection, Protocol, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 
-from amtslotse.models import AnswerMode, AnswerOutcome, Document, Passage
+from amtslotse.models import (
+    Analyzed,
+    ApiKey,
+    AuditEntry,
+    AuditHead,
+    ChainedEntry,
+    ConversationAccess,
+    Document,
+    DocumentInfo,
+    InboxItem,
+    Passage,
+    StaffAccount,
+    StoreStats,
+    TenantState,
+    TriageRecord,
+    Turn,
+)
 
-if TYPE_CHECKING:  # the inbox's row types live beside their SQL (store/sql_inbox.py)
-    from amtslotse.store.sql_conversations import ConversationAccess
-    from amtslotse.store.sql_governance import AuditHead, ChainedEntry, TenantState
-    from amtslotse.store.sql_inbox import AuditEntry, InboxItem, TriageRecord
-    from amtslotse.store.sql_limits import Bucket
-    from amtslotse.store.sql_staff import ApiKey, StaffAccount
-
-
-@dataclass(frozen=True)
-class Analyzed:
-    """A passage's lexical representation: hashed analyzed terms and their counts."""
-
-    term_ids: np.ndarray  # int64, unique
-    term_freqs: np.ndarray  # int32, same length
-
-
-@dataclass(frozen=True)
-class DocumentInfo:
-    id: int
-    tenant: str
-    source: str
-    title: str
-    kind: str
-    valid_from: date | None
-    valid_to: date | None
-    content_hash: str
-    passages: int
+Bucket = tuple[str, int] | tuple[str, int, str | None]
+"""A rate-limit counter: (bucket, limit) or (bucket, limit, tenant), a counter, its limit and whose it is."""
 
 
-@dataclass(frozen=True)
-class StoreStats:
-    documents: int
-    passages: int
-    vectors: int  # passages that have a vector for the active model
-    size_bytes: int
+class DocumentStore(Protocol):
+    """Documents and their passages: ingest writes a document version with its passages in one
+    transaction; reads see the tenant's own rows and the shared layer."""
 
-
-@dataclass
-class Turn:
-    """One question and answer of a conversation, as stored: redacted text only."""
-
-    question: str  # redacted
-    answer: str
-    outcome: AnswerOutcome
-    mode: AnswerMode
-    confidence: float
-    language: str
-    created_at: datetime
-    topic: str = ""  # what the answer was about (first source title), for analytics
-    citations: list[dict[str, Any]] = field(default_factory=list)
-    id: int | None = None
-    conversation_id: str = ""
-    tenant: str = ""
-    rating: str | None = None  # "up" | "down"
-    comment: str | None = None  # redacted
-
-
-class Store(Protocol):
-    def close(self) -> None: ...
-
-    # --- tenants -------------------------------------------------------------
-    def ensure_tenant(self, tenant: str) -> None: ...
-    def tenants(self) -> list[str]: ...
-
-    # --- documents -----------------------------------------------------------
     def document_hash(self, tenant: str, source: str, valid_from: date | None) -> str | None:
         """The content hash stored for this document version, or None if unknown."""
 
@@ -94,9 +57,25 @@ class Store(Protocol):
 
     def documents(self, tenant: str) -> list[DocumentInfo]: ...
 
-    # --- passages ------------------------------------------------------------
+    def document_ingested_at(self, tenant: str) -> dict[tuple[str, date | None], datetime]:
+        """(source, valid_from) -> when that version of a tenant's document was stored (UTC)."""
+
+    def document_passages(self, tenant: str, source: str) -> list[Passage]:
+        """All passages of a tenant's document (every version), in version and position order."""
+
     def get_passages(self, tenant: str, ids: Sequence[int]) -> list[Passage]:
         """Passages by id, in the given order, leaving out those the tenant may not see."""
+
+    def stats(self, tenant: str, model: str) -> StoreStats: ...
+
+
+class SearchStore(Protocol):
+    """Search over the passages (lexical and dense, filtered by tenant and validity date) and the
+    vector cache the dense search reads (vectors keyed by model and text hash)."""
+
+    FRESHNESS_SECONDS: float
+    """How long another store object's (another process's) writes may take to show in searches;
+    writes through this object show at once."""
 
     def search_lexical(
         self, tenant: str, query: dict[int, float], as_of: date, limit: int
@@ -107,9 +86,8 @@ class Store(Protocol):
         self, tenant: str, model: str, vector: np.ndarray, as_of: date, limit: int, lead_dims: int | None = None
     ) -> list[tuple[int, float]]:
         """Cosine similarity over the passages that have a vector of `model`; best first.
-        `lead_dims`: a hint for exact indexes (see `DenseIndex.search`); HNSW ignores it."""
+        `lead_dims`: a hint for exact indexes (see `store.index.dense.DenseIndex.search`); HNSW ignores it."""
 
-    # --- vectors (cached by text hash) ----------------------------------------
     def missing_vectors(self, model: str, limit: int) -> list[tuple[str, str]]:
         """(text_hash, text) of passages without a vector for `model`, any tenant."""
 
@@ -118,9 +96,34 @@ class Store(Protocol):
     def get_vectors(self, model: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
         """The cached vectors of these text hashes that exist (any text: passages, phrasings)."""
 
-    def stats(self, tenant: str, model: str) -> StoreStats: ...
 
-    # --- conversations (store/sql_conversations.py) -----------------------------
+class TenantStore(Protocol):
+    """Tenants: registered on first use; their lifecycle state; everything they hold, counted and deleted."""
+
+    def ensure_tenant(self, tenant: str) -> None: ...
+
+    def tenants(self) -> list[str]: ...
+
+    def set_tenant_state(
+        self, tenant: str, state: str, actor: str, reason: str = "", audit: AuditEntry | None = None,
+    ) -> None:
+        """Register the tenant and record its state (active | disabled) with the audit entry."""
+
+    def tenant_states(self) -> dict[str, TenantState]: ...
+
+    def tenant_state(self, tenant: str) -> TenantState | None: ...
+
+    def tenant_data_counts(self, tenant: str) -> dict[str, int]:
+        """Rows per table that hold the tenant's data."""
+
+    def delete_tenant_data(self, tenant: str, audit: AuditEntry | None = None) -> dict[str, int]:
+        """Delete every row of the tenant (its audit chain included) in one transaction; rows per table."""
+
+
+class ConversationStore(Protocol):
+    """Conversations of the Ask flow (store/sql_conversations.py): redacted turns, feedback,
+    retention, and the secret that lets a client continue one."""
+
     def add_turn(self, conversation_id: str, tenant: str, turn: Turn, expires_at: datetime) -> int:
         """Append a turn (creating the conversation on its first one) and move its expiry;
         returns the turn id. Raises ConversationConflict if the id belongs to another tenant."""
@@ -138,57 +141,6 @@ class Store(Protocol):
     def delete_expired_conversations(self, now: datetime) -> int:
         """Retention: delete conversations whose expiry has passed; returns how many."""
 
-    # --- staff accounts (store/sql_staff.py) -------------------------------------
-    # Each write appends the given audit entries in its own transaction (governance/accounts.py makes them).
-    def add_staff_user(
-        self, name: str, tenant: str, roles: Sequence[str], password: str, audit: Sequence[AuditEntry] = (),
-    ) -> None:
-        """Create or update an account (tenant "*": all tenants). Raises InputError on bad roles."""
-
-    def set_staff_password(self, name: str, password: str, audit: Sequence[AuditEntry] = ()) -> bool:
-        """A new password; the account's sessions end (and a disabled account is enabled)."""
-
-    def set_staff_roles(self, name: str, tenant: str, roles: Sequence[str], audit: Sequence[AuditEntry] = ()) -> bool: ...
-
-    def save_external_account(
-        self, name: str, tenant: str, roles: Sequence[str], mark: str, audit: Sequence[AuditEntry] = (),
-    ) -> str:
-        """A single-sign-on account (`mark` for a password): "ok", "local" or "disabled" (not written)."""
-
-    def check_staff_password(self, name: str, password: str) -> tuple[str, frozenset[str]] | None: ...
-
-    def start_staff_session(self, name: str, expires_at: datetime) -> str: ...
-
-    def staff_session(self, token: str, now: datetime) -> tuple[str, str, frozenset[str]] | None: ...
-
-    def end_staff_session(self, token: str) -> None: ...
-
-    def disable_staff_user(self, name: str, audit: Sequence[AuditEntry] = ()) -> bool:
-        """No login and no session any more (`add_staff_user` with a new password enables it)."""
-
-    def remove_staff_user(self, name: str, audit: Sequence[AuditEntry] = ()) -> bool: ...
-
-    def end_staff_sessions(self, name: str, audit: Sequence[AuditEntry] = ()) -> int:
-        """End all sessions of an account; returns how many."""
-
-    def staff_accounts(self) -> list[StaffAccount]: ...
-
-    def staff_account(self, name: str) -> StaffAccount | None: ...
-
-    # --- API keys of integrations (store/sql_staff.py) ---------------------------------
-    def create_api_key(
-        self, tenant: str, name: str, role: str = "posteingang", audit: Callable[[ApiKey], AuditEntry] | None = None,
-    ) -> tuple[ApiKey, str]:
-        """A new key (the secret is returned once and stored hashed); `audit(key)` gives its entry."""
-
-    def api_keys(self, tenant: str) -> list[ApiKey]: ...
-
-    def revoke_api_key(self, tenant: str, key_id: int, audit: Sequence[AuditEntry] = ()) -> bool: ...
-
-    def api_key(self, secret: str, now: datetime | None = None) -> ApiKey | None:
-        """The active key with this secret (its last use recorded), else None."""
-
-    # --- conversation secrets (store/sql_conversations.py) -----------------------------
     def open_conversation(self, conversation_id: str, tenant: str, secret: str | None) -> ConversationAccess:
         """Claim an unknown id (status 'new' with a new secret) or check a known one's secret."""
 
@@ -197,21 +149,11 @@ class Store(Protocol):
 
     def release_conversation(self, conversation_id: str, secret: str) -> None: ...
 
-    # --- rate limits and login throttling (store/sql_limits.py) -------------------------
-    def hit_rate_limits(self, buckets: Sequence[Bucket], window_seconds: int, now: float | None = None) -> float:
-        """Count a request in each (bucket, limit[, tenant]); 0.0 if within all limits, else seconds to wait."""
 
-    def login_wait(self, keys: Sequence[str], now: float | None = None) -> float: ...
+class InboxStore(Protocol):
+    """The inbox queue (store/sql_inbox.py): every write that changes a message appends its audit
+    entry in the same transaction."""
 
-    def record_login_failure(
-        self, key: str, max_failures: int, window_seconds: float, lock_seconds: float, now: float | None = None,
-        tenant: str | None = None,
-    ) -> float:
-        """Count a failed login for `key` (of `tenant`'s account, if any); seconds it is locked now."""
-
-    def clear_login_failures(self, key: str) -> None: ...
-
-    # --- inbox and audit log (store/sql_inbox.py) ----------------------------------
     def add_inbox_item(self, item: InboxItem, prefix: str) -> tuple[int, str, bool]:
         """Insert a message with its attachments and commit; (id, reference, created). The same
         (tenant, channel, external_id) again returns the first one's id and reference, created False."""
@@ -247,6 +189,13 @@ class Store(Protocol):
         """Change state/assignee/team/draft/first_response_at with its audit entry, in one transaction,
         if the message is in one of `expected_states`."""
 
+    def delete_expired_inbox(self, now: datetime) -> int:
+        """Retention: delete messages (with attachments) past `delete_after`; returns how many."""
+
+
+class AuditStore(Protocol):
+    """The append-only audit log, hash-chained per tenant (store/sql_governance.py)."""
+
     def append_audit(self, entry: AuditEntry) -> int: ...
 
     def audit_entries(
@@ -254,17 +203,6 @@ class Store(Protocol):
     ) -> list[AuditEntry]:
         """A tenant's audit entries (of one object if named), oldest first. Append-only: no update, no delete."""
 
-    def delete_expired_inbox(self, now: datetime) -> int:
-        """Retention: delete messages (with attachments) past `delete_after`; returns how many."""
-
-    # --- staff workspace reads (store/sql_analytics.py) -------------------------------
-    def document_ingested_at(self, tenant: str) -> dict[tuple[str, date | None], datetime]:
-        """(source, valid_from) -> when that version of a tenant's document was stored (UTC)."""
-
-    def document_passages(self, tenant: str, source: str) -> list[Passage]:
-        """All passages of a tenant's document (every version), in version and position order."""
-
-    # --- governance (store/sql_governance.py): audit chain, tenants, usage, privacy requests ----
     def audit_chain_page(self, tenant: str, after_id: int = 0, limit: int = 5000) -> list[ChainedEntry]:
         """A tenant's audit entries with their chain columns (None: not chained), by id."""
 
@@ -275,20 +213,86 @@ class Store(Protocol):
 
     def audit_chain_tenants(self) -> list[str]: ...
 
-    def set_tenant_state(
-        self, tenant: str, state: str, actor: str, reason: str = "", audit: AuditEntry | None = None,
+
+class StaffStore(Protocol):
+    """Staff accounts (store/sql_staff.py). Each write appends the given audit entries in its own
+    transaction (governance/accounts.py makes them)."""
+
+    def add_staff_user(
+        self, name: str, tenant: str, roles: Sequence[str], password: str, audit: Sequence[AuditEntry] = (),
     ) -> None:
-        """Register the tenant and record its state (active | disabled) with the audit entry."""
+        """Create or update an account (tenant "*": all tenants). Raises InputError on bad roles."""
 
-    def tenant_states(self) -> dict[str, TenantState]: ...
+    def set_staff_password(self, name: str, password: str, audit: Sequence[AuditEntry] = ()) -> bool:
+        """A new password; the account's sessions end (and a disabled account is enabled)."""
 
-    def tenant_state(self, tenant: str) -> TenantState | None: ...
+    def set_staff_roles(self, name: str, tenant: str, roles: Sequence[str], audit: Sequence[AuditEntry] = ()) -> bool: ...
 
-    def tenant_data_counts(self, tenant: str) -> dict[str, int]:
-        """Rows per table that hold the tenant's data."""
+    def save_external_account(
+        self, name: str, tenant: str, roles: Sequence[str], mark: str, audit: Sequence[AuditEntry] = (),
+    ) -> str:
+        """A single-sign-on account (`mark` for a password): "ok", "local" or "disabled" (not written)."""
 
-    def delete_tenant_data(self, tenant: str, audit: AuditEntry | None = None) -> dict[str, int]:
-        """Delete every row of the tenant (its audit chain included) in one transaction; rows per table."""
+    def disable_staff_user(self, name: str, audit: Sequence[AuditEntry] = ()) -> bool:
+        """No login and no session any more (`add_staff_user` with a new password enables it)."""
+
+    def remove_staff_user(self, name: str, audit: Sequence[AuditEntry] = ()) -> bool: ...
+
+    def staff_accounts(self) -> list[StaffAccount]: ...
+
+    def staff_account(self, name: str) -> StaffAccount | None: ...
+
+
+class SessionStore(Protocol):
+    """Staff logins and their sessions (store/sql_staff.py)."""
+
+    def check_staff_password(self, name: str, password: str) -> tuple[str, frozenset[str]] | None: ...
+
+    def start_staff_session(self, name: str, expires_at: datetime) -> str: ...
+
+    def staff_session(self, token: str, now: datetime) -> tuple[str, str, frozenset[str]] | None: ...
+
+    def end_staff_session(self, token: str) -> None: ...
+
+    def end_staff_sessions(self, name: str, audit: Sequence[AuditEntry] = ()) -> int:
+        """End all sessions of an account; returns how many."""
+
+
+class ApiKeyStore(Protocol):
+    """API keys of integrations (store/sql_staff.py): stored hashed, scoped to a tenant and a role."""
+
+    def create_api_key(
+        self, tenant: str, name: str, role: str = "posteingang", audit: Callable[[ApiKey], AuditEntry] | None = None,
+    ) -> tuple[ApiKey, str]:
+        """A new key (the secret is returned once and stored hashed); `audit(key)` gives its entry."""
+
+    def api_keys(self, tenant: str) -> list[ApiKey]: ...
+
+    def revoke_api_key(self, tenant: str, key_id: int, audit: Sequence[AuditEntry] = ()) -> bool: ...
+
+    def api_key(self, secret: str, now: datetime | None = None) -> ApiKey | None:
+        """The active key with this secret (its last use recorded), else None."""
+
+
+class LimitStore(Protocol):
+    """Rate limits and login throttling (store/sql_limits.py), shared by every worker process."""
+
+    def hit_rate_limits(self, buckets: Sequence[Bucket], window_seconds: int, now: float | None = None) -> float:
+        """Count a request in each (bucket, limit[, tenant]); 0.0 if within all limits, else seconds to wait."""
+
+    def login_wait(self, keys: Sequence[str], now: float | None = None) -> float: ...
+
+    def record_login_failure(
+        self, key: str, max_failures: int, window_seconds: float, lock_seconds: float, now: float | None = None,
+        tenant: str | None = None,
+    ) -> float:
+        """Count a failed login for `key` (of `tenant`'s account, if any); seconds it is locked now."""
+
+    def clear_login_failures(self, key: str) -> None: ...
+
+
+class UsageStore(Protocol):
+    """Usage counters per tenant and day (what a cooperative bills by) and what a tenant keeps stored."""
 
     def add_usage(self, tenant: str, metric: str, quantity: int = 1, day: date | None = None) -> None: ...
 
@@ -300,6 +304,10 @@ class Store(Protocol):
     def stored_totals(self, tenant: str) -> dict[str, int]:
         """What the tenant keeps stored now (documents, passages, inbox messages, attachment bytes)."""
 
+
+class PrivacyStore(Protocol):
+    """Data-protection requests (store/sql_governance.py): export a conversation, erase a person's data."""
+
     def conversation_record(self, tenant: str, conversation_id: str) -> dict[str, Any] | None:
         """A conversation with all its turns (as stored), or None."""
 
@@ -309,3 +317,12 @@ class Store(Protocol):
         self, tenant: str, conversation_ids: Sequence[str], inbox_ids: Sequence[int], audit: Sequence[AuditEntry] = (),
     ) -> dict[str, int]:
         """Delete conversations and inbox messages with every row naming them, audited, in one transaction."""
+
+
+class Store(
+    DocumentStore, SearchStore, TenantStore, ConversationStore, InboxStore, AuditStore, StaffStore, SessionStore,
+    ApiKeyStore, LimitStore, UsageStore, PrivacyStore, Protocol,
+):
+    """The whole store: every part above, on one database."""
+
+    def close(self) -> None: ...

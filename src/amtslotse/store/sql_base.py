@@ -17,11 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from amtslotse.errors import UserError
-from amtslotse.models import SHARED_TENANT, Document, Passage
-from amtslotse.search.lexical_index import NEVER, IndexRow, LexicalIndex
-from amtslotse.store.protocol import Analyzed, DocumentInfo
-from amtslotse.store.sql_analytics import AnalyticsSql
+from amtslotse.models import SHARED_TENANT, Analyzed, Document, DocumentInfo, Passage
+from amtslotse.store.index.lexical import NEVER, IndexRow, LexicalIndex
 from amtslotse.store.sql_conversations import ConversationsSql
 from amtslotse.store.sql_governance import GovernanceSql
 from amtslotse.store.sql_inbox import InboxSql
@@ -32,10 +29,6 @@ PASSAGE_COLUMNS = (
     "id, tenant, source, title, citation, heading, section, external_id, url, position, "
     "language, valid_from, valid_to, text, keywords, meta"
 )
-
-
-class StoreError(UserError):
-    """A store operation failed in a way the user can act on (message in German)."""
 
 
 def day_number(value: date | None, open_end: int) -> int:
@@ -50,9 +43,13 @@ def _as_date(value: Any) -> date | None:
     return date.fromisoformat(value)
 
 
-class SqlStore(ConversationsSql, StaffSql, InboxSql, AnalyticsSql, LimitsSql, GovernanceSql):
+class SqlStore(ConversationsSql, StaffSql, InboxSql, LimitsSql, GovernanceSql):
     """Base of both stores. Subclasses provide `_tx()`, `_read()`, `_dialect_sql()` and dense search."""
 
+    TABLE_COLUMNS_SQL = (
+        "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema()"
+    )
+    """(table, column) of every table: the catalogue query (PostgreSQL's; SQLite has its own)."""
     FRESHNESS_SECONDS = 0.0
     """How long the in-memory lexical index is trusted without asking the database whether
     passages changed. SQLite: 0, the question costs microseconds. PostgreSQL: it costs a
@@ -180,6 +177,27 @@ class SqlStore(ConversationsSql, StaffSql, InboxSql, AnalyticsSql, LimitsSql, Go
             for r in rows
         ]
 
+    def document_ingested_at(self, tenant: str) -> dict[tuple[str, date | None], datetime]:
+        """(source, valid_from) -> when that document version was last stored (UTC), for the
+        staff workspace::
+
+            store.document_ingested_at("musterkreis")[("curated.jsonl", None)]
+            # datetime.datetime(2026, 11, 25, 0, 30, tzinfo=datetime.timezone.utc)
+        """
+        rows = self._read("SELECT source, valid_from, ingested_at FROM documents WHERE tenant = ?", (tenant,))
+        return {(r[0], _as_date(r[1])): _utc(r[2]) for r in rows}
+
+    def document_passages(self, tenant: str, source: str) -> list[Passage]:
+        """All passages of a tenant's document (every version), in document and position order
+        (the staff workspace edits curated answers from them)."""
+        columns = ", ".join(f"p.{c.strip()}" for c in PASSAGE_COLUMNS.split(","))
+        rows = self._read(
+            f"SELECT {columns} FROM passages p JOIN documents d ON d.id = p.document_id "
+            "WHERE d.tenant = ? AND d.source = ? ORDER BY d.version_key, p.position, p.id",
+            (tenant, source),
+        )
+        return [_passage(r) for r in rows]
+
     # --- passages -----------------------------------------------------------
     def get_passages(self, tenant: str, ids: Sequence[int]) -> list[Passage]:
         if not ids:
@@ -252,3 +270,8 @@ def _passage(r: tuple) -> Passage:
         valid_from=_as_date(r[11]), valid_to=_as_date(r[12]), text=r[13], keywords=r[14],
         meta=json.loads(r[15]) if r[15] else {},
     )
+
+
+def _utc(value: Any) -> datetime:
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

@@ -18,15 +18,11 @@ import hashlib
 import hmac
 import json
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Literal
+from typing import Any
 
-from amtslotse.store.protocol import Turn
-
-
-class ConversationConflict(Exception):
-    """The conversation id is taken by another tenant (the HTTP layer answers 409)."""
+from amtslotse.errors import ConversationConflict
+from amtslotse.models import ConversationAccess, Turn
 
 
 def _iso(moment: datetime) -> str:
@@ -39,17 +35,6 @@ def secret_hash(secret: str) -> str:
 
 UNUSED_CLAIM = timedelta(days=1)
 """A claim whose first answer never came (the request failed) is deleted after this time."""
-
-
-@dataclass(frozen=True)
-class ConversationAccess:
-    """What a request may do with a conversation id: 'new' (claimed now; `secret` is to be
-    handed to the client once), 'ok' (the secret is right), 'denied' (no or a wrong secret)
-    or 'conflict' (the right secret, but another tenant's conversation)."""
-
-    status: Literal["new", "ok", "denied", "conflict"]
-    turns: int = 0
-    secret: str | None = None
 
 
 class ConversationsSql:

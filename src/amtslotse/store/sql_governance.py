@@ -20,77 +20,23 @@ drop a trigger: then `governance.audit.verify_chain` finds what was changed or d
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import date
-from typing import Any, get_args
+from typing import Any
 
-from amtslotse.models import TenantStatus
-from amtslotse.store.sql_inbox import AuditEntry, _json, iso, utc_now
-
-GENESIS = ""
-"""The previous hash of a chain's first entry."""
-
-
-def audit_hash(
-    seq: int, entry_id: int, tenant: str, at: str, actor: str, action: str, object_type: str, object_id: str,
-    details: str, prev_hash: str,
-) -> str:
-    """SHA-256 over an entry's canonical content: the stored values (timestamp and details as
-    the text the log holds), its place in the chain and the previous entry's hash.
-
-    >>> audit_hash(1, 7, "musterkreis", "2026-12-01T09:00:00+00:00", "s.berger", "viewed", "inbox_message", "17", "{}", "")[:12]
-    '276496437e37'
-    """
-    canonical = json.dumps(
-        [seq, entry_id, tenant, at, actor, action, object_type, object_id, details, prev_hash],
-        ensure_ascii=False, separators=(",", ":"),
-    )
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-@dataclass(frozen=True)
-class ChainedEntry:
-    """An audit entry as stored, with its chain columns (None: the entry has no chain row)."""
-
-    id: int
-    tenant: str
-    at: str
-    actor: str
-    action: str
-    object_type: str
-    object_id: str
-    details: str  # the stored JSON text
-    seq: int | None
-    prev_hash: str | None
-    hash: str | None
-
-    def computed_hash(self) -> str:
-        return audit_hash(self.seq or 0, self.id, self.tenant, self.at, self.actor, self.action, self.object_type,
-                          self.object_id, self.details, self.prev_hash or "")
-
-
-@dataclass(frozen=True)
-class AuditHead:
-    tenant: str
-    seq: int
-    hash: str
-    entry_id: int
-
-
-@dataclass(frozen=True)
-class TenantState:
-    tenant: str
-    state: TenantStatus
-    reason: str
-    changed_at: str
-    changed_by: str
-    created_at: str | None
-
-
-TENANT_STATES: tuple[TenantStatus, ...] = get_args(TenantStatus)
+from amtslotse.models import (
+    GENESIS,
+    TENANT_STATES,
+    AuditEntry,
+    AuditHead,
+    ChainedEntry,
+    TenantState,
+    audit_hash,
+    iso,
+    utc_now,
+)
+from amtslotse.store.sql_inbox import _json
 
 _ENTRY_COLUMNS = "a.id, a.tenant, a.at, a.actor, a.action, a.object_type, a.object_id, a.details, c.seq, c.prev_hash, c.hash"
 _TURN_COLUMNS = ("id", "created_at", "question", "answer", "outcome", "mode", "confidence", "language", "topic",
@@ -275,14 +221,7 @@ class GovernanceSql:
         return steps
 
     def _table_columns(self) -> dict[str, set[str]]:
-        from amtslotse.store.sqlite import SqliteStore
-
-        if isinstance(self, SqliteStore):
-            rows = self._read("SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p WHERE m.type = 'table'")
-        else:
-            rows = self._read(
-                "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema()"
-            )
+        rows = self._read(self.TABLE_COLUMNS_SQL)
         tables: dict[str, set[str]] = {}
         for table, column in rows:
             if not table.startswith("sqlite_"):

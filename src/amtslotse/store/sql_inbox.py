@@ -19,106 +19,21 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, get_args
+from datetime import datetime
+from typing import Any
 
-from amtslotse.models import InboxState, TriageStatus
-
-STATES: tuple[InboxState, ...] = get_args(InboxState)
-"""Review states: new -> in_review -> answered | forwarded | closed."""
-
-TRIAGE_STATUSES: tuple[TriageStatus, ...] = get_args(TriageStatus)
-
-UNTRIAGED_PRIORITY = -1
-"""Priority of a message not yet triaged. Triaged ones have triage.py's 2 (notlage), 1 (frist)
-or 0; queues sort by priority descending, so untriaged ones (seconds, normally) come last
-and a backlog after an outage does not hide the known urgent ones."""
-
-
-@dataclass
-class InboxAttachment:
-    """An attachment as stored; `data` is only loaded when asked for (it can be megabytes)."""
-
-    filename: str
-    content_type: str
-    data: bytes | None = None
-    size: int = 0
-    text: str = ""  # extracted text (clear, deleted with the message)
-    doc_type: str = ""  # recognised document type, '' until processed
-    id: int | None = None
-
-
-@dataclass
-class InboxItem:
-    """A message in the queue. `body` and `subject` are clear text (staff need them; deleted
-    at `delete_after`); `redacted` is what triage, drafts and logs may see.
-    Lists leave `body` empty (not loaded)."""
-
-    tenant: str
-    channel: str  # api | email | imap | chat
-    external_id: str  # Message-ID, client key or conversation id: the idempotency key
-    received_at: datetime
-    body: str
-    redacted: str
-    delete_after: datetime
-    sender: str = ""
-    subject: str = ""
-    conversation_id: str | None = None
-    contact: str = ""
-    state: InboxState = "new"
-    assignee: str | None = None
-    team: str | None = None
-    category: str | None = None
-    flags: list[str] = field(default_factory=list)
-    fields: dict = field(default_factory=dict)
-    priority: int = UNTRIAGED_PRIORITY
-    confidence: float | None = None
-    draft: dict | None = None
-    triage_status: TriageStatus = "pending"
-    updated_at: datetime | None = None
-    first_response_at: datetime | None = None
-    attachments: list[InboxAttachment] = field(default_factory=list)
-    id: int | None = None
-    reference: str = ""
-
-
-@dataclass
-class TriageRecord:
-    """What processing saves for one message, in one transaction."""
-
-    category: str
-    flags: list[str]
-    fields: dict
-    team: str | None
-    priority: int
-    confidence: float | None
-    draft: dict | None
-    attachments: list[tuple[int, str, str]] = field(default_factory=list)  # (attachment id, text, doc_type)
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    """One step in the audit log: who did what to which object, when. `details` holds ids,
-    states, team names and counts, never message text or other personal data of citizens."""
-
-    tenant: str
-    actor: str  # a staff name, or "system" / "intake"
-    action: str
-    object_type: str
-    object_id: str
-    details: dict = field(default_factory=dict)
-    at: datetime | None = None  # None: now
-    id: int | None = None
-
-
-class IdempotencyConflict(Exception):
-    """An API message came again with the idempotency key of an earlier one but other content
-    (the HTTP layer answers 409); `reference` is the earlier message's."""
-
-    def __init__(self, reference: str) -> None:
-        super().__init__(reference)
-        self.reference = reference
+from amtslotse.errors import IdempotencyConflict
+from amtslotse.models import (
+    STATES,
+    TRIAGE_STATUSES,
+    UNTRIAGED_PRIORITY,
+    AuditEntry,
+    InboxAttachment,
+    InboxItem,
+    TriageRecord,
+    iso,
+    utc_now,
+)
 
 
 def content_hash(item: InboxItem) -> str:
@@ -131,17 +46,6 @@ def content_hash(item: InboxItem) -> str:
         data = part.encode("utf-8", "surrogatepass")
         digest.update(len(data).to_bytes(8, "big") + data)
     return digest.hexdigest()
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def iso(moment: datetime) -> str:
-    """Stored timestamps: UTC, ISO 8601 with seconds, so that text order is time order."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
 
 
 def _time(value: Any) -> datetime | None:

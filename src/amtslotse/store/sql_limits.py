@@ -22,8 +22,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-Bucket = tuple[str, int] | tuple[str, int, str | None]
-"""(bucket, limit) or (bucket, limit, tenant): a counter and its limit, and whose it is."""
+from amtslotse.store.protocol import Bucket
 
 MAX_LOCK_SECONDS = 3600.0
 STALE_SECONDS = 86400

@@ -11,14 +11,17 @@ from typing import Any
 
 import numpy as np
 
-from amtslotse.search.dense_index import DenseIndex
-from amtslotse.search.lexical_index import NEVER
+from amtslotse.errors import StoreError
+from amtslotse.models import StoreStats
+from amtslotse.store.index.dense import DenseIndex
+from amtslotse.store.index.lexical import NEVER
 from amtslotse.store.migrations import apply_migrations
-from amtslotse.store.protocol import StoreStats
-from amtslotse.store.sql_base import SqlStore, StoreError, _as_date, day_number
+from amtslotse.store.sql_base import SqlStore, _as_date, day_number
 
 
 class SqliteStore(SqlStore):
+    TABLE_COLUMNS_SQL = "SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p WHERE m.type = 'table'"
+
     def __init__(self, path: Path) -> None:
         super().__init__()
         self.path = Path(path)

@@ -27,8 +27,8 @@ from pydantic import BaseModel, Field
 from amtslotse.errors import InputError
 from amtslotse.governance import accounts
 from amtslotse.governance.audit import COOPERATIVE
+from amtslotse.models import ROLES, ApiKey, StaffAccount
 from amtslotse.store.protocol import Store
-from amtslotse.store.sql_staff import ROLES, ApiKey, StaffAccount
 from amtslotse.web.auth import checked_password
 from amtslotse.web.deps import COOKIE, AdminTenant, ServicesDep, StaffDep, StaffUser, staff_tenant
 from amtslotse.web.errors import MAX_ID, ApiError

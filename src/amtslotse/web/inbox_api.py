@@ -33,16 +33,16 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, ValidationError
 
+from amtslotse.errors import IdempotencyConflict
 from amtslotse.inbox import review
 from amtslotse.inbox.attachments import DOCUMENT_TYPES, safe_content_type
 from amtslotse.inbox.intake import IntakeError, accept, imap_config, poll_imap
 from amtslotse.inbox.message import Attachment, IncomingMessage
 from amtslotse.inbox.processing import run_background
 from amtslotse.inbox.triage import PRIORITY_LABELS as TRIAGE_PRIORITY_LABELS
+from amtslotse.models import UNTRIAGED_PRIORITY, ApiKey, InboxItem
 from amtslotse.privacy.redaction import mark
 from amtslotse.services import Services
-from amtslotse.store.sql_inbox import UNTRIAGED_PRIORITY, IdempotencyConflict, InboxItem
-from amtslotse.store.sql_staff import ApiKey
 from amtslotse.web.deps import (
     InboxTenant,
     ServicesDep,

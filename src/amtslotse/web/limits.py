@@ -18,7 +18,7 @@ import math
 from fastapi import Request
 
 from amtslotse.services import Services
-from amtslotse.store.sql_limits import Bucket
+from amtslotse.store.protocol import Bucket
 from amtslotse.web.errors import ApiError
 
 

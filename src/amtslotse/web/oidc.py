@@ -47,7 +47,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from amtslotse.governance import accounts
-from amtslotse.store.sql_staff import ROLES
+from amtslotse.models import ROLES
 from amtslotse.tenants import TENANT_NAME
 from amtslotse.web.deps import COOKIE, ServicesDep
 from amtslotse.web.schemas import Out

@@ -32,8 +32,10 @@ from amtslotse.knowledge.ingest import ingest_paths, remove_document
 from amtslotse.knowledge.loaders import SUPPORTED_SUFFIXES
 from amtslotse.knowledge.vector_worker import VectorWorker
 from amtslotse.services import Services
-from amtslotse.store.sql_inbox import AuditEntry
+from amtslotse.models import AuditEntry
 from amtslotse.web.deps import EditorTenant, ServicesDep, StaffDep, StaffUser, VectorWorkerDep
+
+
 from amtslotse.web.errors import ApiError
 from amtslotse.web.staff_schemas import (
     CuratedDeleted, CuratedItem, CuratedList, Deleted, DocumentOut, Documents, FileError, KnowledgeChange,

@@ -6,9 +6,11 @@ for SQLite and PostgreSQL gives both the same ranking (the conformance suite rel
 it) and lets a query weight its terms (synonyms, compound parts) - which neither FTS5's
 bm25() nor PostgreSQL's ts_rank can.
 
-    >>> index = LexicalIndex.build(rows)  # an IndexRow per passage
-    >>> index.search({term_id: 1.0, part_id: 0.5}, tenant_codes=[1, 2], day=date.today().toordinal(), limit=50)
-    [(passage_id, score), ...]  # best first
+Example (sketch, not run as a doctest)::
+
+    index = LexicalIndex.build(rows)  # an IndexRow per passage
+    index.search({term_id: 1.0, part_id: 0.5}, tenant_codes=[1, 2], day=date.today().toordinal(), limit=50)
+    # -> [(passage_id, score), ...], best first
 
 Scores are BM25 (Robertson & Zaragoza 2009, "The Probabilistic Relevance Framework")
 with k1 = 1.2, b = 0.75, precomputed per posting ("impact"). A passage's score adds up its
@@ -42,7 +44,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from amtslotse.search.postings import add_columns
+from amtslotse.store.index.postings import add_columns
 
 K1 = 1.2
 B = 0.75

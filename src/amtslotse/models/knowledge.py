@@ -1,8 +1,9 @@
-"""Domain objects that flow through ingest and search.
+"""Knowledge: the objects that flow through ingest and search.
 
 A `Document` is what a loader reads from one source file; the splitter cuts it into
 `Passage`s, the unit that is indexed, retrieved and cited. A `Hit` is a passage found by
-a search, with its score.
+a search, with its score. `Analyzed` is a passage's lexical form as the store keeps it;
+`DocumentInfo` and `StoreStats` are what the store reports about documents.
 """
 
 from __future__ import annotations
@@ -10,27 +11,13 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
+
+import numpy as np
 
 SHARED_TENANT = "bund"
 EMBEDDED_TEXT_CHARS = 1000  # of a passage's text, after its card, go into its vector
 """The shared layer (federal law, common guidance) that every tenant also sees."""
 
-# Fixed value sets. Literal types, not StrEnums: the values are the very strings stored and sent
-# as JSON, and psycopg would write an Enum member as its *name*. `typing.get_args(InboxState)`
-# gives the values in the order written here.
-AnswerOutcome = Literal["answered", "handover", "unsure", "urgent", "authority", "refused", "injection", "greeting"]
-"""What the Ask flow did with a question (`Answer.outcome`, stored with each turn)."""
-AnswerMode = Literal["extractive", "curated", "generative", "fixed"]
-"""How the answer text was made: a source's sentences, a curated answer, the LLM, a fixed text."""
-ScreeningOutcome = Literal["injection", "urgent", "handover", "authority", "refuse", "answer"]
-"""What screening says the pipeline does next, in priority order (`guard.Verdict.outcome`)."""
-InboxState = Literal["new", "in_review", "answered", "forwarded", "closed"]
-"""Where a message to staff stands in review (`InboxItem.state`)."""
-TriageStatus = Literal["pending", "done", "failed"]
-"""Whether a message's triage (reading, flags, category, routing, draft) has run."""
-TenantStatus = Literal["active", "disabled"]
-"""Whether a tenant serves requests."""
 
 
 @dataclass(frozen=True)
@@ -144,6 +131,37 @@ class Hit:
             "score": round(self.score, 6),
             "text": p.text,
         }
+
+
+@dataclass(frozen=True)
+class Analyzed:
+    """A passage's lexical representation: hashed analyzed terms and their counts."""
+
+    term_ids: np.ndarray  # int64, unique
+    term_freqs: np.ndarray  # int32, same length
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """A stored document version, as listed (with its number of passages)."""
+
+    id: int
+    tenant: str
+    source: str
+    title: str
+    kind: str
+    valid_from: date | None
+    valid_to: date | None
+    content_hash: str
+    passages: int
+
+
+@dataclass(frozen=True)
+class StoreStats:
+    documents: int
+    passages: int
+    vectors: int  # passages that have a vector for the active model
+    size_bytes: int
 
 
 def valid_on(valid_from: date | None, valid_to: date | None, day: date) -> bool:

@@ -1,7 +1,9 @@
 """Adding weighted posting lists into a score array: the inner loop of lexical search.
 
-    >>> scores = np.zeros(n_passages, np.float32)
-    >>> add_columns(scores, np.array([0, 3, 5], np.int32), docs, impacts, np.array([1.0, 0.5], np.float32))
+Example (sketch, not run as a doctest)::
+
+    scores = np.zeros(n_passages, np.float32)
+    add_columns(scores, np.array([0, 3, 5], np.int32), docs, impacts, np.array([1.0, 0.5], np.float32))
     # scores[docs[0:3]] += 1.0 * impacts[0:3]; then scores[docs[3:5]] += 0.5 * impacts[3:5]
 
 Posting lists are the columns of a sparse matrix in CSC form (indptr, indices = passages,
