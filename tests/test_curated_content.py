@@ -91,6 +91,24 @@ def test_bund_answers_are_short_and_readable() -> None:
         assert len(item.get("alternatives", [])) >= 3, f"{where}: fewer than 3 alternatives"
 
 
+YES_NO_OPENING = re.compile(
+    r"(Ja|Nein|In der Regel (ja|nein)|Grundsätzlich (ja|nein)|Yes|No|Так|Ні|Да|Нет|Evet|Hayır|نعم|لا)\s*[,.:;،]"
+)
+
+
+def test_shared_answers_open_with_the_rule_not_a_bare_yes_or_no() -> None:
+    """A shared answer is matched by phrasings of both polarities ("Darf ich mein Haus behalten?",
+    "Muss ich mein Haus verkaufen?"): an opening "Ja," answers one of them wrongly. The first
+    sentence states the rule itself, in every language version."""
+    for where, _, item in ITEMS:
+        if "curated.jsonl" in where:
+            continue
+        texts = [item["answer"], item.get("answer_simple") or ""]
+        texts += [tr["answer"] for tr in item.get("translations", {}).values()]
+        for text in texts:
+            assert not YES_NO_OPENING.match(text), f"{where}: opens with a bare yes/no: {text[:60]!r}"
+
+
 @pytest.mark.shared("data/law/current")
 def test_cited_sections_exist_and_carry_every_number() -> None:
     problems = []
