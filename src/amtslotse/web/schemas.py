@@ -25,12 +25,10 @@ class Ok(Out):
 # --- the citizen chat -----------------------------------------------------------------------------
 
 
-class ChatAnswer(Out):
-    """One answer of the chat (also the `done` event of the stream). `conversation_token` only
-    comes with the first answer of a conversation: the secret of its further messages."""
+class AnswerFields(Out):
+    """What a citizen is shown for a question: the chat's answer, and the staff search test's
+    view of the same answer (`staff_schemas.SearchTest`)."""
 
-    conversation_id: str
-    message_id: int
     answer: str
     citations: list[dict[str, Any]]
     handover: bool
@@ -46,6 +44,14 @@ class ChatAnswer(Out):
     urgent_advice: Optional[str]
     german: Optional[str]
     outcome: str
+
+
+class ChatAnswer(AnswerFields):
+    """One answer of the chat (also the `done` event of the stream). `conversation_token` only
+    comes with the first answer of a conversation: the secret of its further messages."""
+
+    conversation_id: str
+    message_id: int
     conversation_token: Optional[str] = None
 
     def json_data(self) -> dict[str, Any]:

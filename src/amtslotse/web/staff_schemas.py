@@ -11,7 +11,7 @@ from typing import Any, Optional
 
 from pydantic import ConfigDict, Field
 
-from amtslotse.web.schemas import Out
+from amtslotse.web.schemas import AnswerFields, Out
 
 
 class LoginOut(Out):
@@ -56,24 +56,9 @@ class AnalyticsReport(Out):
     time_saved: dict[str, Any]
 
 
-class SearchTest(Out):
+class SearchTest(AnswerFields):
     """What a citizen would get (the chat answer's fields), and how it was found."""
 
-    answer: str
-    citations: list[dict[str, Any]]
-    handover: bool
-    urgent: bool
-    refused: bool
-    confidence: float
-    language: str
-    mode: str
-    stand: str
-    urgent_kind: Optional[str]
-    emergency_contacts: list[dict[str, Any]]
-    handover_summary: Optional[str]
-    urgent_advice: Optional[str]
-    german: Optional[str]
-    outcome: str
     passage_ids: list[int]
     redacted_question: str
     reasons: list[str]
