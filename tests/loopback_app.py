@@ -55,7 +55,8 @@ def cli(home: Path, *args: str, stdin: str | None = None) -> subprocess.Complete
 
 def cli_in_process(home: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     """`cli` in this process: the same entry point, environment, input and exit code (the
-    returned object has the same fields); test_security_sessions keeps the subprocess."""
+    returned object has the same fields); test_security_sessions keeps the subprocess, and
+    test_ingest_search runs ingest and check as one (slow)."""
     from amtslotse import cli as entry
     from amtslotse.settings import get_settings
 
@@ -68,6 +69,7 @@ def cli_in_process(home: Path, *args: str, stdin: str | None = None) -> subproce
     cwd = Path.cwd()
     get_settings.cache_clear()
     try:
+        home.mkdir(parents=True, exist_ok=True)
         os.chdir(home)  # as the subprocess: no .env of the checkout
         with redirect_stdout(out), redirect_stderr(err):
             try:
