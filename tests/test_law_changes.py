@@ -41,7 +41,7 @@ def test_an_answer_citing_a_changed_section_is_due_until_it_is_renewed(store, tm
 
 
 def test_amtslotse_check_lists_the_answers_due_for_review(tmp_path):
-    from test_ingest_search import cli
+    from loopback_app import cli_in_process as cli  # test_ingest_search runs the same commands in subprocesses (slow)
 
     home, old, new = tmp_path / "home", tmp_path / "v1", tmp_path / "v2"
     old.mkdir(), new.mkdir()
