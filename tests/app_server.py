@@ -73,7 +73,7 @@ def starter_settings(tmp_path_factory) -> Settings:
 
 # The packages whose code decides what the starter store holds (schema and migrations, ingest,
 # splitting, indexing, curated phrasings); a change in any of them builds the template afresh.
-_TEMPLATE_CODE = ("store", "knowledge", "search", "text", "ask", "governance", "models.py", "settings.py", "tenants.py")
+_TEMPLATE_CODE = ("store", "knowledge", "search", "text", "ask", "governance", "models", "privacy", "categories.py", "settings.py", "tenants.py")
 _TEMPLATES_KEPT = 4
 
 
@@ -83,6 +83,8 @@ def _template_key(settings: Settings) -> str:
     package = Path(amtslotse.__file__).parent
     digest = hashlib.sha256(f"{settings.embedder}\n{model_fingerprint(settings.embedder)}\n".encode())
     roots = [starter_dir(), Path(__file__)] + [package / name for name in _TEMPLATE_CODE]
+    missing = [str(root) for root in roots if not root.exists()]
+    assert not missing, f"_TEMPLATE_CODE names what no longer exists: {missing}"
     for root in roots:
         files = sorted(root.rglob("*")) if root.is_dir() else [root]
         for file in files:
