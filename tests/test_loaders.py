@@ -16,6 +16,7 @@ from amtslotse.knowledge.loaders import (
     law_abbreviation,
     load_file,
 )
+from attack_files import pdf_file
 from shared_data import LAW, requires_shared
 
 needs_shared = requires_shared("data/law/current", "data/law/pre_2026_07")
@@ -45,17 +46,7 @@ def make_pdf(lines: list[str], title: str | None = None) -> bytes:
         b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
         b"<< /Title " + literal(title or "") + b" >>",
     ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    info = b" /Info 6 0 R" if title else b""
-    out += b"trailer\n<< /Size %d /Root 1 0 R%s >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, info, xref)
-    return bytes(out)
+    return pdf_file(objects, info=6 if title else None)
 
 
 # --- formats ---------------------------------------------------------------------------------

@@ -22,30 +22,10 @@ from amtslotse.settings import Settings
 # An outside package as pip would install it: its module, and a dist-info folder whose
 # entry_points.txt names that module in the group "amtslotse".
 PLUGIN_MODULE = '''
-import numpy as np
+from letter_embedder import LetterEmbedder  # tests/ is on the path, as an installed package would be
 
 from amtslotse.hookspecs import hookimpl
 from amtslotse.llm import LLM
-
-
-class Letters:
-    """Letter counts a-z, as unit vectors."""
-
-    dim = 26
-
-    def __init__(self, name):
-        self.name = name
-
-    def embed_passages(self, texts):
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for char in text.lower():
-                if "a" <= char <= "z":
-                    out[row, ord(char) - ord("a")] += 1
-        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
-
-    def embed_query(self, text):
-        return self.embed_passages([text])[0]
 
 
 class Echo(LLM):
@@ -60,7 +40,7 @@ class Echo(LLM):
 
 @hookimpl
 def register_embedders(register):
-    register("buchstaben", lambda arg: Letters(f"buchstaben:{arg}" if arg else "buchstaben"))
+    register("buchstaben", lambda arg: LetterEmbedder(f"buchstaben:{arg}" if arg else "buchstaben"))
 
 
 @hookimpl
