@@ -92,7 +92,8 @@ def test_bund_answers_are_short_and_readable() -> None:
 
 
 YES_NO_OPENING = re.compile(
-    r"(Ja|Nein|In der Regel (ja|nein)|Grundsätzlich (ja|nein)|Yes|No|Так|Ні|Да|Нет|Evet|Hayır|نعم|لا)\s*[,.:;،]"
+    r"(Ja|Nein|Yes|No|Так|Ні|Да|Нет|Evet|Hayır|نعم|لا)\s*[,.:;،]"
+    r"|((In der Regel|Meistens|Grundsätzlich) (ja|nein|nicht)|(Usually|As a rule),? (yes|no|not)|Und zwar)\b"
 )
 
 
