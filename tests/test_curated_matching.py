@@ -12,23 +12,50 @@ from pathlib import Path
 
 import pytest
 
+from amtslotse.ask.choose import CuratedMatch
 from amtslotse.jsonl import read_jsonl_lines
+from amtslotse.models import Passage
 
 DATA = Path(__file__).resolve().parent / "data" / "curated"
 TENANT = "musterkreis"
 
 NEAR_MISS_MATCHED_AT_MOST = 0.03
-"""Share of near misses that may still get the answer they must not get (measured 3 of 148 on
-2026-12-07; the failure message lists them). A wrong answer shown is worse than none: tight."""
+"""Share of near misses that may still get the answer they must not get (measured 4 of 148 on
+2026-12-07, session 7; the failure message lists them). A wrong answer shown is worse than none:
+tight."""
 
-PARAPHRASES_ANSWERED_AT_LEAST = 0.14
-"""Share of paraphrases answered with their own curated answer (measured 40 of 259 on
-2026-12-07, with the calibration trained on hand-graded dev answers: it shows fewer answers and
-fewer wrong ones than the one before, which answered 64 and 9 wrong). The rest is mostly an honest
-"unsure". A floor against regressions, far from the goal."""
+PARAPHRASES_ANSWERED_AT_LEAST = 0.30
+"""Share of paraphrases answered with their own curated answer (measured 85 of 259 on 2026-12-07,
+session 7, with the search's rank of the answer as a calibration feature and one name for the
+benefit in what is embedded; 40 before). The rest is mostly an honest "unsure". A floor against
+regressions, far from the goal."""
 
 PARAPHRASE_WRONG_AT_MOST = 0.05
-"""Share answered with another curated answer (measured 4 of 259; 9 with the calibration before)."""
+"""Share answered with another curated answer (measured 12 of 259; 4 before, when only 40 were
+answered at all)."""
+
+
+def _match(ident: str) -> CuratedMatch:
+    passage = Passage("Antwort", "Antworten", "antworten.jsonl", ident, external_id=ident, meta={"kind": "curated"})
+    return CuratedMatch(passage, similarity=0.8, phrasing=ident, covered=1.0, extra=0.0)
+
+
+def test_the_search_rank_of_an_answer_is_a_feature_of_its_match():
+    # The search's hits, best first: law (no id), then curated answers, one of them in two parts.
+    found = [None, "umzug", "umzug", None, "kaution", "miete"]
+    ranked = {ident: _match(ident) for ident in ("umzug", "kaution", "miete", "nicht-gefunden")}
+    for match in ranked.values():
+        match.agree(found)
+    assert {i: m.features()["retrieved"] for i, m in ranked.items()} == {
+        "umzug": 1.0, "kaution": 0.5, "miete": pytest.approx(1 / 3), "nicht-gefunden": 0.0,
+    }
+
+
+def test_other_names_of_the_benefit_get_the_answer_written_with_the_new_name(app_server):
+    # "Bürgergeld" and "Hartz IV" are embedded as "Grundsicherungsgeld", the name the answers use.
+    asker = app_server.services.asker
+    assert _shown_id(asker, "Wann wird das Bürgergeld normalerweise überwiesen?") == "auszahlungstermin"
+    assert _shown_id(asker, "Hartz 4 beantragen, wie mache ich das?") == "antrag-stellen"
 
 
 def _load(prefix: str) -> list[dict]:

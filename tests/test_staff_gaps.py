@@ -8,6 +8,7 @@ itself is checked as a pure function. Each tenant here is this module's own (the
 
 from __future__ import annotations
 
+import copy
 import re
 import time
 import uuid
@@ -271,10 +272,9 @@ def test_with_an_llm_the_proposal_is_its_grounded_text_else_the_extract(app_serv
     question = "Bekomme ich Geld für die Fahrt zum Vorstellungsgespräch?"
 
     def propose(llm):
-        asker = services.asker
-        return propose_answer(SimpleNamespace(settings=services.settings, asker=SimpleNamespace(
-            llm=llm, retriever=asker.retriever, serves=None, curated_index=asker.curated_index,
-            calibration=asker.calibration)), "musterkreis", question)
+        asker = copy.copy(services.asker)  # the real one, with this LLM (or none)
+        asker.llm = llm
+        return propose_answer(SimpleNamespace(settings=services.settings, asker=asker), "musterkreis", question)
 
     llm = Scripted("Ja, Fahrtkosten zu einem Vorstellungsgespräch kann das Jobcenter übernehmen [1]. Stellen Sie den Antrag vorher [1].")
     generated = propose(llm)

@@ -159,13 +159,10 @@ def propose_answer(services, tenant: str, question: str) -> dict:
 def _related(asker, question: str, tenant: str, scope) -> list[dict]:
     """The curated answers that come closest, as the chat matches them, from a calibrated
     probability of RELATED_PROBABILITY on: {id, question, topic, probability}."""
-    index, calibration = getattr(asker, "curated_index", None), getattr(asker, "calibration", None)
-    if index is None or calibration is None:
-        return []
     found = []
-    for match in index.match(question, asker.retriever.query_vector(question), tenant, date.today()):
-        probability = calibration.probability("curated", match.features())
-        if scope.allows(match.passage) and probability >= RELATED_PROBABILITY:
+    for match in asker.curated_matches(asker.retriever.analyze(question, tenant), tenant, date.today(), scope, limit=5):
+        probability = asker.calibration.probability("curated", match.features())
+        if probability >= RELATED_PROBABILITY:
             p = match.passage
             found.append({"id": p.external_id, "question": p.heading or p.title, "topic": p.meta.get("topic"),
                           "probability": round(probability, 3)})

@@ -35,6 +35,7 @@ from amtslotse.models import SHARED_TENANT, Passage, text_hash
 from amtslotse.search import analysis
 from amtslotse.search.embedders import Embedder
 from amtslotse.store.protocol import Store
+from amtslotse.text.names import canonical_names
 
 MIN_CENTERED = 3
 """Below this many phrasings there is no common direction to remove."""
@@ -52,6 +53,16 @@ class CuratedMatch:
     extra: float  # share of the phrasing's words the question lacks (weighted by rarity among the answers)
     margin: float = 0.0  # score minus the score of the next answer (for the best match only)
     language: str = "de"  # the language of the phrasing that matched
+    retrieved: float = 0.0  # 1 / (1 + rank) among the curated answers the search found by their text; 0: not found
+
+    def agree(self, found: Sequence[str | None]) -> None:
+        """Note where the search, which reads the whole answer and not only its phrasings, ranked
+        this answer (`found`: the curated ids of the search's hits, best first). Two independent
+        ways agreeing is the strongest sign of a right match on the hand-graded dev answers
+        (scripts/calibrate.py)."""
+        ranked = list(dict.fromkeys(i for i in found if i))
+        ident = self.passage.external_id
+        self.retrieved = 1.0 / (1 + ranked.index(ident)) if ident in ranked else 0.0
 
     @property
     def score(self) -> float:
@@ -60,7 +71,8 @@ class CuratedMatch:
         return self.similarity + 0.15 * self.covered - 0.1 * self.extra
 
     def features(self) -> dict[str, float]:
-        return {"similarity": self.similarity, "covered": self.covered, "extra": self.extra, "margin": self.margin}
+        return {"similarity": self.similarity, "covered": self.covered, "extra": self.extra, "margin": self.margin,
+                "retrieved": self.retrieved}
 
 
 @dataclass
@@ -177,6 +189,7 @@ class CuratedIndex:
     def _vectors(self, texts: Sequence[str]) -> np.ndarray:
         if self.embedder is None or not texts:
             return np.zeros((len(texts), 0), np.float32)
+        texts = [canonical_names(t) for t in texts]  # as the question is embedded (Retriever.query_vector)
         keys = [self._key(t) for t in texts]
         known = self.store.get_vectors(self.embedder.name, keys)
         missing = [(k, t) for k, t in dict(zip(keys, texts)).items() if k not in known]
@@ -191,7 +204,9 @@ class CuratedIndex:
         written: Mapping[str, float] | None = None,
     ) -> list[CuratedMatch]:
         """The best-fitting curated answers valid on `day`, best first (one entry per answer).
-        `written`: the question's analysed words, if the caller has them (analysis.weighted_terms)."""
+        `vector`: the question's, as Retriever.query_vector embeds it (with one name for the
+        benefit, like the phrasings); `written`: the question's analysed words, if the caller has
+        them (analysis.weighted_terms)."""
         with self._lock:
             _, _, entries, matrix, idf = self._load(tenant)
         if not entries:

@@ -197,7 +197,7 @@ class Asker:
         # again); a follow-up ("und wenn ich umziehe?") is matched with the question before it.
         # Without a follow-up, `question` is `asked`: the message alone.
         previous = self._best_curated(history[-1], tenant, day, scope) if followup else None
-        match = self._curated(answer, question, tenant, day, scope, exclude=previous)
+        match = self._curated(answer, question, hits, tenant, day, scope, exclude=previous)
         if match is not None:
             answer.confidence = round(self.calibration.probability("curated", match.features()), 3)
             text, german = _curated_text(match, simple, answer.language)
@@ -261,18 +261,34 @@ class Asker:
         matches = [m for m in self.curated_index.match(asked, self.retriever.query_vector(asked), tenant, day) if scope.allows(m.passage)]
         return matches[0].passage.external_id if matches else None
 
-    def _curated(
-        self, answer: Answer, asked: Query, tenant: str, day: date, scope: Scope, exclude: str | None = None,
-    ) -> CuratedMatch | None:
-        """The curated answer that fits, if the calibration trusts the match (the best three are
-        kept on the answer, so that an editor sees why one won or none did). `exclude`: the answer
-        to the question a follow-up continues ("und wenn ich umziehe?" asks something new)."""
+    def curated_matches(
+        self, asked: Query, tenant: str, day: date, scope: Scope, hits: list[Hit] | None = None, limit: int = 6,
+    ) -> list[CuratedMatch]:
+        """The curated answers that fit `asked` best, within the scope, with their features
+        (including where the search ranked each; `hits`: the search's for `asked`, else searched
+        here). What the chat shows and the gap list's "related" read."""
+        if hits is None:
+            hits = self.retriever.search(asked, tenant, day, limit=SEARCH_DEPTH, keep=scope.allows)
+        found = [h.passage.external_id for h in hits if h.passage.meta.get("kind") == "curated"]
         matches = [
             m for m in self.curated_index.match(
-                asked.text, self.retriever.query_vector(asked.text), tenant, day, limit=6, written=asked.written,
+                asked.text, self.retriever.query_vector(asked.text), tenant, day, limit=limit, written=asked.written,
             )
-            if scope.allows(m.passage) and m.passage.external_id != exclude
+            if scope.allows(m.passage)
         ]
+        for m in matches:
+            m.agree(found)
+        return matches
+
+    def _curated(
+        self, answer: Answer, asked: Query, hits: list[Hit], tenant: str, day: date, scope: Scope,
+        exclude: str | None = None,
+    ) -> CuratedMatch | None:
+        """The curated answer that fits, if the calibration trusts the match (the best three are
+        kept on the answer, so that an editor sees why one won or none did). `hits`: the search's,
+        whose rank of each answer is one of the match's features. `exclude`: the answer to the
+        question a follow-up continues ("und wenn ich umziehe?" asks something new)."""
+        matches = [m for m in self.curated_matches(asked, tenant, day, scope, hits) if m.passage.external_id != exclude]
         answer.curated_candidates = [
             {"curated_id": m.passage.external_id, "question": m.passage.heading, "phrasing": m.phrasing,
              "probability": round(self.calibration.probability("curated", m.features()), 3),

@@ -25,6 +25,7 @@ from amtslotse.search import analysis, indexing, thesaurus, vocabulary
 from amtslotse.search.embedders import Embedder
 from amtslotse.settings import Settings
 from amtslotse.store.protocol import Store
+from amtslotse.text.names import canonical_names
 
 TYPICAL_COVERAGE = 0.6
 """Coverage (see `coverage`) at which the lexical weight applies unchanged."""
@@ -95,13 +96,14 @@ class Retriever:
 
     def query_vector(self, query: str) -> np.ndarray | None:
         """The embedder's vector of `query`, computed once for the last few queries (the Ask
-        flow needs it for the search and for matching curated answers)."""
+        flow needs it for the search and for matching curated answers). The benefit has one name
+        in what is embedded (text/names.py): "Bürgergeld" and "Hartz IV" mean Grundsicherungsgeld."""
         if self.embedder is None:
             return None
         with self._vectors_lock:
             vector = self._vectors.get(query)
         if vector is None:
-            vector = self.embedder.embed_query(query)
+            vector = self.embedder.embed_query(canonical_names(query))
             with self._vectors_lock:
                 self._vectors[query] = vector
                 while len(self._vectors) > 64:
