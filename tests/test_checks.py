@@ -36,7 +36,7 @@ def _found(problems: list[Problem], path: Path) -> list[tuple[int | None, str]]:
 def test_the_bundled_data_has_no_problems(clean):
     problems, checked = clean
     assert problems == []
-    assert checked >= 30  # guard, inbox, keywords, vocabulary, lexicon, privacy, starter, tenants
+    assert checked >= 33  # guard, inbox, keywords, vocabulary, lexicon, privacy, scope, screening, calibration, starter, tenants
 
 
 def test_every_bad_line_of_a_word_list_and_of_the_routing_rules(data, tmp_path):
@@ -70,6 +70,77 @@ def test_tsv_json_and_toml_problems_name_file_and_line(data, tmp_path):
     assert [line for line, _ in _found(problems, curated)] == [2]
     assert _found(problems, checklists) == [(None, "unbekannte Kategorie wohnen")]
     assert _found(problems, latin1) == [(2, "kein UTF-8-Text (Datei bitte als UTF-8 speichern)")]
+
+
+def test_every_bad_line_of_the_scope_words(data, tmp_path):
+    benefits = data / "scope" / "benefits.tsv"
+    benefits.write_text("# Kommentar\nWoGG\twohngeld | ?mietzuschuss\nSGB_3 sperrzeit\nSGB_99\tsonstwas\n"
+                        "BKGG\tkinderzuschlag | | kiz\nSGB_12\tsozialhilfe\tsozialamt\n", "utf-8")
+    problems, _ = run_checks(_settings(tmp_path), data=data)
+    found = _found(problems, benefits)
+    assert [line for line, _ in found] == [3, 4, 5, 6]
+    assert found[0] == (3, "Tabulator zwischen Gesetz und Wörtern fehlt")
+    assert found[1][1].startswith("unbekanntes Gesetz 'SGB_99' (erlaubt: BKGG, GrusiGV")
+    assert found[2][1].startswith("leeres Wort in „kinderzuschlag | | kiz“")
+    assert found[3] == (6, "erwartet genau einen Tabulator zwischen Gesetz und Wörtern, gefunden 2")
+
+
+def test_every_bad_line_of_the_benefit_names(data, tmp_path):
+    names = data / "scope" / "names.tsv"
+    names.write_text("# Kommentar\nGrundsicherungsgeld\tbürgergeld | hartz iv\nGrundsicherungsgeld bürgergeld\n"
+                     "\tbürgergeld\nGrundsicherungsgeld\t | \n", "utf-8")
+    problems, _ = run_checks(_settings(tmp_path), data=data)
+    assert _found(problems, names) == [
+        (3, "Tabulator zwischen Name und anderen Namen fehlt"), (4, "Name fehlt"), (5, "keine anderen Namen"),
+    ]
+
+
+def test_every_bad_example_of_the_screening_model(data, tmp_path):
+    examples = data / "screening" / "intents_train.jsonl"
+    examples.write_text('{"text": "Wo ist mein Geld?", "label": "own_case", "language": "de"}\n'
+                        '{"text": "kaputt", "label": "answer"\n'
+                        '\n'
+                        '{"text": "Hilfe", "label": "notfall", "language": "de"}\n'
+                        '{"text": "Help", "label": "answer", "language": "fr"}\n'
+                        '{"text": " ", "label": "answer", "language": "de"}\n'
+                        '["text", "label"]\n', "utf-8")
+    problems, _ = run_checks(_settings(tmp_path), data=data)
+    found = _found(problems, examples)
+    assert [line for line, _ in found] == [2, 4, 5, 6, 7]
+    assert found[0][1].startswith("kein gültiges JSON")
+    assert found[1][1].startswith("unbekanntes Label 'notfall' (erlaubt: answer, own_case, authority, suicide")
+    assert found[2][1] == "unbekannte Sprache 'fr' (erlaubt: de, en, uk, ru, tr, ar)"
+    assert found[3:] == [(6, "Feld 'text' fehlt oder ist leer"), (7, "kein JSON-Objekt")]
+
+
+def test_the_calibration_models_weights_bias_and_threshold(data, tmp_path):
+    model = data / "calibration" / "model.json"
+    model.write_text(
+        '{\n'
+        ' "e5": {\n'
+        '  "curated": {\n'
+        '   "weights": {"similarity": 1.0, "rank": 2.0},\n'  # rank: a feature of extracts, not of curated matches
+        '   "bias": -1.0,\n'
+        '   "threshold": 1.5\n'
+        '  },\n'
+        '  "extractive": {\n'  # no bias
+        '   "weights": {"confidence": "hoch"},\n'
+        '   "threshold": 0.4\n'
+        '  },\n'
+        '  "generative": {}\n'
+        ' }\n'
+        '}\n', "utf-8")
+    problems, _ = run_checks(_settings(tmp_path), data=data)
+    assert _found(problems, model) == [
+        (4, "„e5“ → curated: unbekanntes Merkmal „rank“ (erlaubt: similarity, covered, extra, margin, retrieved)"),
+        (6, "„e5“ → curated: „threshold“ muss eine Zahl von 0 bis 1 sein"),
+        (8, "„e5“ → extractive: „bias“ fehlt"),
+        (9, "„e5“ → extractive: das Gewicht von „confidence“ ist keine Zahl"),
+        (12, "„e5“ → generative: unbekannte Art der Antwort (erlaubt: curated, extractive)"),
+    ]
+    model.write_text('{\n "e5": {}\n "": {}\n}\n', "utf-8")
+    problems, _ = run_checks(_settings(tmp_path), data=data)
+    assert _found(problems, model) == [(3, "kein gültiges JSON (Expecting ',' delimiter)")]
 
 
 def test_a_tenants_files_unknown_key_routing_and_own_vocabulary(data, tmp_path):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from amtslotse.ask.scope import JOBCENTER, scope_of
@@ -46,3 +48,20 @@ def test_a_tenant_that_serves_other_laws() -> None:
     sozialamt = frozenset({"SGB_12", "SGB_10", "SGB_1", "SGG"})
     assert scope_of("Wie hoch ist die Grundsicherung?", sozialamt).allows(law_passage("SGB_12-BJNR302300003.md"))
     assert not scope_of("Wie hoch ist die Grundsicherung?", sozialamt).allows(law_passage("SGB_2-BJNR295500003.md"))
+
+
+def test_a_malformed_line_of_the_benefit_words_names_file_and_line(tmp_path, monkeypatch) -> None:
+    from amtslotse.ask import scope
+    from amtslotse.errors import DataFileError
+
+    (tmp_path / "data" / "scope").mkdir(parents=True)
+    (tmp_path / "data" / "scope" / "benefits.tsv").write_text("# Kommentar\nWoGG\twohngeld\nSGB_3 sperrzeit\n", "utf-8")
+    monkeypatch.setattr(scope, "resources", SimpleNamespace(files=lambda package: tmp_path))  # only scope.py's
+    scope.benefits.cache_clear()
+    scope._cues.cache_clear()
+    try:
+        with pytest.raises(DataFileError, match=r"benefits\.tsv, Zeile 3: Tabulator zwischen Gesetz und Wörtern fehlt"):
+            scope_of("Bekomme ich eine Sperrzeit?")
+    finally:
+        scope.benefits.cache_clear()
+        scope._cues.cache_clear()

@@ -11,21 +11,29 @@ editor can fix a word list or a tenant file without reading code::
     'data/inbox/routing.tsv, Zeile 4: unbekannte Kategorie wohnen'
 
 What is checked: the bundled lists (data/guard, data/inbox, data/keywords, data/vocabulary,
-data/lexicon, data/privacy), the starter pack's curated answers (JSONL), the tenant files
+data/lexicon, data/privacy, data/scope, data/screening), the calibration models
+(data/calibration/model.json), the starter pack's curated answers (JSONL), the tenant files
 (the starter's and those in AMTSLOTSE_TENANTS_DIR, or only the one `tenant`) with their own
 routing file, and the tenant's own vocabulary and keyword files. Line-based formats whose
-reader can collect problems (flag and cue word lists, routing rules, two-column TSV files)
-report every bad line; the others report the first problem their reader finds.
+reader can collect problems (flag and cue word lists, routing rules, two-column TSV files, the
+scope's benefit words, the screening model's examples) report every bad line; the calibration
+models report every problem at the line of its key; the others report the first problem their
+reader finds.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from amtslotse.ask.choose import CURATED_FEATURES
+from amtslotse.ask.pipeline import EXTRACTIVE_FEATURES
+from amtslotse.ask.scope import parse_benefits
 from amtslotse.categories import CATEGORIES
 from amtslotse.errors import UserError
 from amtslotse.inbox.checklists import parse_checklists
@@ -34,9 +42,11 @@ from amtslotse.inbox.flags import SECTIONS, read_phrase_file
 from amtslotse.inbox.routing import parse_rules
 from amtslotse.knowledge.loaders import load_file
 from amtslotse.screening.guard import check, scan_document
+from amtslotse.screening.model import read_examples as read_intents
 from amtslotse.search import thesaurus, tsv_data, vocabulary
 from amtslotse.settings import Settings
 from amtslotse.tenants import TENANT_NAME, load_tenant_file
+from amtslotse.text.names import parse_names
 
 
 @dataclass(frozen=True, order=True)
@@ -107,6 +117,9 @@ def run_checks(settings: Settings, tenant: str | None = None, data: Path | None 
             _two_columns(run, path, kind)
     _lexicon(run)
     _privacy(run)
+    _scope(run)
+    _screening(run)
+    _calibration(run)
     _curated(run)
     _tenants(run, settings, tenant)
     return sorted(run.problems, key=lambda p: (p.path, p.line or 0)), run.checked
@@ -227,6 +240,91 @@ def _word_list_problems(text: str, allow: str = "") -> list[tuple[int, str]]:
         elif any(ord(c) < 32 for c in raw):
             found.append((number, "Steuerzeichen in der Zeile"))
     return found
+
+
+def _scope(run: _Run) -> None:
+    """Which law a question means (data/scope/benefits.tsv, read as ask/scope.py reads it) and the
+    other names of a benefit (data/scope/names.tsv, read as text/names.py reads it)."""
+    for name, parse in (("benefits.tsv", parse_benefits), ("names.tsv", parse_names)):
+        path = run.data / "scope" / name
+        text = _read(run, path)
+        if text is not None:
+            found: list[tuple[int, str]] = []
+            parse(text, path.name, found)
+            run.lines(path, found)
+
+
+def _screening(run: _Run) -> None:
+    """The screening model's examples (data/screening), read as its training reads them."""
+    for path in sorted((run.data / "screening").glob("*.jsonl")):
+        if _read(run, path) is not None:
+            found: list[tuple[int, str]] = []
+            run.attempt(path, lambda path=path, found=found: read_intents(path, found))
+            run.lines(path, found)
+
+
+def _calibration(run: _Run) -> None:
+    """The calibration models (data/calibration/model.json, read by ask/calibration.py): per
+    embedder and way of answering, weights (numbers, for features the code produces), a bias
+    and a threshold from 0 to 1. JSON gives no positions: a problem gets the line of its key."""
+    path = run.data / "calibration" / "model.json"
+    text = _read(run, path)
+    if text is None:
+        return
+    try:
+        models = json.loads(text)
+    except json.JSONDecodeError as error:
+        run.add(path, error.lineno, f"kein gültiges JSON ({error.msg})")
+        return
+    if not isinstance(models, dict):
+        run.add(path, 1, "erwartet ein JSON-Objekt: Einbettungsmodell → Art der Antwort → Modell")
+        return
+    features = {"curated": CURATED_FEATURES, "extractive": EXTRACTIVE_FEATURES}
+    for embedder, ways in models.items():
+        if not isinstance(ways, dict):
+            run.add(path, _json_line(text, embedder), f"„{embedder}“: erwartet ein Objekt mit curated und/oder extractive")
+            continue
+        for way, model in ways.items():
+            where, line = f"„{embedder}“ → {way}", _json_line(text, embedder, way)
+            if way not in features:
+                run.add(path, line, f"{where}: unbekannte Art der Antwort (erlaubt: {', '.join(features)})")
+                continue
+            if not isinstance(model, dict):
+                run.add(path, line, f"{where}: erwartet ein Objekt mit weights, bias und threshold")
+                continue
+            for key in ("weights", "bias", "threshold"):
+                if key not in model:
+                    run.add(path, line, f"{where}: „{key}“ fehlt")
+            weights = model.get("weights", {})
+            if not isinstance(weights, dict):
+                run.add(path, _json_line(text, embedder, way, "weights"), f"{where}: „weights“ ist kein Objekt (Merkmal: Zahl)")
+                weights = {}
+            for name, weight in weights.items():
+                at = _json_line(text, embedder, way, "weights", name)
+                if name not in features[way]:
+                    run.add(path, at, f"{where}: unbekanntes Merkmal „{name}“ (erlaubt: {', '.join(features[way])})")
+                elif not _number(weight):
+                    run.add(path, at, f"{where}: das Gewicht von „{name}“ ist keine Zahl")
+            if "bias" in model and not _number(model["bias"]):
+                run.add(path, _json_line(text, embedder, way, "bias"), f"{where}: „bias“ ist keine Zahl")
+            threshold = model.get("threshold", 0.0)
+            if not (_number(threshold) and 0 <= threshold <= 1):
+                run.add(path, _json_line(text, embedder, way, "threshold"), f"{where}: „threshold“ muss eine Zahl von 0 bis 1 sein")
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _json_line(text: str, *keys: str) -> int | None:
+    """The line of a nested key in a JSON text: each key searched after the one before it."""
+    start, line = 0, None
+    for key in keys:
+        match = re.compile(rf"{re.escape(json.dumps(key, ensure_ascii=False))}\s*:").search(text, start)
+        if match is None:
+            return line
+        start, line = match.end(), text.count("\n", 0, match.start()) + 1
+    return line
 
 
 def _curated(run: _Run) -> None:

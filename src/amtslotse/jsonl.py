@@ -31,17 +31,29 @@ def read_text(path: Path) -> str:
 def read_jsonl_lines(path: Path) -> Iterator[tuple[str, dict]]:
     """("<file>, Zeile N", object) for every non-blank line."""
     path = Path(path)
+    for number, item in read_jsonl_numbered(path):
+        yield f"{path.name}, Zeile {number}", item
+
+
+def read_jsonl_numbered(path: Path, problems: list[tuple[int, str]] | None = None) -> Iterator[tuple[int, dict]]:
+    """(line number, object) for every non-blank line. A line that is no JSON object raises
+    DataFileError ("<file>, Zeile N: ..."), or, with a `problems` list, is added to it as
+    (line, German message) and skipped (`amtslotse check` reports every one)."""
+    path = Path(path)
     for number, line in enumerate(read_text(path).splitlines(), start=1):
         if not line.strip():
             continue
-        where = f"{path.name}, Zeile {number}"
         try:
             item = json.loads(line)
+            problem = None if isinstance(item, dict) else "kein JSON-Objekt"
         except json.JSONDecodeError as error:
-            raise DataFileError(f"{where}: kein gültiges JSON ({error.msg})") from None
-        if not isinstance(item, dict):
-            raise DataFileError(f"{where}: kein JSON-Objekt")
-        yield where, item
+            problem = f"kein gültiges JSON ({error.msg})"
+        if problem is None:
+            yield number, item
+        elif problems is None:
+            raise DataFileError(f"{path.name}, Zeile {number}: {problem}")
+        else:
+            problems.append((number, problem))
 
 
 def read_jsonl(path: Path) -> Iterator[dict]:

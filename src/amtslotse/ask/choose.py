@@ -44,6 +44,11 @@ REFRESH_SECONDS = 2.0
 """How long a tenant's list of curated answers is reused before the store is asked again."""
 
 
+CURATED_FEATURES = ("similarity", "covered", "extra", "margin", "retrieved")
+"""What the calibration knows about a curated match (CuratedMatch.features): the only names its
+weights may use (data/calibration/model.json, checked by `amtslotse check`)."""
+
+
 @dataclass
 class CuratedMatch:
     passage: Passage
@@ -71,8 +76,7 @@ class CuratedMatch:
         return self.similarity + 0.15 * self.covered - 0.1 * self.extra
 
     def features(self) -> dict[str, float]:
-        return {"similarity": self.similarity, "covered": self.covered, "extra": self.extra, "margin": self.margin,
-                "retrieved": self.retrieved}
+        return {name: getattr(self, name) for name in CURATED_FEATURES}
 
 
 @dataclass

@@ -424,13 +424,20 @@ def _scope_note(scope: Scope, citations: list[dict]) -> str:
     return f"{note}\n\n" if note else ""
 
 
+EXTRACTIVE_FEATURES = ("confidence", "plain", "rank", "relative")
+"""What the calibration knows about an extract (extract_features): the only names its weights
+may use (data/calibration/model.json, checked by `amtslotse check`)."""
+
+
 def extract_features(extract: Extract, hit: Hit, hits: list[Hit]) -> dict[str, float]:
-    """What the calibration knows about an extract: its coverage of the question, the source's
-    rank and relative score, whether it is plain language (a page) rather than law."""
+    """What the calibration knows about an extract (EXTRACTIVE_FEATURES, in that order): its
+    coverage of the question, whether it is plain language (a page) rather than law, the
+    source's rank and relative score."""
     top = hits[0].score if hits and hits[0].score > 0 else 1.0
-    return {
-        "confidence": extract.confidence,
-        "plain": 0.0 if hit.passage.section else 1.0,
-        "rank": float(hits.index(hit)) if hit in hits else 9.0,
-        "relative": hit.score / top,
-    }
+    values = (
+        extract.confidence,
+        0.0 if hit.passage.section else 1.0,
+        float(hits.index(hit)) if hit in hits else 9.0,
+        hit.score / top,
+    )
+    return dict(zip(EXTRACTIVE_FEATURES, values, strict=True))

@@ -22,7 +22,9 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from typing import NamedTuple
 
+from amtslotse.errors import DataFileError
 from amtslotse.models import Passage
 
 JOBCENTER = frozenset({"SGB_2", "SGB_1", "SGB_10", "SGG", "RBEG", "RBSFV_2026", "GrusiGV"})
@@ -60,21 +62,72 @@ class Scope:
         return law in self.laws or law not in KNOWN_LAWS
 
 
+class Cue(NamedTuple):
+    """One line of data/scope/benefits.tsv: a law and the words that name it."""
+
+    law: str
+    words: tuple[str, ...]  # plain: the question is about this law
+    unsure: tuple[str, ...]  # written with "?": the question may be about it ("Arbeitslosengeld")
+
+
+BENEFITS_COLUMNS = "Gesetz und Wörtern"
+
+
+def parse_benefits(text: str, where: str, problems: list[tuple[int, str]] | None = None) -> list[Cue]:
+    """The cues of a benefits.tsv text (`law<TAB>word | word | ?word`). A malformed line raises
+    DataFileError ("<where>, Zeile N: ..."), or, with a `problems` list, is added to it as
+    (line, German message) and skipped (`amtslotse check` reports every one).
+
+    >>> parse_benefits("WoGG\\twohngeld | ?mietzuschuss", "benefits.tsv")
+    [Cue(law='WoGG', words=('wohngeld',), unsure=('mietzuschuss',))]
+    """
+    cues = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            cues.append(_cue(line))
+        except ValueError as error:  # _cue's own German message for this line
+            if problems is None:
+                raise DataFileError(f"{where}, Zeile {number}: {error}") from None
+            problems.append((number, str(error)))
+    return cues
+
+
+def _cue(line: str) -> Cue:
+    tabs = line.count("\t")
+    if tabs != 1:
+        raise ValueError(f"Tabulator zwischen {BENEFITS_COLUMNS} fehlt" if not tabs
+                         else f"erwartet genau einen Tabulator zwischen {BENEFITS_COLUMNS}, gefunden {tabs}")
+    law, words = (part.strip() for part in line.split("\t"))
+    if law not in KNOWN_LAWS:
+        raise ValueError(f"unbekanntes Gesetz {law!r} (erlaubt: {', '.join(sorted(KNOWN_LAWS))})")
+    cells = [w.strip() for w in words.split("|")]
+    for cell in cells:
+        if not fold(cell.removeprefix("?")):
+            raise ValueError(f"leeres Wort in „{words}“ (Wörter durch „ | “ trennen, keines leer)")
+    plain = tuple(w for w in cells if not w.startswith("?"))
+    unsure = tuple(w[1:].strip() for w in cells if w.startswith("?"))
+    return Cue(law, plain, unsure)
+
+
+@lru_cache(maxsize=1)
+def benefits() -> tuple[Cue, ...]:
+    """The cues of data/scope/benefits.tsv (a malformed line: DataFileError with file and line)."""
+    path = resources.files("amtslotse").joinpath("data", "scope", "benefits.tsv")
+    return tuple(parse_benefits(path.read_text(encoding="utf-8"), str(path)))
+
+
 @lru_cache(maxsize=1)
 def _cues() -> tuple[tuple[str, re.Pattern[str], bool], ...]:
     """(law, pattern, ambiguous) from data/scope/benefits.tsv."""
-    path = resources.files("amtslotse").joinpath("data", "scope", "benefits.tsv")
     cues = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        law, words = line.split("\t", 1)
-        plain = [w.strip() for w in words.split("|") if w.strip() and not w.strip().startswith("?")]
-        unsure = [w.strip()[1:] for w in words.split("|") if w.strip().startswith("?")]
-        for group, ambiguous in ((plain, False), (unsure, True)):
+    for cue in benefits():
+        for group, ambiguous in ((cue.words, False), (cue.unsure, True)):
             if group:
                 alternatives = "|".join(re.escape(fold(w)) for w in group)
-                cues.append((law.strip(), re.compile(rf"\b(?:{alternatives})"), ambiguous))
+                cues.append((cue.law, re.compile(rf"\b(?:{alternatives})"), ambiguous))
     return tuple(cues)
 
 
@@ -82,11 +135,7 @@ def _cues() -> tuple[tuple[str, re.Pattern[str], bool], ...]:
 def benefit_words() -> tuple[str, ...]:
     """The names of the Jobcenter's benefit ("Bürgergeld", "Hartz IV", "Jobcenter" ...): they say
     where a question belongs, not what it asks (ask/choose.py leaves them out of word matching)."""
-    path = resources.files("amtslotse").joinpath("data", "scope", "benefits.tsv")
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.startswith("SGB_2\t"):
-            return tuple(w.strip() for w in line.split("\t", 1)[1].split("|") if w.strip())
-    return ()
+    return tuple(w for cue in benefits() if cue.law == "SGB_2" for w in cue.words)
 
 
 KNOWN_LAWS = frozenset({"SGB_2", "SGB_1", "SGB_3", "SGB_10", "SGB_12", "SGG", "VwVfG", "WoGG", "BKGG", "RBEG", "RBSFV_2026", "GrusiGV"})

@@ -32,7 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-from amtslotse.jsonl import read_jsonl_lines
+from amtslotse.errors import DataFileError
+from amtslotse.jsonl import read_jsonl_numbered
 from amtslotse.model_cache import read_model, write_model
 from amtslotse.settings import get_settings
 from amtslotse.text.fold import fix_typos, normalize
@@ -97,18 +98,25 @@ def training_file() -> Path:
     return Path(str(resources.files("amtslotse").joinpath("data", "screening", "intents_train.jsonl")))
 
 
-def read_examples(path: Path) -> list[Example]:
-    """Labelled messages of a JSONL file, checked (German error naming file and line)."""
+def read_examples(path: Path, problems: list[tuple[int, str]] | None = None) -> list[Example]:
+    """Labelled messages of a JSONL file, checked. A malformed line raises DataFileError
+    ("<file>, Zeile N: ..."), or, with a `problems` list, is added to it as (line, German
+    message) and skipped (`amtslotse check` reports every one)."""
     out = []
-    for where, item in read_jsonl_lines(path):
+    for number, item in read_jsonl_numbered(path, problems):
         text, label, language = item.get("text"), item.get("label"), item.get("language")
         if not isinstance(text, str) or not text.strip():
-            raise ValueError(f"{where}: Feld 'text' fehlt oder ist leer")
-        if label not in LABELS:
-            raise ValueError(f"{where}: unbekanntes Label {label!r}")
-        if language not in LANGUAGES:
-            raise ValueError(f"{where}: unbekannte Sprache {language!r}")
-        out.append(Example(text, label, language))
+            problem = "Feld 'text' fehlt oder ist leer"
+        elif label not in LABELS:
+            problem = f"unbekanntes Label {label!r} (erlaubt: {', '.join(LABELS)})"
+        elif language not in LANGUAGES:
+            problem = f"unbekannte Sprache {language!r} (erlaubt: {', '.join(LANGUAGES)})"
+        else:
+            out.append(Example(text, label, language))
+            continue
+        if problems is None:
+            raise DataFileError(f"{Path(path).name}, Zeile {number}: {problem}")
+        problems.append((number, problem))
     return out
 
 

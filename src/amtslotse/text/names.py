@@ -16,19 +16,47 @@ import re
 from functools import lru_cache
 from importlib import resources
 
+from amtslotse.errors import DataFileError
+
+
+def parse_names(text: str, where: str, problems: list[tuple[int, str]] | None = None) -> list[tuple[str, re.Pattern[str]]]:
+    """(name, pattern of its other names) per line of a names.tsv text (`Name<TAB>other | other`).
+    A malformed line raises DataFileError ("<where>, Zeile N: ..."), or, with a `problems` list,
+    is added to it as (line, German message) and skipped (`amtslotse check` reports every one).
+
+    >>> parse_names("Grundsicherungsgeld\\tbürgergeld", "names.tsv")[0][0]
+    'Grundsicherungsgeld'
+    >>> parse_names("Grundsicherungsgeld bürgergeld", "names.tsv")
+    Traceback (most recent call last):
+    amtslotse.errors.DataFileError: names.tsv, Zeile 1: Tabulator zwischen Name und anderen Namen fehlt
+    """
+    found = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip() or raw.startswith("#"):
+            continue
+        parts = [part.strip() for part in raw.split("\t")]
+        words = sorted((w.strip() for w in parts[-1].split("|") if w.strip()), key=len, reverse=True)
+        problem = (
+            "Tabulator zwischen Name und anderen Namen fehlt" if len(parts) == 1
+            else f"erwartet genau einen Tabulator, gefunden {len(parts) - 1}" if len(parts) > 2
+            else "Name fehlt" if not parts[0]
+            else "keine anderen Namen" if not words
+            else None
+        )
+        if problem:
+            if problems is None:
+                raise DataFileError(f"{where}, Zeile {number}: {problem}")
+            problems.append((number, problem))
+            continue
+        spelled = "|".join(r"[\s-]*".join(re.escape(part) for part in w.split()) for w in words)
+        found.append((parts[0], re.compile(rf"(?<!\w)(?:{spelled})(?![\s-]*(?:iv|ii|4|2|vier)\b)", re.IGNORECASE)))
+    return found
+
 
 @lru_cache(maxsize=1)
 def _names() -> tuple[tuple[str, re.Pattern[str]], ...]:
     path = resources.files("amtslotse").joinpath("data", "scope", "names.tsv")
-    found = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        name, others = (part.strip() for part in line.split("\t", 1))
-        words = sorted((w.strip() for w in others.split("|") if w.strip()), key=len, reverse=True)
-        spelled = "|".join(r"[\s-]*".join(re.escape(part) for part in w.split()) for w in words)
-        found.append((name, re.compile(rf"(?<!\w)(?:{spelled})(?![\s-]*(?:iv|ii|4|2|vier)\b)", re.IGNORECASE)))
-    return tuple(found)
+    return tuple(parse_names(path.read_text(encoding="utf-8"), "data/scope/names.tsv"))
 
 
 def canonical_names(text: str) -> str:
