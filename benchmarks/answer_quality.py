@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from _common import EVAL, Bm25sBaseline, require_shared, starter_services
+from _common import CACHED_HOME, EVAL, Bm25sBaseline, require_shared, starter_services
 
 from amtslotse.evaluation import answers as grader
 
@@ -30,7 +30,6 @@ QUESTIONS = EVAL / "real_questions" / "questions.jsonl"
 SPLIT = ROOT / "tests" / "data" / "real_questions" / "split.json"
 KEY_POINTS = ROOT / "tests" / "data" / "real_questions" / "key_points.jsonl"
 HAND = ROOT / "tests" / "data" / "real_questions" / "hand_verdicts.jsonl"
-HOME = Path(__file__).resolve().parent / ".home"
 FIGURES = ("precision", "wrong_shown", "coverage", "recall_at_5", "readable", "handover_recall",
            "emergency_recall", "out_of_scope_handled", "shown", "questions")
 
@@ -78,11 +77,10 @@ def main() -> None:
     parser.add_argument("--show", choices=["wrong", "unsure", "misrouted", "correct", "all"], help="print these answers")
     parser.add_argument("--out", type=Path, help="write every verdict as JSON Lines")
     parser.add_argument("--no-peer", action="store_true")
-    parser.add_argument("--home", type=Path, default=HOME, help="the store's home, kept between runs")
+    parser.add_argument("--home", type=Path, default=CACHED_HOME, help="the store's home, kept between runs")
     args = parser.parse_args()
     require_shared()
     parts = ["dev", "holdout"] if args.part == "both" else [args.part]
-    args.home.mkdir(exist_ok=True)
     hand = grader.load_hand_verdicts(HAND)
     with starter_services(home=args.home) as services:
         law = [] if args.no_peer else [

@@ -12,12 +12,10 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from _common import require_shared, starter_services
+from _common import CACHED_HOME, require_shared, starter_services
 from amtslotse.evaluation.grounding import leftover
 
 SET = Path(__file__).resolve().parents[1] / "tests" / "data" / "behaviour.jsonl"
-HOME = Path(__file__).resolve().parent / ".home"
-"""The store answer_quality.py keeps too: unchanged files are skipped, vectors are cached."""
 OUTCOMES = ("answer", "handover", "urgent", "refuse", "injection")
 
 
@@ -31,7 +29,7 @@ def outcome(answer) -> str:
 
 def main() -> None:
     require_shared()
-    with starter_services(home=HOME) as services:
+    with starter_services(home=CACHED_HOME) as services:
         table: Counter[tuple[str, str]] = Counter()
         misses, ungrounded = [], []
         for line in SET.read_text(encoding="utf-8").splitlines():

@@ -2,8 +2,8 @@
 
     python benchmarks/chat_latency.py [--clients 20] [--seconds 20] [--workers 1]
 
-Starts `amtslotse serve` in its own process over a temporary home (current social law + the
-starter pack), then from this process:
+Starts `amtslotse serve` in its own process over benchmarks/.home (current social law + the
+starter pack, kept between runs), then from this process:
 - sequential JSON answers: p50/p95 latency;
 - streamed answers (SSE): time to the first event and to the done event, p50/p95;
 - N concurrent clients for a fixed time: answers/s, p50/p95 under load;
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import httpx
 
-from _common import percentile, require_shared, starter_services
+from _common import CACHED_HOME, percentile, require_shared, starter_services
 
 ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS = [json.loads(line)["text"] for line in (ROOT / "tests" / "data" / "behaviour.jsonl").open(encoding="utf-8")]
@@ -113,7 +113,7 @@ def main() -> None:
     parser.add_argument("--sequential", type=int, default=100)
     args = parser.parse_args()
     require_shared()
-    with starter_services() as services:
+    with starter_services(home=CACHED_HOME) as services:
         home = services.settings.home
         in_process = []
         for question in QUESTIONS[: args.sequential]:

@@ -21,7 +21,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _common import EVAL, require_shared, starter_services  # noqa: E402
+from _common import CACHED_HOME, EVAL, require_shared, starter_services  # noqa: E402
 
 from amtslotse.ask.calibration import Calibration  # noqa: E402
 from amtslotse.evaluation import answers as grader  # noqa: E402
@@ -171,8 +171,7 @@ def main() -> None:
         grader.load_split(split, "dev"),
     )
     hand = grader.load_hand_verdicts(HAND)
-    (ROOT / "benchmarks" / ".home").mkdir(exist_ok=True)
-    with starter_services(home=ROOT / "benchmarks" / ".home") as services:
+    with starter_services(home=CACHED_HOME) as services:
         embedder = services.embedder.name if services.embedder else ""
         models = {}
         ways = [sys.argv[sys.argv.index("--way") + 1]] if "--way" in sys.argv else list(FEATURES)
