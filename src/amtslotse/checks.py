@@ -41,11 +41,13 @@ from amtslotse.inbox.classify import read_examples
 from amtslotse.inbox.flags import SECTIONS, read_phrase_file
 from amtslotse.inbox.routing import parse_rules
 from amtslotse.knowledge.loaders import load_file
-from amtslotse.screening.guard import check, scan_document
+from amtslotse.screening.guard import rules
+from amtslotse.screening.language import detect_language
 from amtslotse.screening.model import read_examples as read_intents
 from amtslotse.search import thesaurus, tsv_data, vocabulary
 from amtslotse.settings import Settings
 from amtslotse.tenants import TENANT_NAME, load_tenant_file
+from amtslotse.text.fold import fix_typos
 from amtslotse.text.names import parse_names
 
 
@@ -159,8 +161,11 @@ def _guard(run: _Run) -> None:
         run.attempt(typos, lambda: list(tsv_data.rows(text, str(typos), "falscher und richtiger Schreibweise")))
 
     def load() -> None:
-        check("Hallo, wie stelle ich einen Antrag?")
-        scan_document("Ein Absatz aus einem Merkblatt.")
+        # The rules and the word lists as the guard reads them; not the screening model (its
+        # training data is checked apart, and loading it would train it in a fresh home).
+        rules()
+        detect_language("Hallo, wie stelle ich einen Antrag?")
+        fix_typos("Hallo, wie stelle ich einen Antrag?")
 
     run.attempt(folder, load)
 

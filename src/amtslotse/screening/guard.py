@@ -159,7 +159,7 @@ _SCRIPTS = {"ru": re.compile("[\u0400-\u04ff]"), "uk": re.compile("[\u0400-\u04f
 
 
 @lru_cache(maxsize=1)
-def _rules() -> dict[str, tuple[_Section, ...]]:
+def rules() -> dict[str, tuple[_Section, ...]]:
     """Sections by name, from every `*.rules` file. A file holds `@NAME = regex` macros,
     `[section]` headers and one regex per line; `#` starts a comment line."""
     folder = resources.files("amtslotse").joinpath("data", "guard")
@@ -196,12 +196,12 @@ def _hits(section: str, *texts: str) -> list[str]:
     """Reason codes (`section:file`) of the files whose patterns of `section` match any text.
     A name ending in "." takes every section below it ("injection." -> "injection.override")."""
     if section.endswith("."):
-        names = [n for n in _rules() if n.startswith(section)]
+        names = [n for n in rules() if n.startswith(section)]
     else:
         names = [section]
     found = []
     for name in names:
-        for sec in _rules().get(name, ()):
+        for sec in rules().get(name, ()):
             for t in texts:
                 if t and (sec.script is None or sec.script.search(t)) and sec.regex.search(t):
                     found.append(f"{sec.name}:{sec.source}")
@@ -283,7 +283,7 @@ def _urgent_kind(text: str, reasons: list[str], scores=lambda: None, *, individu
 def _authority(text: str, reasons: list[str]) -> str | None:
     """The first authority whose topic the message names, unless it also names the Jobcenter's
     own benefit or how the other benefit counts there (`authority.anchor`)."""
-    found = {name.split(".", 1)[1]: hits for name in _rules() if name.startswith("authority.")
+    found = {name.split(".", 1)[1]: hits for name in rules() if name.startswith("authority.")
              and name != "authority.anchor" and (hits := _hits(name, text))}
     if not found or _hits("authority.anchor", text):
         return None
