@@ -132,7 +132,7 @@ def test_the_calibration_models_weights_bias_and_threshold(data, tmp_path):
         '}\n', "utf-8")
     problems, _ = run_checks(_settings(tmp_path), data=data)
     assert _found(problems, model) == [
-        (4, "„e5“ → curated: unbekanntes Merkmal „rank“ (erlaubt: similarity, covered, extra, margin, retrieved)"),
+        (4, "„e5“ → curated: unbekanntes Merkmal „rank“ (erlaubt: similarity, covered, extra, margin, retrieved, translated)"),
         (6, "„e5“ → curated: „threshold“ muss eine Zahl von 0 bis 1 sein"),
         (8, "„e5“ → extractive: „bias“ fehlt"),
         (9, "„e5“ → extractive: das Gewicht von „confidence“ ist keine Zahl"),

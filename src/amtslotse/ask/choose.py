@@ -44,7 +44,7 @@ REFRESH_SECONDS = 2.0
 """How long a tenant's list of curated answers is reused before the store is asked again."""
 
 
-CURATED_FEATURES = ("similarity", "covered", "extra", "margin", "retrieved")
+CURATED_FEATURES = ("similarity", "covered", "extra", "margin", "retrieved", "translated")
 """What the calibration knows about a curated match (CuratedMatch.features): the only names its
 weights may use (data/calibration/model.json, checked by `amtslotse check`)."""
 
@@ -68,6 +68,12 @@ class CuratedMatch:
         ranked = list(dict.fromkeys(i for i in found if i))
         ident = self.passage.external_id
         self.retrieved = 1.0 / (1 + ranked.index(ident)) if ident in ranked else 0.0
+
+    @property
+    def translated(self) -> float:
+        """1.0 when a translated phrasing matched (a question in another language): the search
+        reads German words, so its rank says less then."""
+        return 0.0 if self.language == "de" else 1.0
 
     @property
     def score(self) -> float:
