@@ -78,9 +78,13 @@ def test_the_real_llama_server_streams_through_http(starter_settings, llama_serv
         assert kinds[:2] == ["status", "sources"] and kinds[-1] == "done" and kinds.count("text") >= 2
         done = events[-1][1]
         # SmolLM2-135M hardly ever cites: then the generated text is replaced, never shown as fact.
+        # When it says nothing at all, the page's extract stands if the calibration trusts it.
         if done["mode"] == "generative":
             assert done["citations"] and all(c["passage_id"] for c in done["citations"])
+        elif done["mode"] == "extractive":
+            assert done["citations"] and all(c["passage_id"] for c in done["citations"]) and not done["handover"], done
+            assert "Parkplätze" in done["answer"], done
         else:
-            assert done["handover"] and texts.UNSURE in done["answer"] and not done["citations"]
+            assert done["handover"] and texts.UNSURE in done["answer"] and not done["citations"], done
     finally:
         services.close()
