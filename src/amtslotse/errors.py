@@ -20,6 +20,11 @@ The subclasses also derive from `ValueError`, so that callers written before thi
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
 
 class UserError(Exception):
     """An error the user can fix; its message is German, one line, and names what to fix."""
@@ -28,6 +33,26 @@ class UserError(Exception):
 class DataFileError(UserError, ValueError):
     """A data file (word list, rules, JSONL, TOML, TSV) is missing, unreadable or malformed;
     the message names the file and, where there is one, the line."""
+
+
+def data_lines(
+    text: str, where: str, parse: Callable[[str], T], problems: list[tuple[int, str]] | None = None,
+) -> list[T]:
+    """`parse(line)` for every data line of a text file (not blank, not a `#` comment). Where
+    `parse` raises ValueError (its German message), that is a DataFileError "<where>, Zeile N:
+    ...", or, with a `problems` list, (line, message) is added to it and the line skipped (so
+    `amtslotse check` reports every bad line)."""
+    found = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip() or raw.lstrip().startswith("#"):
+            continue
+        try:
+            found.append(parse(raw))
+        except ValueError as error:
+            if problems is None:
+                raise DataFileError(f"{where}, Zeile {number}: {error}") from None
+            problems.append((number, str(error)))
+    return found
 
 
 class ConfigError(UserError, ValueError):

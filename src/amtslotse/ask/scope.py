@@ -24,7 +24,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import NamedTuple
 
-from amtslotse.errors import DataFileError
+from amtslotse.errors import data_lines
 from amtslotse.models import Passage
 
 JOBCENTER = frozenset({"SGB_2", "SGB_1", "SGB_10", "SGG", "RBEG", "RBSFV_2026", "GrusiGV"})
@@ -81,21 +81,11 @@ def parse_benefits(text: str, where: str, problems: list[tuple[int, str]] | None
     >>> parse_benefits("WoGG\\twohngeld | ?mietzuschuss", "benefits.tsv")
     [Cue(law='WoGG', words=('wohngeld',), unsure=('mietzuschuss',))]
     """
-    cues = []
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        try:
-            cues.append(_cue(line))
-        except ValueError as error:  # _cue's own German message for this line
-            if problems is None:
-                raise DataFileError(f"{where}, Zeile {number}: {error}") from None
-            problems.append((number, str(error)))
-    return cues
+    return data_lines(text, where, _cue, problems)
 
 
 def _cue(line: str) -> Cue:
+    line = line.strip()
     tabs = line.count("\t")
     if tabs != 1:
         raise ValueError(f"Tabulator zwischen {BENEFITS_COLUMNS} fehlt" if not tabs

@@ -16,7 +16,7 @@ import re
 from functools import lru_cache
 from importlib import resources
 
-from amtslotse.errors import DataFileError
+from amtslotse.errors import data_lines
 
 
 def parse_names(text: str, where: str, problems: list[tuple[int, str]] | None = None) -> list[tuple[str, re.Pattern[str]]]:
@@ -30,27 +30,22 @@ def parse_names(text: str, where: str, problems: list[tuple[int, str]] | None = 
     Traceback (most recent call last):
     amtslotse.errors.DataFileError: names.tsv, Zeile 1: Tabulator zwischen Name und anderen Namen fehlt
     """
-    found = []
-    for number, raw in enumerate(text.splitlines(), start=1):
-        if not raw.strip() or raw.startswith("#"):
-            continue
-        parts = [part.strip() for part in raw.split("\t")]
-        words = sorted((w.strip() for w in parts[-1].split("|") if w.strip()), key=len, reverse=True)
-        problem = (
-            "Tabulator zwischen Name und anderen Namen fehlt" if len(parts) == 1
-            else f"erwartet genau einen Tabulator, gefunden {len(parts) - 1}" if len(parts) > 2
-            else "Name fehlt" if not parts[0]
-            else "keine anderen Namen" if not words
-            else None
-        )
-        if problem:
-            if problems is None:
-                raise DataFileError(f"{where}, Zeile {number}: {problem}")
-            problems.append((number, problem))
-            continue
-        spelled = "|".join(r"[\s-]*".join(re.escape(part) for part in w.split()) for w in words)
-        found.append((parts[0], re.compile(rf"(?<!\w)(?:{spelled})(?![\s-]*(?:iv|ii|4|2|vier)\b)", re.IGNORECASE)))
-    return found
+    return data_lines(text, where, _name_line, problems)
+
+
+def _name_line(line: str) -> tuple[str, re.Pattern[str]]:
+    parts = [part.strip() for part in line.split("\t")]
+    words = sorted((w.strip() for w in parts[-1].split("|") if w.strip()), key=len, reverse=True)
+    if len(parts) == 1:
+        raise ValueError("Tabulator zwischen Name und anderen Namen fehlt")
+    if len(parts) > 2:
+        raise ValueError(f"erwartet genau einen Tabulator, gefunden {len(parts) - 1}")
+    if not parts[0]:
+        raise ValueError("Name fehlt")
+    if not words:
+        raise ValueError("keine anderen Namen")
+    spelled = "|".join(r"[\s-]*".join(re.escape(part) for part in w.split()) for w in words)
+    return parts[0], re.compile(rf"(?<!\w)(?:{spelled})(?![\s-]*(?:iv|ii|4|2|vier)\b)", re.IGNORECASE)
 
 
 @lru_cache(maxsize=1)
