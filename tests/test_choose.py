@@ -82,3 +82,21 @@ def test_a_tenants_own_answer_replaces_the_shared_one_of_the_same_id(tmp_path) -
     assert [m.passage.text for m in index.match("Auto verkaufen?", None, "musterkreis", date(2026, 12, 1))] == ["Unsere eigene Antwort."]
     assert [m.passage.text for m in index.match("Auto verkaufen?", None, "nordkreis", date(2026, 12, 1))] == ["Allgemeine Antwort."]
     store.close()
+
+
+def test_an_answer_left_out_is_neither_matched_nor_the_measure_of_the_margin(index) -> None:
+    """Scope (`keep`) and `exclude` act before the margin is measured: the margin of the best
+    answer left is to the next answer that could have been shown, not to one that could not
+    (before, an answer out of scope ranked first left the next one with margin 0)."""
+    curated, embedder = index
+    question = "Muss ich mein Auto verkaufen, wenn ich Bürgergeld bekomme?"
+    vector = embedder.embed_query(canonical_names(question))
+    day = date(2026, 12, 1)
+    every = curated.match(question, vector, "musterkreis", day)
+    assert [m.passage.external_id for m in every][0] == "auto"
+    rest = every[1:]
+    for left in (curated.match(question, vector, "musterkreis", day, exclude={"auto"}),
+                 curated.match(question, vector, "musterkreis", day, keep=lambda p: p.external_id != "auto")):
+        assert [m.passage.external_id for m in left] == [m.passage.external_id for m in rest]
+        assert left[0].margin == pytest.approx(rest[0].score - rest[1].score)
+        assert left[0].margin > 0

@@ -23,7 +23,7 @@ from __future__ import annotations
 import threading
 import time
 from functools import lru_cache
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import NamedTuple
@@ -211,12 +211,15 @@ class CuratedIndex:
 
     def match(
         self, question: str, vector: np.ndarray | None, tenant: str, day: date, limit: int = 5,
-        written: Mapping[str, float] | None = None,
+        written: Mapping[str, float] | None = None, keep: Callable[[Passage], bool] | None = None,
+        exclude: Collection[str] = (),
     ) -> list[CuratedMatch]:
         """The best-fitting curated answers valid on `day`, best first (one entry per answer).
         `vector`: the question's, as Retriever.query_vector embeds it (with one name for the
         benefit, like the phrasings); `written`: the question's analysed words, if the caller has
-        them (analysis.weighted_terms)."""
+        them (analysis.weighted_terms); `keep`: which answers may be matched at all (the
+        question's scope); `exclude`: ids of answers that may not. Both apply before the margin
+        to the next answer is measured: the margin is to an answer that could have been shown."""
         with self._lock:
             _, _, entries, matrix, idf = self._load(tenant)
         if not entries:
@@ -235,7 +238,8 @@ class CuratedIndex:
         row = 0
         for entry in entries:
             n = len(entry.phrasings)
-            if not entry.passage.valid_on(day):
+            passage = entry.passage
+            if not passage.valid_on(day) or passage.external_id in exclude or (keep is not None and not keep(passage)):
                 row += n
                 continue
             best: CuratedMatch | None = None

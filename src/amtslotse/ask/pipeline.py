@@ -16,9 +16,10 @@ fallback when it fails or cites nothing.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from amtslotse.ask import texts
 from amtslotse.ask.calibration import Calibration, load_calibration
@@ -114,11 +115,12 @@ class Asker:
     def stream(
         self, question: str, tenant: str = SHARED_TENANT, as_of: date | None = None, *,
         history: Sequence[str] = (), first_turn: bool = True, simple: bool = False, language: str | None = None,
-        already_redacted: bool = False,
+        already_redacted: bool = False, leave_out: Collection[str] = (),
     ) -> Iterator[Event]:
         """The answer as events. `history`: the conversation's recent questions, redacted, oldest first.
         `already_redacted`: the question is redacted text (an inbox message, redacted at intake),
-        so it is not redacted a second time."""
+        so it is not redacted a second time. `leave_out`: ids of curated answers treated as absent
+        (scripts/calibrate.py asks so what is shown when a question's right answer is missing)."""
         yield Event("status", {"text": texts.SEARCHING})
         day = as_of or date.today()
         redacted = question if already_redacted else redact(question).text
@@ -156,6 +158,7 @@ class Asker:
             prefix = f"{texts.AI_NOTICE}\n\n" if first_turn else ""
             compose = self._compose(
                 answer, asked, query, followup, hits, tenant, history, simple, outcome == "handover", prefix, scope, day,
+                leave_out,
             )
             for event in compose:
                 sources_sent = sources_sent or event.kind == "sources"
@@ -185,6 +188,7 @@ class Asker:
     def _compose(
         self, answer: Answer, asked: str, question: Query, followup: bool, hits: list[Hit], tenant: str,
         history: Sequence[str], simple: bool, individual: bool, prefix: str, scope: Scope, day: date,
+        leave_out: Collection[str] = (),
     ) -> Iterator[Event]:
         """`asked`: this message (redacted); `question`: what was searched (with a follow-up's
         context), analysed; `followup`: whether this message continues the previous question.
@@ -197,7 +201,7 @@ class Asker:
         # again); a follow-up ("und wenn ich umziehe?") is matched with the question before it.
         # Without a follow-up, `question` is `asked`: the message alone.
         previous = self._best_curated(history[-1], tenant, day, scope) if followup else None
-        match = self._curated(answer, question, hits, tenant, day, scope, exclude=previous)
+        match = self._curated(answer, question, hits, tenant, day, scope, exclude={*leave_out, *filter(None, [previous])})
         if match is not None:
             answer.confidence = round(self.calibration.probability("curated", match.features()), 3)
             text, german = _curated_text(match, simple, answer.language)
@@ -258,37 +262,40 @@ class Asker:
 
     def _best_curated(self, asked: str, tenant: str, day: date, scope: Scope) -> str | None:
         """The id of the curated answer that best fits `asked` (the question a follow-up continues)."""
-        matches = [m for m in self.curated_index.match(asked, self.retriever.query_vector(asked), tenant, day) if scope.allows(m.passage)]
+        matches = self.curated_index.match(asked, self.retriever.query_vector(asked), tenant, day, keep=scope.allows)
         return matches[0].passage.external_id if matches else None
 
     def curated_matches(
         self, asked: Query, tenant: str, day: date, scope: Scope, hits: list[Hit] | None = None, limit: int = 6,
+        exclude: Collection[str] = (),
     ) -> list[CuratedMatch]:
         """The curated answers that fit `asked` best, within the scope, with their features
         (including where the search ranked each; `hits`: the search's for `asked`, else searched
-        here). What the chat shows and the gap list's "related" read."""
+        here). `exclude`: ids of answers left out, as if they did not exist. What the chat shows,
+        the gap list's "related" and the calibration's missing-answer check read."""
         if hits is None:
             hits = self.retriever.search(asked, tenant, day, limit=SEARCH_DEPTH, keep=scope.allows)
-        found = [h.passage.external_id for h in hits if h.passage.meta.get("kind") == "curated"]
-        matches = [
-            m for m in self.curated_index.match(
-                asked.text, self.retriever.query_vector(asked.text), tenant, day, limit=limit, written=asked.written,
-            )
-            if scope.allows(m.passage)
+        found = [
+            h.passage.external_id for h in hits
+            if h.passage.meta.get("kind") == "curated" and h.passage.external_id not in exclude
         ]
+        matches = self.curated_index.match(
+            asked.text, self.retriever.query_vector(asked.text), tenant, day, limit=limit, written=asked.written,
+            keep=scope.allows, exclude=exclude,
+        )
         for m in matches:
             m.agree(found)
         return matches
 
     def _curated(
         self, answer: Answer, asked: Query, hits: list[Hit], tenant: str, day: date, scope: Scope,
-        exclude: str | None = None,
+        exclude: Collection[str] = (),
     ) -> CuratedMatch | None:
         """The curated answer that fits, if the calibration trusts the match (the best three are
         kept on the answer, so that an editor sees why one won or none did). `hits`: the search's,
         whose rank of each answer is one of the match's features. `exclude`: the answer to the
-        question a follow-up continues ("und wenn ich umziehe?" asks something new)."""
-        matches = [m for m in self.curated_matches(asked, tenant, day, scope, hits) if m.passage.external_id != exclude]
+        question a follow-up continues ("und wenn ich umziehe?" asks something new), and those left out."""
+        matches = self.curated_matches(asked, tenant, day, scope, hits, exclude=exclude)
         answer.curated_candidates = [
             {"curated_id": m.passage.external_id, "question": m.passage.heading, "phrasing": m.phrasing,
              "probability": round(self.calibration.probability("curated", m.features()), 3),
