@@ -158,7 +158,6 @@ def _guard(run: _Run) -> None:
     text = _read(run, typos)
     if text is not None:
         run.lines(typos, _tab_problems(text, "falscher und richtiger Schreibweise"))
-        run.attempt(typos, lambda: list(tsv_data.rows(text, str(typos), "falscher und richtiger Schreibweise")))
 
     def load() -> None:
         # The rules and the word lists as the guard reads them; not the screening model (its
@@ -199,11 +198,9 @@ def _routing(run: _Run, path: Path, categories: Iterable[str]) -> None:
 
 def _tab_problems(text: str, columns: str) -> list[tuple[int, str]]:
     """Lines of a two-column file without the tab between the columns (every one)."""
-    return [
-        (number, f"Tabulator zwischen {columns} fehlt")
-        for number, raw in enumerate(text.splitlines(), start=1)
-        if raw.strip() and not raw.strip().startswith("#") and "\t" not in raw.strip()
-    ]
+    found: list[tuple[int, str]] = []
+    tsv_data.rows(text, "", columns, found)
+    return found
 
 
 def _two_columns(run: _Run, path: Path, kind: str) -> None:

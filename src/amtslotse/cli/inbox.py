@@ -40,7 +40,7 @@ def triage(
     if sum(x is not None for x in (text, file, messages)) != 1:
         raise UserError("Bitte genau eines angeben: einen Text, --file DATEI oder --messages DATEI.jsonl")
     today = parse_day(day, "--datum")
-    config = tenant_inbox(tenant)
+    config = inbox_config_of(tenant)
     _announce_training()
     triager = default_triager()
     if messages is not None:
@@ -84,7 +84,7 @@ def _read_messages(path: Path) -> list[tuple[dict, date | None]]:
     return items
 
 
-def tenant_inbox(tenant: str):
+def inbox_config_of(tenant: str):
     """The tenant's `[inbox]` configuration, read through `TenantConfig` as the server reads it.
 
     TENANT is a tenant name (its file is found by `amtslotse.tenants`; a tenant without a
