@@ -8,8 +8,8 @@ import pytest
 import typer
 
 from amtslotse import cli
-from amtslotse.cli import common
 from amtslotse.ask.conversation import ChatError
+from amtslotse.cli import common
 from amtslotse.errors import ConfigError, DataFileError, InputError, UserError
 from amtslotse.settings import get_settings
 
