@@ -170,3 +170,24 @@ def test_urgent_first_flags_with_the_tenants_own_phrases(settings, tmp_path):
         assert store.inbox_item("andererkreis", ids["andererkreis"]).flags == []
     finally:
         store.close()
+
+
+def test_the_tenants_rules_stay_the_same_however_often_they_are_read(settings):
+    from amtslotse.inbox.routing import load_rules, rules_for
+
+    own = _inbox(settings, "eigenkreis")
+    first = [rule.team for rule in rules_for(own)]
+    assert [rule.team for rule in rules_for(own)] == first
+    assert len(load_rules(own.routing, own.labels)) == 1
+
+
+def test_a_tenant_without_a_toml_file_may_have_its_own_lists(settings):
+    own = settings.tenants_dir / "ohnekreis" / "flags" / "de.txt"
+    own.parent.mkdir(parents=True)
+    own.write_text("[notlage]\npellet* .. aufgebraucht\n", "utf-8")
+    config = load_tenant_config("ohnekreis", settings)
+    assert not config.configured
+    assert "notlage" in rule_flags(PELLETS, TODAY, tenant_folder=config.inbox().folder).flags
+    own.write_text("[notlage]\npellet* .. aufgebraucht\n[eilig]\n", "utf-8")
+    problems, _ = run_checks(settings)
+    assert f"{own}, Zeile 3: unbekannter Abschnitt [eilig]" in {str(p).split(" (erlaubt")[0] for p in problems}

@@ -398,6 +398,7 @@ def _tenants(run: _Run, settings: Settings, tenant: str | None) -> None:
                 run.add(path, _line_of(path, "routing"), f"die Routing-Datei {inbox.routing} gibt es nicht")
         if inbox.folder is not None and inbox.folder.is_dir():
             _tenant_folder(run, inbox.folder, inbox.labels)
+    _folders_without_toml(run, settings, tenant)
     names = [tenant] if tenant is not None else sorted({p.stem for p in files})
     for kind, folder in (("vocabulary", settings.vocabulary_dir), ("keywords", settings.keywords_dir)):
         if folder is None:
@@ -405,6 +406,17 @@ def _tenants(run: _Run, settings: Settings, tenant: str | None) -> None:
         for name in names:
             for origin, _text in tsv_data.read_files(kind, name, folder)[1:]:  # [0]: the bundled file
                 _two_columns(run, Path(origin), kind)
+
+
+def _folders_without_toml(run: _Run, settings: Settings, tenant: str | None) -> None:
+    """The own folders of tenants without a TOML file (their lists count all the same)."""
+    folder = settings.tenants_dir or settings.home / "tenants"
+    if not folder.is_dir():
+        return
+    configured = {path.stem for path in tenant_files(settings, data=run.data)}
+    for own in sorted(folder.iterdir()):
+        if own.is_dir() and TENANT_NAME.match(own.name) and own.name not in configured and tenant in (None, own.name):
+            _tenant_folder(run, own, CATEGORIES)
 
 
 def _locate_key(run: _Run, path: Path) -> None:

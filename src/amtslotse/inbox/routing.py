@@ -99,8 +99,8 @@ def rules_for(config: InboxConfig | None = None) -> list[Rule]:
     """A tenant's rules in the order they are tried: its own file's (if any), then the bundled
     ones, up to the first catch-all rule (the rules after it are never reached)."""
     config = config or DEFAULT_CONFIG
-    rules = load_rules(config.routing, config.labels) if config.routing is not None else []
-    rules += load_rules(None, config.labels)
+    own = load_rules(config.routing, config.labels) if config.routing is not None else []
+    rules = [*own, *load_rules(None, config.labels)]  # new list: load_rules' lists are cached
     end = next((i for i, rule in enumerate(rules) if rule.catch_all), len(rules) - 1)
     return rules[:end + 1]
 
