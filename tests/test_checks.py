@@ -68,7 +68,7 @@ def test_tsv_json_and_toml_problems_name_file_and_line(data, tmp_path):
     problems, _ = run_checks(_settings(tmp_path), data=data)
     assert _found(problems, vocabulary) == [(2, "Tabulator zwischen Alltagswort und Fachbegriffen fehlt")]
     assert [line for line, _ in _found(problems, curated)] == [2]
-    assert _found(problems, checklists) == [(None, "unbekannte Kategorie wohnen")]
+    assert _found(problems, checklists) == [(2, "unbekannte Kategorie wohnen")]
     assert _found(problems, latin1) == [(2, "kein UTF-8-Text (Datei bitte als UTF-8 speichern)")]
 
 

@@ -8,6 +8,7 @@ import pytest
 import typer
 
 from amtslotse import cli
+from amtslotse.ask.conversation import ChatError
 from amtslotse.cli import common
 from amtslotse.errors import ConfigError, DataFileError, InputError, UserError
 from amtslotse.settings import get_settings
@@ -38,6 +39,7 @@ def _run(monkeypatch, capsys, error: BaseException, *options: str) -> tuple[int,
     DataFileError("routing.tsv, Zeile 3: unbekannte Kategorie wohnen"),
     ConfigError("AMTSLOTSE_DATABASE_URL wird nicht verstanden"),
     InputError("Die Nachricht ist leer."),
+    ChatError("empty_message", "Bitte schreiben Sie Ihre Frage."),
 ])
 def test_a_user_error_is_one_line_with_exit_code_2(monkeypatch, capsys, error):
     code, err = _run(monkeypatch, capsys, error)

@@ -83,11 +83,11 @@ def test_inbox_api_labels_are_the_tenants(tenants):
 
 
 def test_cli_reads_the_tenant_by_name_and_by_file(tenants, monkeypatch):
-    from amtslotse.cli.inbox import tenant_inbox
+    from amtslotse.cli.inbox import inbox_config_of
 
     monkeypatch.setattr("amtslotse.settings.get_settings", lambda: tenants)
-    by_name = tenant_inbox("testkreis")
-    by_file = tenant_inbox(str(tenants.tenants_dir / "testkreis.toml"))
+    by_name = inbox_config_of("testkreis")
+    by_file = inbox_config_of(str(tenants.tenants_dir / "testkreis.toml"))
     assert by_name == by_file == load_tenant_config("testkreis", tenants).inbox()
     assert route_to_team(triage(OBJECTION, by_file), by_file) == "Rechtsbehelfsstelle Testkreis"
 

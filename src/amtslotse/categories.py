@@ -6,7 +6,7 @@ are shown and which are used, in the `[inbox]` table of its TOML file::
     [inbox]
     labels = { unterkunft = "Wohnen und Heizen" }
     hidden = ["bildung_teilhabe"]          # falls back to the next best visible category
-    routing = "routing-musterkreis.tsv"    # own routing rules (see routing.py)
+    routing = "routing-musterkreis.tsv"    # own routing rules, before the bundled ones (see routing.py)
 
     [[inbox.extra_categories]]
     key = "energieschulden"
@@ -21,7 +21,10 @@ are shown and which are used, in the `[inbox]` table of its TOML file::
 its `inbox` table; a missing table gives the defaults. Errors are `InboxConfigError`
 (a ConfigError, so a UserError) with a German message that names the offending entry.
 The product reads a tenant's table through `TenantConfig.inbox()` (tenants.py), which also
-anchors a relative `routing` path at the TOML file's folder and names the file in errors.
+anchors a relative `routing` path at the TOML file's folder, names the file in errors and
+passes the tenant's own folder (`<tenants dir>/<tenant>/`): its `flags/`, `cues/`,
+`checklists.toml` and `routing.tsv` extend the bundled lists for this tenant
+(`InboxConfig.folder`; `routing.tsv` there is the routing file unless `routing` names one).
 """
 
 from __future__ import annotations
@@ -104,7 +107,8 @@ class InboxConfig:
     labels: Mapping[str, str] = field(default_factory=lambda: dict(CATEGORIES))
     hidden: frozenset[str] = frozenset()
     extra_categories: tuple[ExtraCategory, ...] = ()
-    routing: Path | None = None  # the tenant's routing file; None: the bundled default
+    routing: Path | None = None  # the tenant's routing file, tried before the bundled rules; None: none
+    folder: Path | None = None  # the tenant's own folder: its word lists and checklists extend the bundled ones
 
     def label(self, key: str) -> str:
         """The German label of a category key (the key itself if unknown)."""
@@ -122,12 +126,19 @@ class InboxConfig:
 DEFAULT_CONFIG = InboxConfig()
 
 
-def inbox_config(raw: Mapping | None, base_dir: Path | None = None) -> InboxConfig:
+TENANT_ROUTING = "routing.tsv"
+"""The routing file in a tenant's own folder (when `[inbox] routing` names none)."""
+
+
+def inbox_config(raw: Mapping | None, base_dir: Path | None = None, folder: Path | None = None) -> InboxConfig:
     """Parse the `[inbox]` table of a tenant config; `base_dir` (the TOML file's folder)
-    anchors a relative `routing` path. Unknown keys in the table are errors (a typo like
-    `hiden` would otherwise silently do nothing)."""
-    if raw is None:
+    anchors a relative `routing` path; `folder` is the tenant's own folder (its lists extend
+    the bundled ones). Unknown keys in the table are errors (a typo like `hiden` would
+    otherwise silently do nothing)."""
+    if raw is None and folder is None:
         return DEFAULT_CONFIG
+    if raw is None:
+        raw = {}
     if isinstance(raw, InboxConfig):
         return raw
     if not isinstance(raw, Mapping):
@@ -166,7 +177,10 @@ def inbox_config(raw: Mapping | None, base_dir: Path | None = None) -> InboxConf
         routing = Path(routing.strip()).expanduser()
         if not routing.is_absolute() and base_dir is not None:
             routing = Path(base_dir) / routing
-    return InboxConfig(labels=MappingProxyType(labels), hidden=hidden, extra_categories=extras, routing=routing)
+    elif folder is not None and (Path(folder) / TENANT_ROUTING).is_file():
+        routing = Path(folder) / TENANT_ROUTING
+    return InboxConfig(labels=MappingProxyType(labels), hidden=hidden, extra_categories=extras, routing=routing,
+                       folder=Path(folder) if folder is not None else None)
 
 
 def _list(table: Mapping, name: str, kind: type) -> list:

@@ -14,9 +14,11 @@ What is checked: the bundled lists (data/guard, data/inbox, data/keywords, data/
 data/lexicon, data/privacy, data/scope, data/screening), the calibration models
 (data/calibration/model.json), the starter pack's curated answers (JSONL), the tenant files
 (the starter's and those in AMTSLOTSE_TENANTS_DIR, or only the one `tenant`) with their own
-routing file, and the tenant's own vocabulary and keyword files. Line-based formats whose
-reader can collect problems (flag and cue word lists, routing rules, two-column TSV files, the
-scope's benefit words, the screening model's examples) report every bad line; the calibration
+routing file and own folder (`<tenant>/`: flags/, cues/, checklists.toml, routing.tsv, checked
+as the bundled ones, the checklists and routing rules against the tenant's own categories;
+anything else in it is named), and the tenant's own vocabulary and keyword files. Line-based formats whose
+reader can collect problems (flag and cue word lists, routing rules, checklists, two-column
+TSV files, the scope's benefit words, the screening model's examples) report every bad line; the calibration
 models report every problem at the line of its key; the others report the first problem their
 reader finds.
 """
@@ -34,9 +36,9 @@ from pathlib import Path
 from amtslotse.ask.choose import CURATED_FEATURES
 from amtslotse.ask.pipeline import EXTRACTIVE_FEATURES
 from amtslotse.ask.scope import parse_benefits
-from amtslotse.categories import CATEGORIES
+from amtslotse.categories import CATEGORIES, TENANT_ROUTING, InboxConfig
 from amtslotse.errors import UserError
-from amtslotse.inbox.checklists import parse_checklists
+from amtslotse.inbox.checklists import CHECKLISTS, parse_checklists
 from amtslotse.inbox.classify import read_examples
 from amtslotse.inbox.flags import SECTIONS, read_phrase_file
 from amtslotse.inbox.routing import parse_rules
@@ -158,7 +160,6 @@ def _guard(run: _Run) -> None:
     text = _read(run, typos)
     if text is not None:
         run.lines(typos, _tab_problems(text, "falscher und richtiger Schreibweise"))
-        run.attempt(typos, lambda: list(tsv_data.rows(text, str(typos), "falscher und richtiger Schreibweise")))
 
     def load() -> None:
         # The rules and the word lists as the guard reads them; not the screening model (its
@@ -170,23 +171,47 @@ def _guard(run: _Run) -> None:
     run.attempt(folder, load)
 
 
+PHRASE_LISTS = (("flags", SECTIONS), ("cues", tuple(CATEGORIES)))
+"""The inbox's word-list folders and the sections their files may have (bundled and a tenant's)."""
+
+
 def _inbox(run: _Run) -> None:
     folder = run.data / "inbox"
-    for name, sections in (("flags", SECTIONS), ("cues", tuple(CATEGORIES))):
+    _inbox_lists(run, folder, CATEGORIES)
+    _routing(run, folder / "routing.tsv", CATEGORIES)
+    train = folder / "train.jsonl"
+    run.file(train)
+    run.attempt(train, lambda: read_examples(train))
+
+
+def _inbox_lists(run: _Run, folder: Path, categories: Iterable[str]) -> None:
+    """The flag and cue word lists and the checklists of a folder (data/inbox, or a tenant's
+    own folder, whose checklists may also name the tenant's own categories)."""
+    for name, sections in PHRASE_LISTS:
         for path in sorted((folder / name).glob("*.txt")):
             text = _read(run, path)
             if text is not None:
                 found: list[tuple[int, str]] = []
-                read_phrase_file(text, f"{name}/{path.name}", path.stem, sections, found)
+                read_phrase_file(text, str(path), path.stem, sections, found)
                 run.lines(path, found)
-    _routing(run, folder / "routing.tsv", CATEGORIES)
-    checklists = folder / "checklists.toml"
-    text = _read(run, checklists)
-    if text is not None:
-        run.attempt(checklists, lambda: parse_checklists(text, checklists.name))
-    train = folder / "train.jsonl"
-    run.file(train)
-    run.attempt(train, lambda: read_examples(train))
+    checklists = folder / CHECKLISTS
+    if checklists.is_file() or folder == run.data / "inbox":
+        text = _read(run, checklists)
+        if text is not None:
+            problems: list[tuple[int | None, str]] = []
+            parse_checklists(text, str(checklists), categories, problems)
+            for line, message in problems:
+                run.add(checklists, line, message)
+
+
+def _tenant_folder(run: _Run, folder: Path, categories: Iterable[str]) -> None:
+    """A tenant's own folder: its lists (its routing.tsv is checked as the tenant's routing
+    file), and nothing else in it (a misspelt name would be silently ignored)."""
+    _inbox_lists(run, folder, categories)
+    expected = [f"{name}/" for name, _ in PHRASE_LISTS] + [CHECKLISTS, TENANT_ROUTING]
+    for entry in sorted(folder.iterdir()):
+        if (f"{entry.name}/" if entry.is_dir() else entry.name) not in expected:
+            run.add(entry, None, f"unbekannt im Ordner des Mandanten (erwartet: {', '.join(expected)})")
 
 
 def _routing(run: _Run, path: Path, categories: Iterable[str]) -> None:
@@ -199,11 +224,9 @@ def _routing(run: _Run, path: Path, categories: Iterable[str]) -> None:
 
 def _tab_problems(text: str, columns: str) -> list[tuple[int, str]]:
     """Lines of a two-column file without the tab between the columns (every one)."""
-    return [
-        (number, f"Tabulator zwischen {columns} fehlt")
-        for number, raw in enumerate(text.splitlines(), start=1)
-        if raw.strip() and not raw.strip().startswith("#") and "\t" not in raw.strip()
-    ]
+    found: list[tuple[int, str]] = []
+    tsv_data.rows(text, "", columns, found)
+    return found
 
 
 def _two_columns(run: _Run, path: Path, kind: str) -> None:
@@ -366,12 +389,16 @@ def _tenants(run: _Run, settings: Settings, tenant: str | None) -> None:
             continue
         inbox = run.attempt(path, config.inbox)  # type: ignore[attr-defined]
         run.attempt(path, config.analytics)  # type: ignore[attr-defined]
-        routing = getattr(inbox, "routing", None)
-        if routing is not None:
-            if Path(routing).is_file():
-                _routing(run, Path(routing), [*CATEGORIES, *(e.key for e in inbox.extra_categories)])  # type: ignore[union-attr]
+        if not isinstance(inbox, InboxConfig):
+            continue
+        if inbox.routing is not None:
+            if Path(inbox.routing).is_file():
+                _routing(run, Path(inbox.routing), inbox.labels)
             else:
-                run.add(path, _line_of(path, "routing"), f"die Routing-Datei {routing} gibt es nicht")
+                run.add(path, _line_of(path, "routing"), f"die Routing-Datei {inbox.routing} gibt es nicht")
+        if inbox.folder is not None and inbox.folder.is_dir():
+            _tenant_folder(run, inbox.folder, inbox.labels)
+    _folders_without_toml(run, settings, tenant)
     names = [tenant] if tenant is not None else sorted({p.stem for p in files})
     for kind, folder in (("vocabulary", settings.vocabulary_dir), ("keywords", settings.keywords_dir)):
         if folder is None:
@@ -379,6 +406,17 @@ def _tenants(run: _Run, settings: Settings, tenant: str | None) -> None:
         for name in names:
             for origin, _text in tsv_data.read_files(kind, name, folder)[1:]:  # [0]: the bundled file
                 _two_columns(run, Path(origin), kind)
+
+
+def _folders_without_toml(run: _Run, settings: Settings, tenant: str | None) -> None:
+    """The own folders of tenants without a TOML file (their lists count all the same)."""
+    folder = settings.tenants_dir or settings.home / "tenants"
+    if not folder.is_dir():
+        return
+    configured = {path.stem for path in tenant_files(settings, data=run.data)}
+    for own in sorted(folder.iterdir()):
+        if own.is_dir() and TENANT_NAME.match(own.name) and own.name not in configured and tenant in (None, own.name):
+            _tenant_folder(run, own, CATEGORIES)
 
 
 def _locate_key(run: _Run, path: Path) -> None:

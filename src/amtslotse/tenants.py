@@ -24,7 +24,15 @@ AMTSLOTSE_HOME/tenants), then in the starter pack (the sample Landkreis "musterk
 
 `TenantConfig` is the one way to a tenant's settings: the chat, the inbox processing, the staff
 workspace and the CLI all read it (`TenantConfig.inbox()` for the `[inbox]` table, with a
-relative `routing` path taken from the TOML file's folder). A tenant without a file gets
+relative `routing` path taken from the TOML file's folder). Beside `<tenant>.toml`, the folder
+`<tenant>/` holds the tenant's own lists, which extend the bundled ones for it alone
+(`TenantConfig.folder`, passed on in `InboxConfig.folder`)::
+
+    <tenant>/flags/<language>.txt   flag phrases (format of data/inbox/flags/)
+    <tenant>/cues/<language>.txt    cue words per category (format of data/inbox/cues/)
+    <tenant>/checklists.toml        documents per category (format of data/inbox/checklists.toml)
+    <tenant>/routing.tsv            routing rules, tried before the bundled ones (or [inbox] routing)
+ A tenant without a file gets
 neutral defaults. Unknown keys, at the top level or in a known table, are errors
 (`TenantConfigError`, naming file and key): a typo must not be silently ignored.
 """
@@ -66,13 +74,15 @@ class TenantConfig:
     configured: bool = False  # a file exists for this tenant
     raw: dict = field(default_factory=dict)
     path: Path | None = None  # the TOML file; relative paths in it (e.g. [inbox] routing) start beside it
+    folder: Path | None = None  # the tenant's own folder (`<tenant>/` beside the TOML): lists that extend the bundled ones
 
     def inbox(self) -> InboxConfig:
         """The `[inbox]` table: categories (renamed, hidden, added) and routing rules (an
         InboxConfig; a relative `routing` path starts beside the TOML file). A malformed
         table raises InboxConfigError naming this file."""
         try:
-            return inbox_config(self.raw if self.configured else None, base_dir=self.path.parent if self.path else None)
+            return inbox_config(self.raw if self.configured else None, base_dir=self.path.parent if self.path else None,
+                                folder=self.folder)
         except InboxConfigError as error:
             raise InboxConfigError(f"{self.path}: {error}") from None
 
@@ -164,11 +174,14 @@ def _search_path(settings: Settings) -> list[Path]:
 def load_tenant_config(tenant: str, settings: Settings) -> TenantConfig:
     if not TENANT_NAME.match(tenant):
         raise TenantConfigError(f"„{tenant}“ ist kein gültiger Mandantenname (Kleinbuchstaben, Ziffern, - und _).")
-    for folder in _search_path(settings):
+    search_path = _search_path(settings)
+    for folder in search_path:
         path = folder / f"{tenant}.toml"
         if path.is_file():
             return _parse(tenant, path, path.stat().st_mtime_ns)
-    return TenantConfig(tenant=tenant, name=f"Jobcenter {tenant.capitalize()}", reference_prefix=tenant[:2].upper())
+    own = search_path[0] / tenant  # the tenant's own lists, without a TOML file
+    return TenantConfig(tenant=tenant, name=f"Jobcenter {tenant.capitalize()}", reference_prefix=tenant[:2].upper(),
+                        folder=own if own.is_dir() else None)
 
 
 def load_tenant_file(path: Path) -> TenantConfig:
@@ -206,5 +219,5 @@ def _parse(tenant: str, path: Path, _mtime: int) -> TenantConfig:
         greeting=str(raw.get("greeting", texts.GREETING)), colors=colors, logo_url=raw.get("logo_url"),
         privacy_url=raw.get("privacy_url"), accessibility_url=raw.get("accessibility_url"),
         imprint_url=raw.get("imprint_url"), emergency_contacts=contacts, scope=frozenset(scope), configured=True,
-        raw=raw, path=path,
+        raw=raw, path=path, folder=path.parent / tenant,
     )

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Iterator
 
 from amtslotse.ask.pipeline import Answer, Asker, Event
+from amtslotse.errors import UserError
 from amtslotse.models import Turn
 from amtslotse.privacy.redaction import redact
 from amtslotse.settings import Settings
@@ -31,8 +32,9 @@ PUBLIC_FIELDS = (
 """What the citizen's client gets of an Answer (guard reason codes and the redacted copy stay inside)."""
 
 
-class ChatError(ValueError):
-    """A request the chat cannot take; `code` names it for the HTTP layer, the message is German."""
+class ChatError(UserError):
+    """A request the chat cannot take (a user error); `code` names it for the HTTP layer
+    (web/chat_api.py answers 403, 404, 409 or 422 with the code and the German message)."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)

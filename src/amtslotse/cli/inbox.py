@@ -40,7 +40,7 @@ def triage(
     if sum(x is not None for x in (text, file, messages)) != 1:
         raise UserError("Bitte genau eines angeben: einen Text, --file DATEI oder --messages DATEI.jsonl")
     today = parse_day(day, "--datum")
-    config = tenant_inbox(tenant)
+    config = inbox_config_of(tenant)
     _announce_training()
     triager = default_triager()
     if messages is not None:
@@ -58,7 +58,7 @@ def triage(
     if as_json:
         typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:
-        typer.echo(_pretty(result))
+        typer.echo(_pretty(result, config))
 
 
 def _triage_chunk(triager, chunk, config, today):
@@ -84,7 +84,7 @@ def _read_messages(path: Path) -> list[tuple[dict, date | None]]:
     return items
 
 
-def tenant_inbox(tenant: str):
+def inbox_config_of(tenant: str):
     """The tenant's `[inbox]` configuration, read through `TenantConfig` as the server reads it.
 
     TENANT is a tenant name (its file is found by `amtslotse.tenants`; a tenant without a
@@ -109,7 +109,7 @@ def _euro(amount: float) -> str:
     return f"{amount:,.2f}".translate(str.maketrans(",.", ".,")) + " €"
 
 
-def _pretty(result) -> str:
+def _pretty(result, config) -> str:
     """The triage for staff, in German."""
     from amtslotse.inbox.checklists import checklist_for
     from amtslotse.inbox.fields import FIELD_LABELS
@@ -136,7 +136,7 @@ def _pretty(result) -> str:
                 "Prüfsumme falsch, bitte nachfragen" if f.valid is False else "",
             ) if n]
             lines.append(f"  {FIELD_LABELS.get(f.kind, f.kind):<20} {value}" + (f"  ({', '.join(notes)})" if notes else ""))
-    documents = checklist_for(result.category)
+    documents = checklist_for(result.category, config)
     if documents:
         lines.append("Typischerweise noch nötig: " + "; ".join(documents))
     return "\n".join(lines)

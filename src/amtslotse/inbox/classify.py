@@ -11,7 +11,8 @@ learns "[IBAN]" and not a person), four blocks side by side:
 - characters: 3-5-grams within words over the folded text, TF-IDF (typos, other languages);
 - meaning: the 512-dimensional multilingual `use-m3` sentence embedding, which carries the
   categories across languages the n-grams have few examples of;
-- cues: per category, how many of its cue words occur (`data/inbox/cues/`, six languages).
+- cues: per category, how many of its cue words occur (`data/inbox/cues/`, six languages;
+  a tenant's own `cues/*.txt` count too when its messages are classified).
 One multinomial logistic regression over all four. On the training set (5-fold
 cross-validation) the blocks alone reached about 48 % (n-grams), 71 % (embedding) and 80 %
 (first cue lists); together 85 %, and 90 % after the cue lists were completed from training
@@ -44,7 +45,7 @@ import numpy as np
 
 from amtslotse.categories import CATEGORIES, FLAGS
 from amtslotse.errors import DataFileError
-from amtslotse.inbox.flags import PhraseMatcher, read_phrase_folder, words
+from amtslotse.inbox.flags import OwnFiles, PhraseMatcher, own_phrase_files, read_phrase_folder, words
 from amtslotse.jsonl import read_jsonl_lines
 from amtslotse.model_cache import read_model, write_model
 from amtslotse.privacy.redaction import redact
@@ -119,10 +120,12 @@ class LinearModel:
     flag_thresholds: dict[str, float] = field(default_factory=dict)
     key: str = ""
 
-    def features(self, texts: Sequence[str], prepared: list[tuple[str, str]] | None = None):
-        """The feature matrix of raw messages (`prepared`: their `prepare()` forms, if known)."""
+    def features(self, texts: Sequence[str], prepared: list[tuple[str, str]] | None = None,
+                 tenant_folder: Path | None = None):
+        """The feature matrix of raw messages (`prepared`: their `prepare()` forms, if known;
+        `tenant_folder`: its `cues/*.txt` count beside the bundled cue words)."""
         prepared = prepared if prepared is not None else [prepare(t) for t in texts]
-        return _features(self.stems, self.chars, prepared, _dense(prepared))
+        return _features(self.stems, self.chars, prepared, _dense(prepared, tenant_folder=tenant_folder))
 
     def predict_proba(self, texts: Sequence[str], features=None) -> np.ndarray:
         """Calibrated probabilities, shape (len(texts), len(categories))."""
@@ -148,12 +151,13 @@ def _embedder():
     return get_embedder(EMBEDDER)
 
 
-def _dense(prepared: list[tuple[str, str]], embeddings: np.ndarray | None = None) -> np.ndarray:
+def _dense(prepared: list[tuple[str, str]], embeddings: np.ndarray | None = None,
+           tenant_folder: Path | None = None) -> np.ndarray:
     """The blocks that need no fitting: the embedding and the cue counts, weighted."""
     redacted = [r for r, _ in prepared]
     if embeddings is None:
         embeddings = _embedder().embed_passages(redacted)
-    return np.hstack([embeddings * EMBEDDING_WEIGHT, cue_counts(redacted) * CUE_WEIGHT])
+    return np.hstack([embeddings * EMBEDDING_WEIGHT, cue_counts(redacted, tenant_folder) * CUE_WEIGHT])
 
 
 def _features(stems, chars, prepared: list[tuple[str, str]], dense: np.ndarray):
@@ -169,17 +173,21 @@ def stem_terms(text: str) -> list[str]:
     return list(weighted_terms(text))
 
 
-@lru_cache(maxsize=1)
-def _cues() -> PhraseMatcher[tuple[str, str]]:
-    return PhraseMatcher((p, (category, p)) for p, (category, _) in read_phrase_folder("cues", CATEGORIES))
+@lru_cache(maxsize=32)
+def _cues(own: OwnFiles = ()) -> PhraseMatcher[tuple[str, str]]:
+    return PhraseMatcher((p, (category, p)) for p, (category, _) in read_phrase_folder("cues", CATEGORIES, own))
 
 
-def cue_counts(texts: Sequence[str]) -> np.ndarray:
-    """log(1 + number of distinct cues found) per built-in category, shape (len(texts), 13)."""
+def cue_counts(texts: Sequence[str], tenant_folder: Path | None = None) -> np.ndarray:
+    """log(1 + number of distinct cues found) per built-in category, shape (len(texts), 13).
+    A tenant's own `cues/*.txt` (in `tenant_folder`) count like the bundled cue words: the
+    model is trained on the bundled ones, so a tenant's cue adds the weight it learned for
+    its category's cues (no retraining per tenant)."""
     column = {c: i for i, c in enumerate(CATEGORIES)}
     out = np.zeros((len(texts), len(CATEGORIES)), dtype=np.float32)
+    cues = _cues(own_phrase_files(tenant_folder, "cues"))
     for row, text in enumerate(texts):
-        for category, _ in _cues().labels(words(text)):
+        for category, _ in cues.labels(words(text)):
             out[row, column[category]] += 1
     return np.log1p(out)
 

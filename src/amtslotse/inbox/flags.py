@@ -24,7 +24,7 @@ any of these says so, and triage.py ORs the classifier's flags on top.
   (the objection period runs).
 
 Word lists: `data/inbox/flags/<language>.txt`, `[section]` headers and one phrase per line
-(see that folder's README.md). Phrases match on folded text (lower case, ä/ae/a alike, other
+(see that folder's README.md); a tenant's own `flags/<language>.txt` in its folder adds to them. Phrases match on folded text (lower case, ä/ae/a alike, other
 diacritics removed, as `text.fold.normalize` does) and tolerate one typo in words of six or
 more letters. The same `PhraseMatcher` serves routing keywords and tenant categories.
 """
@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import Generic, TypeVar
 
 from amtslotse.errors import DataFileError
@@ -205,15 +206,35 @@ SECTIONS = (NOTLAGE, FRIST, FRIST_WITH_DATE, FRIST_RELATIVE, FRIST_DUTY, FRIST_D
 """The sections a flag word list (data/inbox/flags/*.txt) may have."""
 
 
-def read_phrase_folder(name: str, sections: Iterable[str]) -> list[tuple[str, tuple[str, str]]]:
-    """Phrases of `data/inbox/<name>/<language>.txt`, each labelled (section, language).
-    Files hold `[section]` headers and one phrase per line; `#` starts a comment line.
-    A malformed line raises DataFileError naming file and line."""
+OwnFiles = tuple[tuple[Path, int], ...]
+"""A tenant's own word-list files with their modification times (a cache key: an edited file
+is read again)."""
+
+
+def own_phrase_files(tenant_folder: Path | None, name: str) -> OwnFiles:
+    """The tenant's own lists `<tenant folder>/<name>/<language>.txt` (name: "flags" or "cues")."""
+    folder = Path(tenant_folder) / name if tenant_folder is not None else None
+    if folder is None or not folder.is_dir():
+        return ()
+    return tuple((path, path.stat().st_mtime_ns) for path in sorted(folder.glob("*.txt")))
+
+
+def read_phrase_folder(name: str, sections: Iterable[str], own: OwnFiles = ()) -> list[tuple[str, tuple[str, str]]]:
+    """Phrases of `data/inbox/<name>/<language>.txt` and then of a tenant's own files of the
+    same format (`own`), each labelled (section, language). Files hold `[section]` headers and
+    one phrase per line; `#` starts a comment line. A malformed line raises DataFileError
+    naming file and line."""
     folder = resources.files("amtslotse").joinpath("data", "inbox", name)
     phrases: list[tuple[str, tuple[str, str]]] = []
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".txt"):
             phrases += read_phrase_file(entry.read_text("utf-8"), f"{name}/{entry.name}", entry.name[:-4], sections)
+    for path, _ in own:
+        try:
+            text = path.read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise DataFileError(f"{path}: nicht lesbar ({error})") from None
+        phrases += read_phrase_file(text, str(path), path.stem, sections)
     return phrases
 
 
@@ -254,10 +275,11 @@ def read_phrase_file(
     return phrases
 
 
-@lru_cache(maxsize=1)
-def _matcher() -> PhraseMatcher[tuple[str, str]]:
-    """All phrases of data/inbox/flags/*.txt, labelled (section, language)."""
-    return PhraseMatcher(read_phrase_folder("flags", SECTIONS))
+@lru_cache(maxsize=32)
+def _matcher(own: OwnFiles = ()) -> PhraseMatcher[tuple[str, str]]:
+    """All phrases of data/inbox/flags/*.txt and of a tenant's own flags/*.txt, labelled
+    (section, language)."""
+    return PhraseMatcher(read_phrase_folder("flags", SECTIONS, own))
 
 
 # ---------------------------------------------------------------- the flags
@@ -276,18 +298,21 @@ class RuleFlags:
     language: str
 
 
-def rule_flags(text: str, today: date | None = None, dates: list | None = None) -> RuleFlags:
+def rule_flags(
+    text: str, today: date | None = None, dates: list | None = None, tenant_folder: Path | None = None,
+) -> RuleFlags:
     """Flags of one message by rules.
 
     `today` is the date the message came in; None when it is unknown (an undated text): then
     any date a deadline cue belongs to counts, past or not, and a Bescheid date counts as
     recent (recall first). `dates`: the message's date fields if already extracted
-    (fields.extract_dates), else they are extracted here."""
+    (fields.extract_dates), else they are extracted here. `tenant_folder`: the tenant's own
+    folder (`InboxConfig.folder`), whose `flags/*.txt` add to the bundled phrases."""
     verdict = check(text)  # the Ask guard: urgent situations in six languages
     reasons: list[str] = []
     if verdict.urgent:
         reasons.append(f"notlage:guard.{verdict.urgent}")
-    hits = _matcher().labels(text)
+    hits = _matcher(own_phrase_files(tenant_folder, "flags")).labels(text)
     sections = {section for section, _ in hits}
     reasons.extend(f"{section}:{language}" for section, language in sorted(hits) if section in (NOTLAGE, FRIST))
     if dates is None:

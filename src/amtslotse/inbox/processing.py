@@ -93,7 +93,7 @@ def process_pending(
                 AuditEntry(item_tenant, "system", "triage_retry", "inbox_message", str(item_id)), expected="failed",
             )
     seen: set[int] = set()
-    urgency = UrgentFirst(store, tenant)
+    urgency = UrgentFirst(store, tenant, settings)
     while limit is None or report.done + report.failed < limit:
         if stop is not None and stop.is_set():
             break
@@ -129,8 +129,8 @@ class UrgentFirst:
 
     SCAN = 1000  # pending messages looked at per round (ids only; each is read once)
 
-    def __init__(self, store, tenant: str | None = None) -> None:
-        self.store, self.tenant = store, tenant
+    def __init__(self, store, tenant: str | None = None, settings: Settings | None = None) -> None:
+        self.store, self.tenant, self.settings = store, tenant, settings
         self.priority: dict[int, int] = {}
 
     def flag_new(self) -> None:
@@ -146,7 +146,7 @@ class UrgentFirst:
                 if item.flags:  # known already (a failed triage, now retried)
                     self.priority[item_id] = item.priority
                     continue
-                flags = _rule_flags(item)
+                flags = _rule_flags(item, self.settings)
                 if flags:
                     self.priority[item_id] = _priority(flags)
                 if not self.SAVED & set(flags):
@@ -181,7 +181,7 @@ def process_one(
         # The reason is fixed German text naming the step and the error type: no message content.
         log.warning("inbox %s: Verarbeitung fehlgeschlagen: %s", item.reference, reason,
                     exc_info=not isinstance(error, ProcessingError))
-        flags = _rule_flags(item)
+        flags = _rule_flags(item, settings)
         entry = AuditEntry(
             tenant, "system", "triage_failed", "inbox_message", str(item.id),
             {"reference": item.reference, "reason": reason, "flags": flags},
@@ -228,7 +228,7 @@ def triage_message(item: InboxItem, settings: Settings, asker, triager,
     config = _stage("Die Einstellungen des Jobcenters sind fehlerhaft", tenant_inbox_config, item.tenant, settings)
     today = item.received_at.date() if item.received_at else date.today()
     result = _stage("Die Einordnung ist fehlgeschlagen", triager.triage, text, config, today=today)
-    checklist = _stage("Die Checkliste fehlt", checklist_for, result.category)
+    checklist = _stage("Die Checkliste fehlt", checklist_for, result.category, config)
     signature = load_tenant_config(item.tenant, settings).name
     draft = _stage("Der Antwortentwurf ist fehlgeschlagen", draft_reply, asker, item, checklist, signature)
     return TriageRecord(
@@ -247,10 +247,12 @@ def triage_message(item: InboxItem, settings: Settings, asker, triager,
     )
 
 
-def _rule_flags(item: InboxItem) -> list[str]:
-    """The rule-based flags alone (no model): what a failed message can still tell."""
+def _rule_flags(item: InboxItem, settings: Settings | None = None) -> list[str]:
+    """The rule-based flags alone (no model): what a failed message can still tell (with the
+    settings, the tenant's own flag phrases count too)."""
     try:
-        return sorted(rule_flags(f"{item.subject}\n\n{item.body}", item.received_at.date()).flags)
+        folder = load_tenant_config(item.tenant, settings).folder if settings is not None else None
+        return sorted(rule_flags(f"{item.subject}\n\n{item.body}", item.received_at.date(), tenant_folder=folder).flags)
     except Exception:  # noqa: BLE001 - best effort on a message that already failed
         return []
 
@@ -333,7 +335,7 @@ class Worker:
             try:
                 while self._again.is_set() and not self.stop.is_set():
                     self._again.clear()
-                    UrgentFirst(self.store).flag_new()  # before the model loads (the first time it trains)
+                    UrgentFirst(self.store, settings=self.settings).flag_new()  # before the model loads (the first time it trains)
                     if self.triager is None:
                         self.triager = default_triager(self.settings, self.asker)
                     process_pending(self.store, self.settings, asker=self.asker, triager=self.triager, stop=self.stop)

@@ -4,9 +4,12 @@
     >>> route_to_team(triage("Ich lege Widerspruch gegen den Bescheid vom 03.11.2026 ein."))
     'Widerspruchsstelle'
 
-Rules are a data file, `data/inbox/routing.tsv` by default; a tenant names its own with
-`[inbox] routing = "path"` (see categories.py). One rule per line, four columns separated by
-tabs (several tabs may align them):
+Rules are a data file, `data/inbox/routing.tsv`. A tenant's own rules (`routing.tsv` in its
+folder, or the file `[inbox] routing = "path"` names; see categories.py) come first and
+extend the bundled ones: what the tenant does not route, the bundled rules still do. A
+catch-all rule (`*  *  *  Team`) in the tenant's file ends the list there, so a tenant that
+wants only its own rules ends its file with one. One rule per line, four columns separated
+by tabs (several tabs may align them):
 
     category            flags     keywords                      team
     unterkunft          notlage   *                             KdU-Team
@@ -62,6 +65,11 @@ class Rule:
     team: str
     line: int
 
+    @property
+    def catch_all(self) -> bool:
+        """Matches every message: no rule after it is ever reached."""
+        return self.categories is None and self.flags is None and self.keywords is None
+
     def matches(self, category: str, flags: Iterable[str], words: list[str]) -> bool:
         flags = set(flags)
         if self.categories is not None and category not in self.categories:
@@ -87,15 +95,24 @@ def load_rules(path: Path | None = None, categories: Iterable[str] = ()) -> list
     return _load(path, stamp, frozenset(categories))
 
 
+def rules_for(config: InboxConfig | None = None) -> list[Rule]:
+    """A tenant's rules in the order they are tried: its own file's (if any), then the bundled
+    ones, up to the first catch-all rule (the rules after it are never reached)."""
+    config = config or DEFAULT_CONFIG
+    own = load_rules(config.routing, config.labels) if config.routing is not None else []
+    rules = [*own, *load_rules(None, config.labels)]  # new list: load_rules' lists are cached
+    end = next((i for i, rule in enumerate(rules) if rule.catch_all), len(rules) - 1)
+    return rules[:end + 1]
+
+
 def teams(config: InboxConfig | None = None) -> list[str]:
-    """The teams a tenant's routing rules name, and the Eingangszone (sorted; for filters and
-    forwarding in the staff workspace).
+    """The teams a tenant's routing rules can reach, and the Eingangszone (sorted; for
+    filters and forwarding in the staff workspace).
 
     >>> "Widerspruchsstelle" in teams()
     True
     """
-    config = config or DEFAULT_CONFIG
-    return sorted({rule.team for rule in load_rules(config.routing, config.labels)} | {DEFAULT_TEAM})
+    return sorted({rule.team for rule in rules_for(config)} | {DEFAULT_TEAM})
 
 
 @lru_cache(maxsize=32)
@@ -155,10 +172,10 @@ def _rule(raw: str, number: int, known: frozenset[str]) -> Rule:
 
 
 def route_to_team(triage: Triaged, config: InboxConfig | None = None) -> str:
-    """The team for a triaged message under the tenant's rules (first match wins)."""
-    config = config or DEFAULT_CONFIG
+    """The team for a triaged message under the tenant's rules and then the bundled ones
+    (first match wins)."""
     words = list(triage.words)
-    for rule in load_rules(config.routing, config.labels):
+    for rule in rules_for(config):
         if rule.matches(triage.category, triage.flags, words):
             return rule.team
     return DEFAULT_TEAM

@@ -135,7 +135,7 @@ class Triager:
         config = inbox_config(tenant_config)
         model = self.model
         prepared = [prepare(t) for t in texts]  # redacted once, for the model, rules and LLM
-        x = model.features(texts, prepared)
+        x = model.features(texts, prepared, tenant_folder=config.folder)
         probs = model.predict_proba(texts, x)
         model_flags = model.predicted_flags(texts, x)
         out = []
@@ -147,7 +147,7 @@ class Triager:
             category, confidence, method, reasons = self._category(redacted, folded_words, ranked, config)
             fields = extract_fields(text, today)
             dates = [f for f in fields if f.kind in ("datum", "geburtsdatum")]
-            rules = rule_flags(text, today, dates)
+            rules = rule_flags(text, today, dates, config.folder)
             reasons += list(rules.reasons) + [f"{f}:modell" for f in model_flags[i]]
             flags = tuple(f for f in (NOTLAGE, FRIST) if f in rules.flags or f in model_flags[i])
             result = Triage(

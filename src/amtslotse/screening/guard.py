@@ -61,18 +61,15 @@ from typing import get_args
 
 from amtslotse.models import ScreeningOutcome
 from amtslotse.screening.language import detect_language
-from amtslotse.screening.model import default_model
+from amtslotse.screening.model import LANGUAGES, URGENT_KINDS, default_model
 from amtslotse.text.fold import LETTER_SPACED, WORD, fix_typos, fold_pattern, normalize, unspace
 
-URGENT_KINDS = ("suicide", "violence", "homeless", "hunger", "eviction", "energy")  # also the tie-break order
 MATERIAL_KINDS = ("homeless", "hunger", "eviction", "energy")
 """Kinds that a general, hypothetical or past frame turns off (never violence or suicide)."""
 OUTCOMES: tuple[ScreeningOutcome, ...] = get_args(ScreeningOutcome)  # the priority order
 AUTHORITIES = ("elterngeldstelle", "familienkasse", "pflegekasse", "bafoeg_amt", "versorgungsamt", "beitragsservice",
                "sozialamt_asylblg", "krankenkasse", "rentenversicherung", "jugendamt", "auslaenderbehoerde", "finanzamt")
 """Other authorities a question can belong to (`authority.<key>` sections; texts.AUTHORITY)."""
-SCREENING_LANGUAGES = ("de", "en", "uk", "ru", "tr", "ar")
-"""Languages of the screening model's training data: only their messages are scored by it."""
 
 
 @dataclass(frozen=True)
@@ -298,7 +295,7 @@ SCREENING_MIN_WORDS = 4
 
 def _screening_scores(text: str, language: str):
     """The intent model's scores (amtslotse.screening), for the languages it was trained on."""
-    if language not in SCREENING_LANGUAGES or len(WORD.findall(text)) < SCREENING_MIN_WORDS:
+    if language not in LANGUAGES or len(WORD.findall(text)) < SCREENING_MIN_WORDS:
         return None
     return default_model().scores(text)
 

@@ -41,9 +41,10 @@ from amtslotse.text.fold import fix_typos, normalize
 log = logging.getLogger(__name__)
 
 URGENT_KINDS = ("suicide", "violence", "homeless", "hunger", "eviction", "energy")
-"""The urgent kinds, in the guard's tie-break order."""
+"""The urgent kinds (the model's labels and the guard's sections), in the guard's tie-break order."""
 LABELS = ("answer", "own_case", "authority", *URGENT_KINDS)
 LANGUAGES = ("de", "en", "uk", "ru", "tr", "ar")
+"""Languages of the model's training data: only their messages are scored by it (the guard asks)."""
 
 MODEL_VERSION = "1"
 """Bump when features or training change: cached models are then retrained."""

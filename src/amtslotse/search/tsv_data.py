@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import Iterator
 
-from amtslotse.errors import DataFileError
+from amtslotse.errors import data_lines
 from amtslotse.models import SHARED_TENANT
 
 
@@ -26,13 +25,17 @@ def read_files(kind: str, tenant: str, folder: Path | None) -> list[tuple[str, s
     return files
 
 
-def rows(text: str, origin: str, columns: str) -> Iterator[tuple[str, str]]:
-    """(left, right) per data line; a line without a tab is an error naming file and line."""
-    for number, raw in enumerate(text.splitlines(), start=1):
+def rows(
+    text: str, origin: str, columns: str, problems: list[tuple[int, str]] | None = None,
+) -> list[tuple[str, str]]:
+    """(left, right) per data line (read by `errors.data_lines`): a line without a tab is a
+    DataFileError naming file and line, or, with a `problems` list, added to it and skipped."""
+
+    def row(raw: str) -> tuple[str, str]:
         line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
         if "\t" not in line:
-            raise DataFileError(f"{origin}, Zeile {number}: Tabulator zwischen {columns} fehlt")
+            raise ValueError(f"Tabulator zwischen {columns} fehlt")
         left, right = line.split("\t", 1)
-        yield left, right
+        return left, right
+
+    return data_lines(text, origin, row, problems)

@@ -11,6 +11,8 @@ import threading
 
 import numpy as np
 
+from amtslotse.store.index.rows import PassageRows
+
 TWO_PASS_MIN_ROWS = 50_000
 """Below this many visible rows one exact pass is fast (a few ms) and exact."""
 
@@ -18,7 +20,7 @@ TWO_PASS_CANDIDATES = 1_000
 """Rows scored in full after the first pass (at least 4 x the limit)."""
 
 
-class DenseIndex:
+class DenseIndex(PassageRows):
     def __init__(
         self,
         passage_ids: np.ndarray,
@@ -27,16 +29,10 @@ class DenseIndex:
         valid_to: np.ndarray,
         matrix: np.ndarray,
     ) -> None:
-        self.passage_ids = passage_ids
-        self.tenant_codes = tenant_codes
-        self.valid_from = valid_from
-        self.valid_to = valid_to
+        super().__init__(passage_ids, tenant_codes, valid_from, valid_to)
         self.matrix: np.ndarray | None = matrix
         self._split: tuple[np.ndarray, np.ndarray] | None = None
         self._lock = threading.RLock()  # _blocks() calls _full()
-
-    def __len__(self) -> int:
-        return len(self.passage_ids)
 
     def search(
         self, vector: np.ndarray, tenant_codes, day: int, limit: int, lead_dims: int | None = None
@@ -50,9 +46,7 @@ class DenseIndex:
         """
         if not len(self.passage_ids) or limit <= 0:
             return []
-        visible = np.isin(self.tenant_codes, np.fromiter(tenant_codes, np.int32))
-        visible &= (self.valid_from <= day) & (day <= self.valid_to)
-        rows = np.flatnonzero(visible)
+        rows = np.flatnonzero(self.visible_mask((int(code) for code in tenant_codes), day))
         if not len(rows):
             return []
         vector = vector.astype(np.float32)
