@@ -187,6 +187,11 @@ def fit(
     for low in np.arange(0.0, 1.0, 0.1):
         band = (probs >= low) & (probs < low + 0.1)
         table.append({"p": f"{low:.1f}-{low + 0.1:.1f}", "n": int(band.sum()), "correct": round(float(y[band].mean()), 3) if band.any() else None})
+    curve = [
+        {"threshold": round(float(t), 2), "shown": int((probs >= t).sum()),
+         "precision": round(float(y[probs >= t].mean()), 3) if (probs >= t).any() else None}
+        for t in np.arange(0.5, 0.95, 0.05)
+    ]
     shown = probs >= threshold
     return {
         "weights": {n: round(float(w), 4) for n, w in zip(names, weights)},
@@ -197,6 +202,7 @@ def fit(
         "shown_dev_cv": int(shown.sum()),
         "precision_dev_cv": round(float(y[shown].mean()), 3) if shown.any() else None,
         "reliability_dev_cv": table,
+        "precision_by_threshold_dev_cv": curve,
     }
 
 
