@@ -93,7 +93,9 @@ def musterkreis(tmp_path_factory) -> Path:
 
 
 def test_a_curated_answer_wins_when_it_matches(musterkreis):
-    done = cli(musterkreis, "ask", "Zahlt ihr die Nebenkosten?", "--tenant", "musterkreis", "--json")
+    # Without an embedder (as here) the calibration shows few answers; a question asked as one of
+    # the answer's phrasings always gets it (ask/pipeline.py, Asker._curated).
+    done = cli(musterkreis, "ask", "Zahlt das Jobcenter die Nebenkosten?", "--tenant", "musterkreis", "--json")
     answer = json.loads(done.stdout)
     assert answer["mode"] == "curated" and answer["confidence"] > 0
     assert "§ 22 Abs. 1 SGB II" in [c["citation"] for c in answer["citations"]]
@@ -101,7 +103,7 @@ def test_a_curated_answer_wins_when_it_matches(musterkreis):
 
 
 def test_curated_answers_belong_to_their_tenant(musterkreis):
-    done = cli(musterkreis, "ask", "Zahlt ihr die Nebenkosten?", "--tenant", "nordkreis", "--json")
+    done = cli(musterkreis, "ask", "Zahlt das Jobcenter die Nebenkosten?", "--tenant", "nordkreis", "--json")
     assert json.loads(done.stdout)["mode"] != "curated"
 
 

@@ -100,3 +100,22 @@ def test_an_answer_left_out_is_neither_matched_nor_the_measure_of_the_margin(ind
         assert [m.passage.external_id for m in left] == [m.passage.external_id for m in rest]
         assert left[0].margin == pytest.approx(rest[0].score - rest[1].score)
         assert left[0].margin > 0
+
+
+def test_a_question_asked_word_for_word_as_a_phrasing_gets_its_answer_whatever_the_calibration(tmp_path) -> None:
+    """An editor who adds a citizen's wording as a phrasing (the gap list's one step) makes it
+    live at once: asked word for word (case, punctuation and spacing aside) it gets that answer,
+    even where the calibration would show nothing; any other wording is up to the calibration."""
+    from amtslotse.ask.calibration import Calibration
+    from amtslotse.services import Services
+
+    path = tmp_path / "curated.jsonl"
+    path.write_text("\n".join(json.dumps(i, ensure_ascii=False) for i in ITEMS) + "\n", encoding="utf-8")
+    settings = Settings(home=tmp_path, embedder="none", tenants_dir=None)
+    with Services.open(settings) as services:
+        ingest_paths([path], services.store, settings, tenant="musterkreis", workers=0)
+        never = {"weights": {}, "bias": -30.0, "threshold": 1.0}
+        services.asker.calibration = Calibration({"curated": never, "extractive": never})
+        asked = services.asker.ask("zählt  mein Auto als Vermögen", "musterkreis")
+        assert asked.mode == "curated" and asked.chosen["curated_id"] == "auto"
+        assert services.asker.ask("Zählt mein Wagen als Vermögen?", "musterkreis").mode != "curated"

@@ -18,10 +18,11 @@ from types import SimpleNamespace
 import httpx
 import pytest
 
-from amtslotse.analytics.gaps import gaps, propose_answer, question_key
+from amtslotse.analytics.gaps import gaps, propose_answer
 from amtslotse.ask.choose import REFRESH_SECONDS
 from amtslotse.llm import LLM, LLMUnreachableError
 from amtslotse.models import Turn
+from amtslotse.text.fold import plain_words
 
 TENANT = "lueckenkreis"
 OTHER = "nachbarkreis"
@@ -113,9 +114,9 @@ def turn(question: str, outcome: str, minutes: int, rating: str | None = None) -
 
 
 def test_the_same_question_is_grouped_regardless_of_case_punctuation_spacing_and_umlauts():
-    assert question_key("Gibt es Geld für die Brille?") == question_key("gibt es  GELD fuer die brille !") == "gibt es geld fuer die brille"
-    assert question_key("Muß ich zur Straße?") == question_key("muss ich zur strasse") != question_key("Muss ich zur Strafe?")
-    assert question_key("Gibt es Geld fu\u0308r die Brille?") == question_key("Gibt es Geld für die Brille?")  # decomposed ü
+    assert plain_words("Gibt es Geld für die Brille?") == plain_words("gibt es  GELD fuer die brille !") == "gibt es geld fuer die brille"
+    assert plain_words("Muß ich zur Straße?") == plain_words("muss ich zur strasse") != plain_words("Muss ich zur Strafe?")
+    assert plain_words("Gibt es Geld fu\u0308r die Brille?") == plain_words("Gibt es Geld für die Brille?")  # decomposed ü
     turns = [
         turn("Wie lange dauert der Antrag?", "unsure", 0),  # this wording once, the other twice: the other is shown
         turn("Gibt es Geld für eine Brille?", "unsure", 1),
@@ -149,19 +150,19 @@ def test_the_same_question_is_grouped_regardless_of_case_punctuation_spacing_and
 def test_open_questions_are_listed_most_frequent_first_redacted_and_per_period(api, activity):
     editor = login(api, "r.luecke")
     items = open_gaps(api, editor)
-    by_key = {question_key(g["question"]): g for g in items}
-    wlan = by_key[question_key(WLAN)]
+    by_key = {plain_words(g["question"]): g for g in items}
+    wlan = by_key[plain_words(WLAN)]
     assert wlan["count"] == 2 and wlan["outcomes"] == {"unsure": 2, "down": 0} and items[0] is wlan
     assert wlan["question"] == " ".join(WLAN_AGAIN.split())  # the latest wording, spaces tidied
     assert datetime.fromisoformat(wlan["last_asked"]) > datetime.now(timezone.utc) - timedelta(minutes=30)
-    disliked = by_key[question_key(DISLIKED)]
+    disliked = by_key[plain_words(DISLIKED)]
     assert disliked["count"] == 1 and disliked["outcomes"]["down"] == 1
-    assert question_key(OLD) not in by_key and not any("Nachbarkreis" in g["question"] for g in items)
+    assert plain_words(OLD) not in by_key and not any("Nachbarkreis" in g["question"] for g in items)
     assert "Mustermann" not in api.get("/api/v1/staff/gaps", params={"tenant": TENANT}, headers=editor).text
     if activity["personal"]["outcome"] == "unsure":  # listed, with the name redacted as stored
         assert any("[NAME]" in g["question"] and "Wickeltisch" in g["question"] for g in items), items
-    longer = {question_key(g["question"]) for g in open_gaps(api, editor, days=60)}
-    assert question_key(OLD) in longer
+    longer = {plain_words(g["question"]) for g in open_gaps(api, editor, days=60)}
+    assert plain_words(OLD) in longer
     body = api.get("/api/v1/staff/gaps", params={"tenant": TENANT, "days": 7}, headers=editor).json()
     assert body["tenant"] == TENANT and body["days"] == 7
 
@@ -191,7 +192,7 @@ def test_a_proposal_from_the_best_source_approved_answers_the_citizens_at_once(a
     uploaded = api.post("/api/v1/staff/knowledge", params={"tenant": TENANT}, headers=editor,
                         files={"file": (PAGE_NAME, PAGE.encode(), "text/markdown")})
     assert uploaded.status_code == 201, uploaded.text
-    [gap] = [g for g in open_gaps(api, editor) if question_key(g["question"]) == question_key(WLAN)]
+    [gap] = [g for g in open_gaps(api, editor) if plain_words(g["question"]) == plain_words(WLAN)]
 
     response = api.post("/api/v1/staff/gaps/proposal", params={"tenant": TENANT}, json={"question": gap["question"]}, headers=editor)
     assert response.status_code == 200, response.text
@@ -219,7 +220,7 @@ def test_a_proposal_from_the_best_source_approved_answers_the_citizens_at_once(a
     answer = ask(api, gap["question"])  # live at once: the citizens' own wording finds it
     assert answer["mode"] == "curated" and item["answer"] in answer["answer"], answer
     assert answer["citations"][0]["citation"] == source["citation"]
-    assert question_key(WLAN) not in {question_key(g["question"]) for g in open_gaps(api, editor)}  # no longer open
+    assert plain_words(WLAN) not in {plain_words(g["question"]) for g in open_gaps(api, editor)}  # no longer open
     entries = api.get("/api/v1/staff/knowledge/audit", params={"tenant": TENANT}, headers=editor).json()["entries"]
     assert (entries[0]["actor"], entries[0]["action"], entries[0]["object_id"]) == ("r.luecke", "curated_created", stored["id"])
 

@@ -20,7 +20,6 @@ audited there); then the chat answers the question with it at once.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 from datetime import date, datetime, timezone
 
@@ -29,13 +28,14 @@ from amtslotse.ask.extractive import compose_extractive
 from amtslotse.ask.generative import GenerativeComposer
 from amtslotse.ask.pipeline import EXTRACT_FROM
 from amtslotse.ask.readability import readable
-from amtslotse.ask.scope import JOBCENTER, fold, scope_of
+from amtslotse.ask.scope import JOBCENTER, scope_of
 from amtslotse.errors import InputError
 from amtslotse.knowledge.curated import curated_answers
 from amtslotse.llm import LLMError
 from amtslotse.models import Hit, Turn
 from amtslotse.privacy.redaction import redact
 from amtslotse.screening import guard
+from amtslotse.text.fold import plain_words
 
 DEFAULT_DAYS = 30
 GAPS_LIMIT = 100
@@ -54,26 +54,20 @@ the guard before any knowledge is looked at; a curated answer would not change i
 _MARKER = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
 
 
-def question_key(text: str) -> str:
-    """The same question regardless of case, punctuation, spacing and umlauts:
-    "Gibt es Geld für die Brille?" and "gibt es geld fuer die  brille" share a key."""
-    return fold(unicodedata.normalize("NFC", text))
-
-
 def gaps(turns: Iterable[Turn], *, answered: Iterable[str] = (), limit: int = GAPS_LIMIT) -> list[dict]:
     """The open questions among `turns`: those the assistant was unsure about (no answer shown)
-    or whose answer got a thumbs-down, grouped by `question_key`, most frequent first (then the
+    or whose answer got a thumbs-down, grouped by `plain_words` (text/fold.py), most frequent first (then the
     latest). Each: question (the wording asked most often, among equals the latest; redacted as
     stored, spaces tidied), count, last_asked (ISO time), outcomes {unsure, down} (a turn may
     count in both). `answered`: wordings already
     covered by a curated answer (its question and phrasings): those groups are left out."""
-    covered = {question_key(a) for a in answered}
+    covered = {plain_words(a) for a in answered}
     groups: dict[str, dict] = {}
     for turn in turns:
         unsure = turn.outcome == "unsure"
         down = turn.rating == "down" and turn.outcome in RATED_OUTCOMES
         wording = " ".join(turn.question.split())
-        key = question_key(wording)
+        key = plain_words(wording)
         if not (unsure or down) or not key or key in covered:
             continue
         at = _aware(turn.created_at)

@@ -35,6 +35,7 @@ from amtslotse.models import SHARED_TENANT, Passage, text_hash
 from amtslotse.search import analysis
 from amtslotse.search.embedders import Embedder
 from amtslotse.store.protocol import Store
+from amtslotse.text.fold import plain_words
 from amtslotse.text.names import canonical_names
 
 MIN_CENTERED = 3
@@ -59,6 +60,7 @@ class CuratedMatch:
     margin: float = 0.0  # score minus the score of the next answer (for the best match only)
     language: str = "de"  # the language of the phrasing that matched
     retrieved: float = 0.0  # 1 / (1 + rank) among the curated answers the search found by their text; 0: not found
+    exact: bool = False  # the question is one of the answer's phrasings word for word (text.fold.plain_words)
 
     def agree(self, found: Sequence[str | None]) -> None:
         """Note where the search, which reads the whole answer and not only its phrasings, ranked
@@ -90,6 +92,7 @@ class _Entry:
     passage: Passage
     phrasings: list[tuple[str, str]]  # (language, text)
     terms: list[dict[str, float]] = field(default_factory=list)
+    keys: frozenset[str] = frozenset()  # the phrasings' plain_words
 
 
 class _Loaded(NamedTuple):
@@ -182,6 +185,7 @@ class CuratedIndex:
         found = [e for (layer, ident), e in entries.items() if layer != SHARED_TENANT or ident not in own]
         for entry in found:
             entry.terms = [_intent_terms(text) for _, text in entry.phrasings]
+            entry.keys = frozenset(plain_words(text) for _, text in entry.phrasings)
         matrix = self._vectors([text for e in found for _, text in e.phrasings])
         self._tenants[tenant] = _Loaded(now, signature, found, matrix, _answer_idf(found))
         return self._tenants[tenant]
@@ -226,6 +230,7 @@ class CuratedIndex:
             return []
         asked = _intent_terms(question, written)
         total = sum(asked.values())
+        key = plain_words(question)
         if vector is not None and matrix.shape[1] and len(matrix) >= MIN_CENTERED:
             mean, centered = self._centered(matrix)
             query = vector - mean
@@ -257,6 +262,7 @@ class CuratedIndex:
                     best = candidate
             row += n
             if best is not None:
+                best.exact = key in entry.keys
                 results.append(best)
         results.sort(key=lambda m: -m.score)
         if len(results) > 1:

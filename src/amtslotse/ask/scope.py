@@ -26,16 +26,10 @@ from typing import NamedTuple
 
 from amtslotse.errors import data_lines
 from amtslotse.models import Passage
+from amtslotse.text.fold import plain_words
 
 JOBCENTER = frozenset({"SGB_2", "SGB_1", "SGB_10", "SGG", "RBEG", "RBSFV_2026", "GrusiGV"})
 """What a Jobcenter serves when a tenant declares nothing else (TenantConfig.scope)."""
-
-_FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
-
-
-def fold(text: str) -> str:
-    return " ".join(re.sub(r"[^\w]+", " ", text.casefold().translate(_FOLD)).split())
-
 
 def law_of(source: str | None) -> str:
     """The law of a source file name: "SGB_2-BJNR295500003.md" -> "SGB_2"."""
@@ -95,7 +89,7 @@ def _cue(line: str) -> Cue:
         raise ValueError(f"unbekanntes Gesetz {law!r} (erlaubt: {', '.join(sorted(KNOWN_LAWS))})")
     cells = [w.strip() for w in words.split("|")]
     for cell in cells:
-        if not fold(cell.removeprefix("?")):
+        if not plain_words(cell.removeprefix("?")):
             raise ValueError(f"leeres Wort in „{words}“ (Wörter durch „ | “ trennen, keines leer)")
     plain = tuple(w for w in cells if not w.startswith("?"))
     unsure = tuple(w[1:].strip() for w in cells if w.startswith("?"))
@@ -116,7 +110,7 @@ def _cues() -> tuple[tuple[str, re.Pattern[str], bool], ...]:
     for cue in benefits():
         for group, ambiguous in ((cue.words, False), (cue.unsure, True)):
             if group:
-                alternatives = "|".join(re.escape(fold(w)) for w in group)
+                alternatives = "|".join(re.escape(plain_words(w)) for w in group)
                 cues.append((cue.law, re.compile(rf"\b(?:{alternatives})"), ambiguous))
     return tuple(cues)
 
@@ -134,7 +128,7 @@ KNOWN_LAWS = frozenset({"SGB_2", "SGB_1", "SGB_3", "SGB_10", "SGB_12", "SGG", "V
 
 def scope_of(question: str, serves: frozenset[str] = JOBCENTER) -> Scope:
     """The laws that may answer `question` for a tenant that serves `serves`."""
-    text = fold(question)
+    text = plain_words(question)
     named = {law for law, pattern, ambiguous in _cues() if not ambiguous and pattern.search(text)}
     own = bool(named & serves)
     # "Arbeitslosengeld 2" is SGB II; "Arbeitslosengeld" alone may be either.

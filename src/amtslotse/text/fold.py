@@ -4,6 +4,8 @@
   invisible characters dropped (the guard's rules and the screening model; the patterns in
   data/guard/ are folded the same way by `fold_pattern`);
 - `fold`: `normalize`, then ae/oe/ue -> a/o/u (the inbox's phrase lists and field cues);
+- `plain_words`: `normalize` without punctuation and extra spaces: one key for one wording (the
+  scope's benefit cues, the gap list's groups, a curated answer's phrasing asked word for word);
 - `fix_typos`: known misspellings of cue words corrected (data/guard/typos.tsv);
 - `unspace`: letter-spaced words joined ("i g n o r e" -> "ignore").
 
@@ -84,6 +86,17 @@ def fix_typos(text: str) -> str:
     return WORD.sub(lambda m: typos.get(m.group(0), m.group(0)), text)
 
 
+def plain_words(text: str) -> str:
+    """`normalize`, then only the words, single-spaced: "Muß ich zur Straße?" and
+    "muss ich  zur strasse" are one wording.
+
+    >>> plain_words("Gibt es Geld für die  Brille?!")
+    'gibt es geld fuer die brille'
+    """
+    return " ".join(_NOT_WORD.sub(" ", normalize(text)).split())
+
+
+_NOT_WORD = re.compile(r"[^\w]+")
 _PLAIN = (("ae", "a"), ("oe", "o"), ("ue", "u"))
 
 
