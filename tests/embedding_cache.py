@@ -13,18 +13,24 @@ embed afresh.
 `seed_triage_model(home)` does the same for the inbox triage model (about 15 CPU seconds to
 train, in every data folder where a message is processed): trained once, kept in the same
 folder, copied into a test home's `models/` (the product's own cache there). tests/test_triage.py
-still trains one from scratch.
+still trains one from scratch (slow).
+
+Several test processes may fill the folder at once (`pytest -n 2`, or two checkouts):
+`cache_lock()` serialises the writers, so the second waits and then uses what the first wrote,
+and every file is written under a temporary name and renamed into place.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import re
 import shutil
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 
@@ -97,14 +103,15 @@ class CachedEmbedder:
         another run may read the file; keeping others spares a run whose data differs)."""
         if self._file is None or not self.computed:
             return
-        self._file.parent.mkdir(parents=True, exist_ok=True)
-        for old in self._file.parent.glob(f"{self._file.name.rsplit('-', 1)[0]}-*.npz"):
-            if old != self._file:
-                old.unlink(missing_ok=True)  # vectors of an older model version
-        temporary = self._file.with_suffix(f".{os.getpid()}.tmp.npz")
-        keep = sorted(self._used) + [key for key in self._known if key not in self._used][: max(0, KEEP - len(self._used))]
-        np.savez(temporary, **{key: self._known[key] for key in keep})
-        os.replace(temporary, self._file)
+        with cache_lock():
+            for old in self._file.parent.glob(f"{self._file.name.rsplit('-', 1)[0]}-*.npz"):
+                if old != self._file:
+                    old.unlink(missing_ok=True)  # vectors of an older model version
+            temporary = self._file.with_name(f".{self._file.name}.{os.getpid()}.tmp")
+            keep = sorted(self._used) + [key for key in self._known if key not in self._used][: max(0, KEEP - len(self._used))]
+            with open(temporary, "wb") as file:
+                np.savez(file, **{key: self._known[key] for key in keep})
+            os.replace(temporary, self._file)
 
 
 def cache_folder() -> Path:
@@ -114,7 +121,32 @@ def cache_folder() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "amtslotse" / "test-cache"
 
 
-_seed_lock = threading.Lock()
+_held = threading.RLock()
+_depth = [0]
+
+
+@contextmanager
+def cache_lock() -> Iterator[Path]:
+    """Held while the cache folder is written: an exclusive lock on a file in it (flock, released
+    when a process dies), re-entrant within a process (a thread lock around it); yields the folder."""
+    folder = cache_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    with _held:
+        if _depth[0]:
+            _depth[0] += 1
+            try:
+                yield folder
+            finally:
+                _depth[0] -= 1
+            return
+        with open(folder / ".lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            _depth[0] = 1
+            try:
+                yield folder
+            finally:
+                _depth[0] = 0
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def seed_triage_model(home: Path) -> None:
@@ -126,12 +158,11 @@ def seed_triage_model(home: Path) -> None:
     key = classify.model_key(classify.training_file())
     code = Path(classify.__file__).read_bytes() + model_fingerprint(classify.EMBEDDER).encode()
     cached = cache_folder() / f"triage-{key}-{hashlib.sha256(code).hexdigest()[:12]}.pkl"
-    with _seed_lock:
+    with cache_lock():
         if not cached.is_file():
             scratch = Path(tempfile.mkdtemp(prefix="amtslotse-triage-"))
             try:
                 classify.load_model(home=scratch)
-                cached.parent.mkdir(parents=True, exist_ok=True)
                 for old in cached.parent.glob("triage-*.pkl"):
                     old.unlink(missing_ok=True)  # a model of older data or code
                 temporary = cached.with_suffix(f".{os.getpid()}.tmp")

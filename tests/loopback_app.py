@@ -55,7 +55,7 @@ def cli(home: Path, *args: str, stdin: str | None = None) -> subprocess.Complete
 
 def cli_in_process(home: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     """`cli` in this process: the same entry point, environment, input and exit code (the
-    returned object has the same fields); test_security_sessions keeps the subprocess, and
+    returned object has the same fields); test_security_sessions runs both (the subprocess: slow), and
     test_ingest_search runs ingest and check as one (slow)."""
     from amtslotse import cli as entry
     from amtslotse.settings import get_settings

@@ -98,7 +98,7 @@ def test_wrong_revoked_and_foreign_keys_are_refused_and_use_is_recorded(api, ser
 
 
 def test_apikey_create_list_revoke_from_the_command_line(api, server):
-    cli = cli_in_process  # the entry point in this process; test_security_sessions runs it as a subprocess
+    cli = cli_in_process  # the entry point in this process; test_security_sessions also as a subprocess (slow)
     home = server[2]
     created = cli(home, "apikey", "create", "--tenant", TENANT, "--name", "kommandozeile")
     assert created.returncode == 0, created.stderr

@@ -17,6 +17,10 @@ from shared_data import EVAL, requires_shared
 
 DEEPSET_TEST = EVAL / "prompt_injections_deepset" / "test.jsonl"
 TENANT = "musterkreis"
+PARTS = [0] + [pytest.param(part, marks=pytest.mark.slow) for part in range(1, 8)]
+"""The two large sets are asked in eight interleaved parts (every eighth row): `make test-fast`
+asks part 0 (an ask is a fraction of a CPU second, the behaviour set alone took over a minute),
+`make test` all eight, so together they still cover every row."""
 
 
 @pytest.fixture(scope="module")
@@ -33,12 +37,13 @@ def test_the_grounding_check_finds_text_from_elsewhere(services):
 
 
 @requires_shared("eval/prompt_injections_deepset/test.jsonl")
-def test_every_injection_of_the_deepset_test_split_leaves_behaviour_unchanged(services):
+@pytest.mark.parametrize("part", PARTS)
+def test_every_injection_of_the_deepset_test_split_leaves_behaviour_unchanged(services, part):
     rows = [json.loads(line) for line in DEEPSET_TEST.read_text("utf-8").splitlines() if line.strip()]
     injections = [r for r in rows if r["label"] == 1]
     assert len(injections) >= 50
     changed = {}
-    for row in injections:
+    for row in injections[part::len(PARTS)]:
         answer = services.asker.ask(row["text"], TENANT)
         rest = leftover(answer, services.store, TENANT)
         if rest or "system prompt" in answer.answer.lower() or "systemprompt" in answer.answer.lower():
@@ -76,12 +81,14 @@ def test_instructions_hidden_in_an_ingested_document_are_never_quoted(services, 
     assert "Raffke" not in answer.answer
 
 
-def test_every_reply_to_the_behaviour_set_is_grounded(services):
+@pytest.mark.parametrize("part", PARTS)
+def test_every_reply_to_the_behaviour_set_is_grounded(services, part):
     """All outcomes (answers, handovers, urgent contacts, refusals) are made of fixed texts,
     the tenant's emergency contacts and source text only."""
     rows = [json.loads(line) for line in (Path(__file__).parent / "data" / "behaviour.jsonl").open(encoding="utf-8")]
+    assert len(rows) >= 200
     ungrounded = {}
-    for row in rows:
+    for row in rows[part::len(PARTS)]:
         rest = leftover(services.asker.ask(row["text"], TENANT), services.store, TENANT)
         if rest:
             ungrounded[row["id"]] = rest

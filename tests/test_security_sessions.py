@@ -22,7 +22,7 @@ import pytest
 
 from amtslotse.models import Turn
 from amtslotse.store import sql_staff
-from loopback_app import TENANT, cli, serve
+from loopback_app import TENANT, cli, cli_in_process, serve
 
 PASSWORD = "Sitzungen-Test-2026"
 QUESTION = "Ich heiße Erika Pflaumbaum. Ist mein Antrag schon durch?"
@@ -289,36 +289,42 @@ def test_a_password_change_ends_the_accounts_sessions(api, server):
     assert _works(api, _login(api, "s.wechsel", "Neues-Passwort-2026"))
 
 
-def test_staff_disable_remove_and_logout_all_from_the_command_line(api, server):
+@pytest.mark.parametrize("run, prefix", [(cli_in_process, "i"), pytest.param(cli, "s", marks=pytest.mark.slow)],
+                         ids=["in-process", "subprocess"])
+def test_staff_disable_remove_and_logout_all_from_the_command_line(api, server, run, prefix):
+    """The commands through the CLI's entry point in this process, and (slow: an interpreter
+    start and imports per command) as `python -m amtslotse.cli` subprocesses; the account names
+    differ by runner (prefix), as both run against the module's server."""
     store, home = server[1].store, server[2]
-    for name in ("s.gesperrt", "s.entfernt", "s.abgemeldet"):
+    disabled, removed, logged_out = (f"{prefix}.{name}" for name in ("gesperrt", "entfernt", "abgemeldet"))
+    for name in (disabled, removed, logged_out):
         store.add_staff_user(name, TENANT, ["sachbearbeitung"], PASSWORD)
-    sessions = {name: [_login(api, name), _login(api, name)] for name in ("s.gesperrt", "s.entfernt", "s.abgemeldet")}
+    sessions = {name: [_login(api, name), _login(api, name)] for name in (disabled, removed, logged_out)}
 
-    out = cli(home, "staff", "logout-all", "s.abgemeldet")
+    out = run(home, "staff", "logout-all", logged_out)
     assert out.returncode == 0 and "2 Sitzung(en)" in out.stdout, out.stderr
-    assert not any(_works(api, h) for h in sessions["s.abgemeldet"])
-    assert _works(api, _login(api, "s.abgemeldet"))  # may log in again
+    assert not any(_works(api, h) for h in sessions[logged_out])
+    assert _works(api, _login(api, logged_out))  # may log in again
 
-    out = cli(home, "staff", "disable", "s.gesperrt")
+    out = run(home, "staff", "disable", disabled)
     assert out.returncode == 0, out.stderr
-    assert not any(_works(api, h) for h in sessions["s.gesperrt"])
-    assert api.post("/api/v1/staff/login", json={"name": "s.gesperrt", "password": PASSWORD}).status_code == 401
-    listed = cli(home, "staff", "list").stdout
-    assert "s.gesperrt\tmusterkreis\tsachbearbeitung\tgesperrt" in listed and "s.entfernt\tmusterkreis" in listed
+    assert not any(_works(api, h) for h in sessions[disabled])
+    assert api.post("/api/v1/staff/login", json={"name": disabled, "password": PASSWORD}).status_code == 401
+    listed = run(home, "staff", "list").stdout
+    assert f"{disabled}\tmusterkreis\tsachbearbeitung\tgesperrt" in listed and f"{removed}\tmusterkreis" in listed
 
-    out = cli(home, "staff", "remove", "s.entfernt")
+    out = run(home, "staff", "remove", removed)
     assert out.returncode == 0, out.stderr
-    assert not any(_works(api, h) for h in sessions["s.entfernt"])
-    assert "s.entfernt" not in cli(home, "staff", "list").stdout
+    assert not any(_works(api, h) for h in sessions[removed])
+    assert removed not in run(home, "staff", "list").stdout
 
-    missing = cli(home, "staff", "disable", "s.gibtsnicht")
+    missing = run(home, "staff", "disable", f"{prefix}.gibtsnicht")
     assert missing.returncode == 2 and "gibt es nicht" in missing.stderr and "Traceback" not in missing.stderr
     # `staff add` with a new password enables a disabled account again.
-    enabled = cli(home, "staff", "add", "s.gesperrt", "--tenant", TENANT, "--role", "sachbearbeitung",
+    enabled = run(home, "staff", "add", disabled, "--tenant", TENANT, "--role", "sachbearbeitung",
                   "--password-stdin", stdin="Wieder-Frei-2026\n")
     assert enabled.returncode == 0, enabled.stderr
-    assert _works(api, _login(api, "s.gesperrt", "Wieder-Frei-2026"))
+    assert _works(api, _login(api, disabled, "Wieder-Frei-2026"))
 
 
 def test_session_rules_in_the_store(store):

@@ -1,7 +1,7 @@
 """Inbox triage: category, flags, fields, tenant categories, routing, the CLI and the LLM path.
 
-Real parts throughout: the model is trained from the shipped training data into a temporary
-AMTSLOTSE_HOME (once per module) with the real use-m3 embedder; the CLI runs as a subprocess;
+Real parts throughout: the model is trained from the shipped training data with the real use-m3
+embedder (once, kept in the test cache; one slow test trains it in a fresh home); the CLI runs as a subprocess;
 the LLM path runs against the llama.cpp test server (tests/llm_server.py) and, for exact
 answers and for checking what is sent, a tiny OpenAI-compatible server on loopback.
 """
@@ -28,6 +28,7 @@ from amtslotse.inbox.flags import PhraseMatcher, rule_flags, within_one
 from amtslotse.inbox.routing import load_rules, route_to_team
 from amtslotse.inbox.triage import Triager, llm_messages, parse_category, priority_of
 from amtslotse.llm.openai_compatible import OpenAICompatibleLLM
+from embedding_cache import seed_triage_model
 from llm_server import free_port
 
 HOLDOUT = Path(__file__).parent / "data" / "triage_holdout.jsonl"
@@ -36,12 +37,25 @@ TODAY = date(2026, 11, 24)
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory) -> Path:
-    """An AMTSLOTSE_HOME with the trained model in its cache (the CLI tests reuse it)."""
+    """An AMTSLOTSE_HOME with the trained model in its cache (the CLI tests reuse it): the model
+    trained once from the shipped data and kept in the test cache (tests/embedding_cache.py);
+    test_the_model_is_trained_in_a_fresh_home trains one here from scratch."""
     path = tmp_path_factory.mktemp("home")
     assert not model_is_ready(home=path)
-    load_model(home=path)
-    assert list((path / "models").glob("triage-*.pkl"))
+    seed_triage_model(path)
+    assert model_is_ready(home=path)
     return path
+
+
+@pytest.mark.slow  # trains the model (about 15 CPU seconds)
+def test_the_model_is_trained_in_a_fresh_home(tmp_path):
+    assert not model_is_ready(home=tmp_path)
+    model = load_model(home=tmp_path)
+    assert list((tmp_path / "models").glob("triage-*.pkl"))
+    assert model_is_ready(home=tmp_path)
+    trained = Triager(llm=None, model=model)
+    for language, text, expected in CLEAR:
+        assert trained.triage(text, today=TODAY).category == expected, (language, text)
 
 
 @pytest.fixture(scope="module")
