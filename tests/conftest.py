@@ -38,7 +38,14 @@ from pathlib import Path
 
 import pytest
 
-from amtslotse.store.protocol import Store
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # make test-fast runs one worker per core: a model that also used every core in each worker
+    # (the e5 embedder's OpenMP threads, numpy's BLAS) would have the workers' threads fight
+    # over the cores. Set before any model or numpy loads; values the caller set win.
+    for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(_name, "1")
+
+from amtslotse.store.protocol import Store  # noqa: E402
 from app_server import app_server, starter_settings  # noqa: F401  (session fixtures: the real app, tests/app_server.py)
 from dovecot import dovecot  # noqa: F401  (session fixture: a real IMAP server, tests/dovecot.py)
 from llm_server import llama_server  # noqa: F401  (session fixture: a real LLM server, tests/llm_server.py)

@@ -220,3 +220,24 @@ def test_a_query_waits_for_one_ingest_chunk_not_the_whole_ingest():
     model.embed_query("Frage")
     ingest.join()
     assert len(model.log) == 7 and model.log.index("query") <= 2, model.log
+
+
+def test_a_long_question_is_embedded_by_its_first_characters(tmp_path):
+    """A letter of 20,000 characters asked whole cost e5-small 25 CPU seconds (every 512-token
+    window embedded and averaged): the Ask flow embeds a question's first QUERY_CHARS only."""
+    from amtslotse.search.hybrid import QUERY_CHARS, Retriever
+    from amtslotse.settings import Settings
+    from amtslotse.store.sqlite import SqliteStore
+
+    store = SqliteStore(tmp_path / "db.sqlite3")
+    embedder = get_embedder("use-m3")
+    retriever = Retriever(store, embedder, Settings(home=tmp_path, embedder="use-m3"))
+    letter = "Ich habe eine Frage zu meinem Bescheid über die Kosten der Unterkunft. " * 60
+    letter += "Ganz andere Worte über Fußball und Urlaub am Meer. " * 400
+    assert len(letter) > 5 * QUERY_CHARS
+    asked = retriever.query_vector(letter)
+    head = letter[:QUERY_CHARS].rsplit(" ", 1)[0]
+    assert asked is not None
+    assert float(asked @ embedder.embed_query(head)) == pytest.approx(1.0, abs=1e-5)
+    assert float(asked @ embedder.embed_query(letter)) < 0.99  # the whole letter says something else
+    store.close()
