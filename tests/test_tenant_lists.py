@@ -19,6 +19,7 @@ from amtslotse.inbox.routing import route_to_team, teams
 from amtslotse.inbox.triage import Triager
 from amtslotse.settings import Settings
 from amtslotse.tenants import load_tenant_config
+from embedding_cache import seed_triage_model
 
 TODAY = date(2026, 11, 24)
 PELLETS = "Unser Pelletvorrat ist aufgebraucht."
@@ -48,7 +49,9 @@ def _inbox(settings: Settings, tenant: str):
 
 @pytest.fixture(scope="module")
 def triager(tmp_path_factory) -> Triager:
-    return Triager(llm=None, model=load_model(home=tmp_path_factory.mktemp("home")))
+    home = tmp_path_factory.mktemp("home")
+    seed_triage_model(home)  # the trained model from the test cache, not trained again (embedding_cache.py)
+    return Triager(llm=None, model=load_model(home=home))
 
 
 def test_flag_phrases_extend_for_the_tenant_only(settings, triager):
