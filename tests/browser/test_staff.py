@@ -166,6 +166,8 @@ def test_staff_log_in_find_the_handover_on_top_open_it_and_approve_the_draft(sta
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
     assert page.evaluate("() => [document.cookie, localStorage.length, sessionStorage.length]") == ["", 0, 0]
     bar = page.locator("#bar")
+    # The bar names the user once the page has asked who is logged in (a request after the load).
+    page.wait_for_function("() => document.querySelector('#bar').textContent.includes('m.weber')")
     assert "m.weber" in bar.inner_text() and "Rollen: Sachbearbeitung" in bar.inner_text()
     assert bar.get_by_role("link", name="Posteingang").get_attribute("aria-current") == "page"
     assert bar.get_by_role("link", name="Auswertung").count() == 0  # not this account's role
