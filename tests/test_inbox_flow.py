@@ -156,6 +156,9 @@ def test_staff_work_the_queue_urgent_first_with_drafts_and_an_audit_trail(api, a
     assert references["deadline"] in [i["reference"] for i in with_deadline]
     assert all("frist" in i["flags"] for i in with_deadline)
 
+    # A key that is no message is a 404, also digits Python's int() refuses ("²": the API fuzz found a 500).
+    for key in ("\u00b2", "\u0663", "99999999999999999999"):
+        assert api.get(f"/api/v1/staff/inbox/{key}", headers=staff).status_code == 404, key
     # One message: clear text with its personal data marked, fields, a labelled draft.
     detail = api.get(f"/api/v1/staff/inbox/{references['deadline']}", headers=staff).json()
     assert detail["text"] == DEADLINE and detail["category"] == "widerspruch" and "frist" in detail["flags"]

@@ -66,7 +66,7 @@ _STEPS = {
 
 def find(store, tenant: str, key: int | str) -> InboxItem:
     """A message by id (int or digits) or reference; ReviewError 404 if the tenant has none."""
-    if isinstance(key, str) and key.isdigit():
+    if isinstance(key, str) and key.isascii() and key.isdigit():  # "²".isdigit(), but no int
         key = int(key)
     item = store.inbox_item(tenant, key)
     if item is None:

@@ -93,8 +93,9 @@ class RequestGuard:
         headers = Headers(scope=scope)
         limit = self.max_body_bytes
         length = headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > limit):
-            error = BodyTooLarge(limit) if length.isdigit() else InvalidText("Die Angabe Content-Length ist ungültig.")
+        digits = length is not None and length.isascii() and length.isdigit()  # "²" is a digit, not an int
+        if length is not None and (not digits or int(length) > limit):
+            error = BodyTooLarge(limit) if digits else InvalidText("Die Angabe Content-Length ist ungültig.")
             await error.response()(scope, receive, send)
             return
         staff_route = is_staff(scope["path"])
