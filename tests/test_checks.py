@@ -153,6 +153,8 @@ def test_a_tenants_files_unknown_key_routing_and_own_vocabulary(data, tmp_path):
     vocabulary = tmp_path / "vocabulary"
     vocabulary.mkdir()
     (vocabulary / "routingkreis.tsv").write_text("Kohle ohne Tabulator\n", "utf-8")
+    (tenants / "routingkreis").mkdir()
+    (tenants / "routingkreis" / "keywords.tsv").write_text("SGB II § 22\tmiete\nKaution ohne Tabulator\n", "utf-8")
     settings = _settings(tmp_path, tenants_dir=tenants, vocabulary_dir=vocabulary)
     problems, _ = run_checks(settings, data=data)
     messages = {str(p) for p in problems}
@@ -160,6 +162,7 @@ def test_a_tenants_files_unknown_key_routing_and_own_vocabulary(data, tmp_path):
     assert f"{tenants / 'routing-routingkreis.tsv'}, Zeile 2: unbekannte Kategorie miete" in messages
     assert any(m.startswith(f"{tenants / 'fehltkreis.toml'}, Zeile 2: die Routing-Datei") for m in messages)
     assert f"{vocabulary / 'routingkreis.tsv'}, Zeile 1: Tabulator zwischen Alltagswort und Fachbegriffen fehlt" in messages
+    assert f"{tenants / 'routingkreis' / 'keywords.tsv'}, Zeile 2: Tabulator zwischen Fundstelle und Schlagwörtern fehlt" in messages
     only, _ = run_checks(settings, tenant="tippkreis", data=data)
     assert {Path(p.path).name for p in only} == {"tippkreis.toml"}
 

@@ -119,3 +119,23 @@ def test_a_question_asked_word_for_word_as_a_phrasing_gets_its_answer_whatever_t
         asked = services.asker.ask("zählt  mein Auto als Vermögen", "musterkreis")
         assert asked.mode == "curated" and asked.chosen["curated_id"] == "auto"
         assert services.asker.ask("Zählt mein Wagen als Vermögen?", "musterkreis").mode != "curated"
+
+
+def test_an_ambiguous_benefit_word_gets_a_line_saying_which_benefit_the_answer_explains(tmp_path) -> None:
+    """"Grundsicherung" alone may mean the Jobcenter's Grundsicherungsgeld or the Grundsicherung
+    im Alter (SGB XII): the answer says which one it explains; "Grundsicherungsgeld" is clear."""
+    from amtslotse.ask.texts import SCOPE_NOTES
+    from amtslotse.services import Services
+
+    item = {"id": "antrag", "question": "Wie beantrage ich Grundsicherungsgeld?", "alternatives": ["Wie beantrage ich Grundsicherung?"],
+            "answer": "Stellen Sie den Antrag beim Jobcenter.",
+            "sources": [{"citation": "§ 37 SGB II", "source": "SGB_2-BJNR295500003.md", "section": "§ 37"}]}
+    path = tmp_path / "curated.jsonl"
+    path.write_text(json.dumps(item, ensure_ascii=False) + "\n", encoding="utf-8")
+    settings = Settings(home=tmp_path, embedder="none", tenants_dir=None)
+    with Services.open(settings) as services:
+        ingest_paths([path], services.store, settings, tenant="musterkreis", workers=0)
+        ambiguous = services.asker.ask("Wie beantrage ich Grundsicherung?", "musterkreis")
+        clear = services.asker.ask("Wie beantrage ich Grundsicherungsgeld?", "musterkreis")
+    assert ambiguous.mode == clear.mode == "curated"
+    assert f"{SCOPE_NOTES['SGB_2']}\n\nStellen Sie" in ambiguous.answer and SCOPE_NOTES["SGB_2"] not in clear.answer

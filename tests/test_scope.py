@@ -24,6 +24,9 @@ def law_passage(source: str, section: str = "§ 1") -> Passage:
         ("Kann ich Wohngeld statt Bürgergeld bekommen?", {"WoGG"}, ()),
         ("Ich bin in Rente und bekomme Grundsicherung im Alter.", {"SGB_12"}, ()),
         ("Wo beantrage ich den Kinderzuschlag?", {"BKGG"}, ()),
+        ("Wie beantrage ich Grundsicherung?", {"SGB_12"}, ("SGB_12",)),
+        ("Wie beantrage ich Grundsicherungsgeld?", set(), ()),
+        ("Bekomme ich Grundsicherung vom Jobcenter?", set(), ()),
     ],
 )
 def test_the_benefit_named_opens_its_law(question, extra, ambiguous) -> None:

@@ -400,17 +400,15 @@ def _tenants(run: _Run, settings: Settings, tenant: str | None) -> None:
             _tenant_folder(run, inbox.folder, inbox.labels)
     _folders_without_toml(run, settings, tenant)
     names = [tenant] if tenant is not None else sorted({p.stem for p in files})
-    for kind, folder in (("vocabulary", settings.vocabulary_dir), ("keywords", settings.keywords_dir)):
-        if folder is None:
-            continue
+    for kind in ("vocabulary", "keywords"):
         for name in names:
-            for origin, _text in tsv_data.read_files(kind, name, folder)[1:]:  # [0]: the bundled file
+            for origin, _text in tsv_data.read_files(kind, name, tsv_data.folders(settings, kind))[1:]:  # [0]: the bundled file
                 _two_columns(run, Path(origin), kind)
 
 
 def _folders_without_toml(run: _Run, settings: Settings, tenant: str | None) -> None:
     """The own folders of tenants without a TOML file (their lists count all the same)."""
-    folder = settings.tenants_dir or settings.home / "tenants"
+    folder = settings.tenants_root
     if not folder.is_dir():
         return
     configured = {path.stem for path in tenant_files(settings, data=run.data)}

@@ -211,6 +211,12 @@ class Settings(BaseSettings):
         """`AMTSLOTSE_LEXICAL_WEIGHT=` (empty) means the default, as for the string settings."""
         return None if isinstance(value, str) and not value.strip() else value
 
+    @property
+    def tenants_root(self) -> Path:
+        """The folder of the tenants' TOML files and own folders (`<tenant>/`): AMTSLOTSE_TENANTS_DIR
+        or AMTSLOTSE_HOME/tenants."""
+        return self.tenants_dir or self.home / "tenants"
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

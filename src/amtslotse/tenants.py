@@ -32,6 +32,8 @@ relative `routing` path taken from the TOML file's folder). Beside `<tenant>.tom
     <tenant>/cues/<language>.txt    cue words per category (format of data/inbox/cues/)
     <tenant>/checklists.toml        documents per category (format of data/inbox/checklists.toml)
     <tenant>/routing.tsv            routing rules, tried before the bundled ones (or [inbox] routing)
+    <tenant>/vocabulary.tsv         search vocabulary (format of data/vocabulary/bund.tsv)
+    <tenant>/keywords.tsv           section keywords (format of data/keywords/bund.tsv)
  A tenant without a file gets
 neutral defaults. Unknown keys, at the top level or in a known table, are errors
 (`TenantConfigError`, naming file and key): a typo must not be silently ignored.
@@ -168,7 +170,7 @@ def _check_keys(raw: dict, path: Path) -> None:
 
 def _search_path(settings: Settings) -> list[Path]:
     starter = Path(str(resources.files("amtslotse").joinpath("data", "starter", "tenants")))
-    return [settings.tenants_dir or settings.home / "tenants", starter]
+    return [settings.tenants_root, starter]
 
 
 def load_tenant_config(tenant: str, settings: Settings) -> TenantConfig:

@@ -35,6 +35,7 @@ from amtslotse.llm import LLMError
 from amtslotse.models import Hit, Turn
 from amtslotse.privacy.redaction import redact
 from amtslotse.screening import guard
+from amtslotse.search import tsv_data
 from amtslotse.text.fold import plain_words
 
 DEFAULT_DAYS = 30
@@ -173,7 +174,7 @@ def _extracted(retriever, question: str, hits: list[Hit], tenant: str) -> tuple[
     for hit in hits[:EXTRACT_FROM]:
         extract = compose_extractive(
             question, [hit], max_sentences=PROPOSAL_SENTENCES, whole_sentences=True, query_terms=terms,
-            tenant=tenant, vocabulary_dir=retriever.settings.vocabulary_dir,
+            tenant=tenant, vocabulary_folders=tsv_data.folders(retriever.settings, "vocabulary"),
         )
         text = _MARKER.sub("", extract.text).strip()
         if not text:

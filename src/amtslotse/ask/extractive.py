@@ -28,10 +28,9 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 
 from amtslotse.models import SHARED_TENANT, Hit
-from amtslotse.search import analysis, vocabulary
+from amtslotse.search import analysis, tsv_data, vocabulary
 
 ELLIPSIS = "…"
 """Marks every place where the composer left source text out (joined as " … ")."""
@@ -233,7 +232,7 @@ class _Candidate:
 
 
 def _question_terms(
-    question: str, query_terms: Mapping[str, float] | None, tenant: str, vocabulary_dir: Path | None,
+    question: str, query_terms: Mapping[str, float] | None, tenant: str, vocabulary_folders: tsv_data.Folders,
     question_terms: Mapping[str, float] | None = None,
 ) -> tuple[Counter[str], Counter[str]]:
     """(all weighted query terms, the question's own terms): as Retriever.analyze."""
@@ -241,7 +240,7 @@ def _question_terms(
     if query_terms is not None:
         return Counter(query_terms), own
     terms = Counter(own)
-    for term, weight in vocabulary.expand(set(own), tenant, vocabulary_dir).items():
+    for term, weight in vocabulary.expand(set(own), tenant, vocabulary_folders).items():
         terms[term] += weight
     return terms, own
 
@@ -281,7 +280,7 @@ def compose_extractive(
     query_terms: Mapping[str, float] | None = None,
     question_terms: Mapping[str, float] | None = None,
     tenant: str = SHARED_TENANT,
-    vocabulary_dir: Path | None = None,
+    vocabulary_folders: tsv_data.Folders = tsv_data.BUNDLED_ONLY,
     whole_sentences: bool = False,
 ) -> Extract:
     """Pick up to `max_sentences` sentences (at most `max_chars` in all) that answer `question`.
@@ -298,7 +297,7 @@ def compose_extractive(
     """
     if not hits:
         return Extract("")
-    q_terms, own = _question_terms(question, query_terms, tenant, vocabulary_dir, question_terms)
+    q_terms, own = _question_terms(question, query_terms, tenant, vocabulary_folders, question_terms)
     q_terms = Counter({t: w for t, w in q_terms.items() if w > 0})
     if not q_terms:
         return Extract("")

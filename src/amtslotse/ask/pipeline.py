@@ -35,7 +35,7 @@ from amtslotse.llm import LLMError
 from amtslotse.models import SHARED_TENANT, AnswerMode, AnswerOutcome, Hit, Passage
 from amtslotse.privacy.redaction import redact
 from amtslotse.screening import guard
-from amtslotse.search import analysis
+from amtslotse.search import analysis, tsv_data
 from amtslotse.search.hybrid import Query, Retriever
 
 SEARCH_DEPTH = 8
@@ -323,7 +323,7 @@ class Asker:
             extract = compose_extractive(
                 question.text, [hit], query_terms=question.terms, question_terms=question.written, tenant=tenant,
                 max_sentences=3, max_chars=600,
-                whole_sentences=True, vocabulary_dir=self.retriever.settings.vocabulary_dir,
+                whole_sentences=True, vocabulary_folders=tsv_data.folders(self.retriever.settings, "vocabulary"),
             )
             if extract.text and readable(extract.text):
                 return extract, hit
@@ -429,11 +429,12 @@ def _curated_text(match: CuratedMatch, simple: bool, language: str) -> tuple[str
 
 
 def _scope_note(scope: Scope, citations: list[dict]) -> str:
-    """A line that says which benefit the answer explains when it is not the tenant's own
-    (the question named it, or said "Arbeitslosengeld" without saying which)."""
+    """A line that says which benefit the answer explains: when it is not the tenant's own (the
+    question named it), or when the question's word may mean either ("Arbeitslosengeld",
+    "Grundsicherung" without saying which)."""
     laws = [law_of(c.get("source")) for c in citations if c.get("source")]
     main = laws[0] if laws else ""
-    note = texts.SCOPE_NOTES.get(main) if main in scope.extra else None
+    note = texts.SCOPE_NOTES.get(main) if main in scope.extra or scope.ambiguous else None
     return f"{note}\n\n" if note else ""
 
 

@@ -180,6 +180,7 @@ LANGUAGE_NOTES = {
 # Which benefit an answer explains when it is not the Jobcenter's own (ask/scope.py): one line
 # before the answer, so that nobody takes a rule of another law for a Jobcenter rule.
 SCOPE_NOTES = {
+    "SGB_2": "Das gilt für das Grundsicherungsgeld des Jobcenters (SGB II).",
     "SGB_3": "Das gilt für das Arbeitslosengeld der Agentur für Arbeit (SGB III), nicht für das Grundsicherungsgeld des Jobcenters.",
     "SGB_12": "Das gilt für die Sozialhilfe und die Grundsicherung im Alter und bei Erwerbsminderung (SGB XII): zuständig ist das Sozialamt, nicht das Jobcenter.",
     "WoGG": "Das gilt für das Wohngeld: zuständig ist die Wohngeldstelle der Stadt oder Gemeinde, nicht das Jobcenter.",

@@ -22,7 +22,7 @@ import numpy as np
 from amtslotse.knowledge.loaders import LoaderError, iter_source_files, load_file
 from amtslotse.knowledge.splitter import split_document
 from amtslotse.models import Analyzed, AuditEntry, Document, Passage
-from amtslotse.search import keywords
+from amtslotse.search import keywords, tsv_data
 from amtslotse.search.embedders import Embedder, cpu_budget
 from amtslotse.search.indexing import analyze_passage, index_fingerprint
 from amtslotse.settings import Settings
@@ -75,7 +75,7 @@ def ingest_paths(
     report = IngestReport()
     job = _Job(
         tenant, valid_from, valid_to, index_fingerprint(tenant, settings),
-        settings.law_split_chars, settings.page_split_chars, settings.keywords_dir,
+        settings.law_split_chars, settings.page_split_chars, tsv_data.folders(settings, "keywords"),
     )
     files = list(iter_source_files(list(paths)))
     if workers is None:
@@ -152,7 +152,7 @@ class _Job:
     fingerprint: str
     law_split_chars: int
     page_split_chars: int
-    keywords_dir: Path | None
+    keywords: tsv_data.Folders
 
 
 def _prepare(job: _Job, path: Path, known_hash: str | None) -> Outcome:
@@ -168,7 +168,7 @@ def _prepare(job: _Job, path: Path, known_hash: str | None) -> Outcome:
         if not passages:
             raise LoaderError(path, "Datei enthält keinen verwertbaren Text")
         for p in passages:
-            extra = keywords.keywords_for(job.tenant, document.law, p.section, p.citation, job.keywords_dir)
+            extra = keywords.keywords_for(job.tenant, document.law, p.section, p.citation, job.keywords)
             p.keywords = "; ".join(filter(None, (p.keywords, extra)))
         analyzed = [analyze_passage(p) for p in passages]
     except LoaderError as error:

@@ -21,7 +21,7 @@ from datetime import date
 import numpy as np
 
 from amtslotse.models import Hit, Passage
-from amtslotse.search import analysis, indexing, thesaurus, vocabulary
+from amtslotse.search import analysis, indexing, thesaurus, tsv_data, vocabulary
 from amtslotse.search.embedders import Embedder
 from amtslotse.settings import Settings
 from amtslotse.store.protocol import Store
@@ -95,7 +95,7 @@ class Retriever:
         # Both expansions start from the words written: a synonym does not trigger a
         # vocabulary entry, nor a legal term a synonym.
         terms = Counter(written)
-        for term, weight in vocabulary.expand(set(written), tenant, self.settings.vocabulary_dir).items():
+        for term, weight in vocabulary.expand(set(written), tenant, tsv_data.folders(self.settings, "vocabulary")).items():
             terms[term] += weight
         for term, weight in thesaurus.expand(written).items():
             terms[term] += weight

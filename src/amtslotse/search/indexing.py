@@ -8,7 +8,7 @@ from importlib import resources
 import numpy as np
 
 from amtslotse.models import Analyzed, Passage
-from amtslotse.search import analysis, keywords
+from amtslotse.search import analysis, keywords, tsv_data
 from amtslotse.settings import Settings
 
 ANALYZER_VERSION = "4"
@@ -48,6 +48,6 @@ def index_fingerprint(tenant: str, settings: Settings) -> str:
     digest = hashlib.sha256(ANALYZER_VERSION.encode())
     for name in ("de_words.txt", "de_stopwords.txt"):
         digest.update(resources.files("amtslotse").joinpath("data", "lexicon", name).read_bytes())
-    digest.update(keywords.fingerprint(tenant, settings.keywords_dir).encode())
+    digest.update(keywords.fingerprint(tenant, tsv_data.folders(settings, "keywords")).encode())
     digest.update(f"{settings.law_split_chars}/{settings.page_split_chars}".encode())
     return digest.hexdigest()[:16]

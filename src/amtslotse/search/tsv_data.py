@@ -1,27 +1,50 @@
 """The two-column data files that tenants can extend (vocabulary, keywords).
 
-A bundled `data/<kind>/bund.tsv` plus, in an optional folder, `bund.tsv` (for all tenants)
-and `<tenant>.tsv`. Lines are `left<TAB>right`; `#` starts a comment; blank lines are skipped.
+A bundled `data/<kind>/bund.tsv`, plus, in an optional folder for the installation
+(AMTSLOTSE_VOCABULARY_DIR, AMTSLOTSE_KEYWORDS_DIR), `bund.tsv` (for all tenants) and
+`<tenant>.tsv`, plus `<kind>.tsv` in the tenant's own folder (`<tenants dir>/<tenant>/`, beside
+its TOML file, where its other lists live too). Lines are `left<TAB>right`; `#` starts a
+comment; blank lines are skipped.
 """
 
 from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
+from typing import NamedTuple
 
 from amtslotse.errors import data_lines
 from amtslotse.models import SHARED_TENANT
+from amtslotse.settings import Settings
 
 
-def read_files(kind: str, tenant: str, folder: Path | None) -> list[tuple[str, str]]:
+class Folders(NamedTuple):
+    """Where the extra files of one kind are looked for (hashable: a cache key)."""
+
+    installation: Path | None = None  # bund.tsv and <tenant>.tsv (AMTSLOTSE_VOCABULARY_DIR ...)
+    tenants: Path | None = None  # <tenant>/<kind>.tsv below it (Settings.tenants_root)
+
+
+BUNDLED_ONLY = Folders()
+"""No extra files: the bundled one alone."""
+
+
+def folders(settings: Settings, kind: str) -> Folders:
+    """The folders of `kind` ("vocabulary" or "keywords") that `settings` name."""
+    installation = {"vocabulary": settings.vocabulary_dir, "keywords": settings.keywords_dir}[kind]
+    return Folders(installation, settings.tenants_root)
+
+
+def read_files(kind: str, tenant: str, where: Folders) -> list[tuple[str, str]]:
     """(origin, text) of the bundled file and the tenant's extra files, in that order."""
     bundled = resources.files("amtslotse").joinpath("data", kind, f"{SHARED_TENANT}.tsv")
     files = [(f"{kind}/{SHARED_TENANT}.tsv", bundled.read_text("utf-8"))]
-    if folder is not None:
-        for name in dict.fromkeys((SHARED_TENANT, tenant)):
-            path = Path(folder) / f"{name}.tsv"
-            if path.is_file():
-                files.append((str(path), path.read_text("utf-8")))
+    paths = [Path(where.installation) / f"{name}.tsv" for name in dict.fromkeys((SHARED_TENANT, tenant))] if where.installation else []
+    if where.tenants is not None and tenant != SHARED_TENANT:
+        paths.append(Path(where.tenants) / tenant / f"{kind}.tsv")
+    for path in paths:
+        if path.is_file():
+            files.append((str(path), path.read_text("utf-8")))
     return files
 
 

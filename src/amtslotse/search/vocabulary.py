@@ -1,7 +1,8 @@
 """Domain vocabulary: everyday words citizens write -> the legal terms the texts use.
 
 Data, not code: the bundled `data/vocabulary/bund.tsv` plus, per tenant, an optional
-`<tenant>.tsv` in AMTSLOTSE_VOCABULARY_DIR. Format: `everyday term<TAB>term; term; ...`,
+`<tenant>.tsv` in AMTSLOTSE_VOCABULARY_DIR or `vocabulary.tsv` in the tenant's own folder
+(search/tsv_data.py). Format: `everyday term<TAB>term; term; ...`,
 `#` starts a comment. A query that contains an entry's analyzed words (in any order) gets
 the entry's legal terms added with a lower weight.
 """
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 from amtslotse.search import analysis, tsv_data
 
@@ -40,36 +40,36 @@ def parse(text: str, origin: str) -> list[Entry]:
 
 
 @lru_cache(maxsize=64)
-def entries_for(tenant: str, vocabulary_dir: Path | None) -> tuple[Entry, ...]:
+def entries_for(tenant: str, where: tsv_data.Folders) -> tuple[Entry, ...]:
     return tuple(
         entry
-        for origin, text in tsv_data.read_files("vocabulary", tenant, vocabulary_dir)
+        for origin, text in tsv_data.read_files("vocabulary", tenant, where)
         for entry in parse(text, origin)
     )
 
 
-_by_stem: dict[tuple[str, Path | None], tuple[tuple[Entry, ...], dict[str, tuple[Entry, ...]]]] = {}
+_by_stem: dict[tuple[str, tsv_data.Folders], tuple[tuple[Entry, ...], dict[str, tuple[Entry, ...]]]] = {}
 
 
-def _entries_by_stem(tenant: str, vocabulary_dir: Path | None) -> dict[str, tuple[Entry, ...]]:
+def _entries_by_stem(tenant: str, where: tsv_data.Folders) -> dict[str, tuple[Entry, ...]]:
     """Each entry filed under one of its trigger stems: a query then checks only the entries
     filed under its own stems instead of all of them (a few instead of ~800 subset tests).
     Rebuilt whenever `entries_for` gives a new tuple (its cache was cleared)."""
-    entries = entries_for(tenant, vocabulary_dir)
-    cached = _by_stem.get((tenant, vocabulary_dir))
+    entries = entries_for(tenant, where)
+    cached = _by_stem.get((tenant, where))
     if cached is None or cached[0] is not entries:
         index: dict[str, list[Entry]] = {}
         for entry in entries:
             index.setdefault(min(entry.trigger), []).append(entry)
         cached = (entries, {stem: tuple(filed) for stem, filed in index.items()})
-        _by_stem[(tenant, vocabulary_dir)] = cached
+        _by_stem[(tenant, where)] = cached
     return cached[1]
 
 
-def expand(query_stems: set[str], tenant: str, vocabulary_dir: Path | None) -> dict[str, float]:
+def expand(query_stems: set[str], tenant: str, where: tsv_data.Folders) -> dict[str, float]:
     """Legal terms to add to a query whose analyzed words are `query_stems`."""
     added: dict[str, float] = {}
-    index = _entries_by_stem(tenant, vocabulary_dir)
+    index = _entries_by_stem(tenant, where)
     for stem in sorted(query_stems):  # a set's order changes between processes; scores must not
         for entry in index.get(stem, ()):
             if entry.trigger <= query_stems:
