@@ -63,6 +63,20 @@ def test_a_question_gets_an_answer_with_sources_and_the_ai_notice_once(client):
     assert not second["answer"].startswith("Hinweis:") and second["message_id"] > first["message_id"]
 
 
+def test_unsure_offers_the_curated_questions_that_may_be_meant_and_one_asked_gets_its_answer(client):
+    """"Miete?" is too short to trust any answer; the questions of the answers that come closest
+    are offered ("Meinten Sie vielleicht:", in the text too), and each, asked as it stands, gets
+    its curated answer. A sure answer offers none."""
+    unsure = send(client, new_id(), "Miete?")
+    assert unsure["outcome"] == "unsure" and unsure["handover"]
+    offered = unsure["suggestions"]
+    assert 1 <= len(offered) <= 3 and all(set(s) == {"curated_id", "question"} for s in offered)
+    assert "Meinten Sie vielleicht:\n" + "\n".join(f"- {s['question']}" for s in offered) in unsure["answer"]
+    picked = send(client, new_id(), offered[0]["question"])
+    assert picked["mode"] == "curated" and picked["outcome"] == "answered" and picked["suggestions"] == []
+    assert "Meinten Sie" not in picked["answer"]
+
+
 def test_a_follow_up_question_is_understood_from_the_turn_before(client):
     conversation = new_id()
     send(client, conversation, "Zahlt das Jobcenter die Nebenkosten?")

@@ -143,6 +143,24 @@ def test_an_individual_case_is_handed_over_with_the_citizens_consent(chat):
     chat.shot("06-handover-done")
 
 
+def test_unsure_offers_questions_that_may_be_meant_as_buttons_and_one_click_asks_it(chat, app_server):
+    offered = json_answer(app_server.url, "Miete?")["suggestions"]
+    assert offered
+    chat.open_standalone()
+    chat.ask("Miete?")
+    answer = chat.last_answer()
+    buttons = answer.locator(".al-suggestions button")
+    assert buttons.all_inner_texts() == [s["question"] for s in offered]
+    assert "Meinten Sie vielleicht" not in answer.locator(".al-answer").inner_text()  # the buttons, not the plain list
+    chat.axe_clean("suggestions")
+    done = chat.page.locator('.al-bot[aria-busy="false"]').count()
+    buttons.first.click()
+    chat.page.locator('.al-bot[aria-busy="false"]').nth(done).wait_for()
+    assert chat.page.locator(".al-user-text").last.inner_text() == offered[0]["question"]
+    assert "keine sichere Antwort" not in chat.last_answer().locator(".al-answer").inner_text()
+    assert json_answer(app_server.url, offered[0]["question"])["mode"] == "curated"
+
+
 def test_urgent_need_shows_the_emergency_contacts_prominently(chat):
     chat.open_standalone()
     chat.ask("Ich habe kein Geld mehr für Essen")

@@ -27,7 +27,7 @@ CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 PUBLIC_FIELDS = (
     "answer", "citations", "handover", "urgent", "refused", "confidence", "language", "mode", "stand",
-    "urgent_kind", "emergency_contacts", "handover_summary", "urgent_advice", "german", "outcome",
+    "urgent_kind", "emergency_contacts", "handover_summary", "urgent_advice", "german", "outcome", "suggestions",
 )
 """What the citizen's client gets of an Answer (guard reason codes and the redacted copy stay inside)."""
 

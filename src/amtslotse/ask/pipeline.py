@@ -38,6 +38,12 @@ from amtslotse.screening import guard
 from amtslotse.search import analysis, tsv_data
 from amtslotse.search.hybrid import Query, Retriever
 
+SUGGEST_AT_LEAST = 0.2
+"""A curated answer the calibration does not trust enough to show is still offered as a question
+("Meinten Sie …?") when its probability reaches this (at most SUGGESTIONS of them): the citizen
+picks it, and asked word for word it gets its answer."""
+SUGGESTIONS = 3
+
 SEARCH_DEPTH = 8
 EXTRACT_FROM = 3
 """An extract is taken from one of the first few hits only: further down, a passage that
@@ -68,6 +74,7 @@ class Answer:
     german: str | None = None  # the German original when the answer is shown in another language
     candidates: list[dict] = field(default_factory=list)  # the ranked sources it was chosen from (staff search test, evaluation)
     curated_candidates: list[dict] = field(default_factory=list)  # the best-fitting curated answers, shown or not, and their probability
+    suggestions: list[dict] = field(default_factory=list)  # when unsure: curated questions that may be meant ({curated_id, question})
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -166,6 +173,10 @@ class Asker:
         if not sources_sent:
             yield Event("sources", {"citations": []})
         answer.topic = answer_topic(answer)
+        if answer.outcome != "unsure":
+            answer.suggestions = []
+        elif answer.suggestions:
+            answer.answer += f"\n\n{texts.SUGGESTIONS}\n" + "\n".join(f"- {s['question']}" for s in answer.suggestions)
         if answer.handover:
             answer.handover_summary = handover_summary(redacted, history, answer)
         if answer.language in texts.LANGUAGE_NOTES and answer.mode != "generative" and answer.german is None:
@@ -302,6 +313,10 @@ class Asker:
              "features": {k: round(v, 3) for k, v in m.features().items()}}
             for m in matches[:3]
         ]
+        answer.suggestions = [  # kept only if the answer ends unsure (Asker.stream)
+            {"curated_id": m.passage.external_id, "question": _question_in(m.passage, answer.language)}
+            for m, c in zip(matches, answer.curated_candidates) if c["probability"] >= SUGGEST_AT_LEAST
+        ][:SUGGESTIONS]
         # A question asked word for word as an answer's phrasing gets that answer: an editor
         # added the phrasing for it (the gap list's one step), so it is live at once, whatever
         # the calibration, which learned from questions no editor had seen, says.
@@ -416,6 +431,12 @@ def curated_citations(passage: Passage) -> list[dict]:
         }
         for source in passage.meta.get("sources", [])
     ] or [citation_dict(Hit(passage, 1.0))]
+
+
+def _question_in(passage: Passage, language: str) -> str:
+    """A curated answer's question in `language` where it is translated, else in German."""
+    translated = (passage.meta.get("translations") or {}).get(language) or {}
+    return translated.get("question") or passage.heading or passage.title
 
 
 def _curated_text(match: CuratedMatch, simple: bool, language: str) -> tuple[str, str | None]:

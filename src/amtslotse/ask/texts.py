@@ -36,6 +36,9 @@ UNSURE = (
     "Sie können Ihre Frage an die Mitarbeitenden des Jobcenters weitergeben."
 )
 
+SUGGESTIONS = "Meinten Sie vielleicht:"
+"""Heads the curated questions offered when no answer is sure (the widget shows them as buttons)."""
+
 HANDOVER_OFFER = (
     "Zu Ihrem persönlichen Fall (Zahlungen, Bescheide, Bearbeitungsstand, Berechnungen) kann ich "
     "keine Auskunft geben. Ich kann Ihr Anliegen mit einer Zusammenfassung an die Mitarbeitenden "

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Out(BaseModel):
@@ -44,6 +44,11 @@ class AnswerFields(Out):
     urgent_advice: Optional[str]
     german: Optional[str]
     outcome: str
+    suggestions: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="When unsure: up to three questions of curated answers that may be meant ({curated_id, question}); "
+                    "asked word for word, each gets its answer. The text lists them too.",
+    )
 
 
 class ChatAnswer(AnswerFields):

@@ -12,6 +12,7 @@ import { h, icon, safeHttpUrl } from "./dom.js";
 import { emergencyBox } from "./emergency.js";
 import { feedbackControls } from "./feedback.js";
 import { handoverOffer } from "./handover.js";
+import { suggestionList, withoutSuggestionsBlock } from "./suggestions.js";
 import { LANGUAGES, t } from "./i18n.js";
 import { plainText, renderMarkdown } from "./markdown.js";
 import { SourceDialog, sourceList, withoutSourcesBlock } from "./sources.js";
@@ -336,13 +337,16 @@ class Turn {
     // Urgent: the emergency box leads with the advice and the contacts that fit; the text below
     // keeps only what follows them (the offer to hand over), so nothing is said twice.
     const urgentBox = answer.urgent && answer.urgent_advice;
-    const text = urgentBox ? lastParagraph(answer.answer || "") : withoutSourcesBlock(answer.answer || "", citations.length);
+    const suggestions = answer.suggestions || [];
+    const text = urgentBox ? lastParagraph(answer.answer || "")
+      : withoutSuggestionsBlock(withoutSourcesBlock(answer.answer || "", citations.length), suggestions.length);
     this.text.replaceChildren(renderMarkdown(text, { newWindow: widget.t("newWindow") }));
     this.sources.replaceChildren(citations.length ? sourceList(widget, citations, answer.stand) : "");
     if (answer.urgent) {
       const contacts = answer.emergency_contacts?.length ? answer.emergency_contacts : widget.config.emergency_contacts;
       this.urgent.append(emergencyBox(widget, contacts || [], urgentBox ? answer.urgent_advice : ""));
     }
+    if (suggestions.length) this.actions.append(suggestionList(widget, suggestions));
     if (answer.handover) this.actions.append(handoverOffer(widget, answer, this.question));
     if (answer.message_id !== null && answer.message_id !== undefined) {
       this.actions.append(feedbackControls(widget, answer));
