@@ -139,3 +139,27 @@ def test_an_ambiguous_benefit_word_gets_a_line_saying_which_benefit_the_answer_e
         clear = services.asker.ask("Wie beantrage ich Grundsicherungsgeld?", "musterkreis")
     assert ambiguous.mode == clear.mode == "curated"
     assert f"{SCOPE_NOTES['SGB_2']}\n\nStellen Sie" in ambiguous.answer and SCOPE_NOTES["SGB_2"] not in clear.answer
+
+
+def test_unsure_offers_the_nearest_questions_and_they_count_as_grounded(tmp_path) -> None:
+    """Not sure enough to show (threshold 1), close enough to offer (p 0.5 >= SUGGEST_AT_LEAST): the
+    questions are offered, in the text too; the grounding check accepts them as the curated
+    answers' own questions, and nothing else written there."""
+    from amtslotse.ask.calibration import Calibration
+    from amtslotse.evaluation.grounding import leftover
+    from amtslotse.services import Services
+
+    path = tmp_path / "curated.jsonl"
+    path.write_text("\n".join(json.dumps(i, ensure_ascii=False) for i in ITEMS) + "\n", encoding="utf-8")
+    settings = Settings(home=tmp_path, embedder="none", tenants_dir=None)
+    with Services.open(settings) as services:
+        ingest_paths([path], services.store, settings, tenant="musterkreis", workers=0)
+        maybe = {"weights": {}, "bias": 0.0, "threshold": 1.0}
+        services.asker.calibration = Calibration({"curated": maybe, "extractive": maybe})
+        asked = services.asker.ask("Kann ich meinen Wagen behalten, wenn ich Geld vom Amt bekomme?", "musterkreis", first_turn=False)
+        assert asked.outcome == "unsure" and asked.suggestions[0] == {"curated_id": "auto", "question": "Muss ich mein Auto verkaufen?"}
+        assert "Meinten Sie vielleicht:\n- Muss ich mein Auto verkaufen?" in asked.answer
+        assert leftover(asked, services.store, "musterkreis") == []
+        asked.answer = asked.answer.replace("- Muss ich mein Auto verkaufen?", "- Verkaufen Sie das Auto sofort!")
+        asked.suggestions[0]["question"] = "Verkaufen Sie das Auto sofort!"
+        assert leftover(asked, services.store, "musterkreis") == ["- Verkaufen Sie das Auto sofort!"]

@@ -1,8 +1,9 @@
 """Is every word of an answer accounted for? The check behind "never invents text".
 
 An extractive or curated answer may contain only: the assistant's fixed texts (ask/texts.py),
-the tenant's emergency contacts, the list of sources, and pieces of the passages it rests on
-(`Answer.passage_ids`; the extractive composer marks each cut with "…"). Whatever is left is
+the tenant's emergency contacts, the list of sources, pieces of the passages it rests on
+(`Answer.passage_ids`; the extractive composer marks each cut with "…"), and, when unsure, the
+questions of the curated answers it offers (`Answer.suggestions`, as their passages have them). Whatever is left is
 text that came from somewhere else, for example an instruction smuggled into the question.
 
 Example (it needs a store and models, so it is not run as a doctest)::
@@ -19,6 +20,7 @@ from amtslotse.ask import texts
 from amtslotse.ask.emergency import EmergencyContact
 from amtslotse.ask.extractive import ELLIPSIS
 from amtslotse.ask.pipeline import Answer
+from amtslotse.models import SHARED_TENANT
 
 MIN_PIECE_CHARS = 12
 _MARKER = re.compile(r"\s*\[\d+(?:,\s*\d+)*\]")
@@ -37,6 +39,20 @@ def _fixed_texts() -> list[str]:
     return sorted((f for f in found if len(f) >= 4), key=len, reverse=True)
 
 
+def _curated_questions(store, tenant: str) -> dict[str, set[str]]:
+    """Each curated answer's id -> its question in every language, as stored (tenant and shared layer)."""
+    found: dict[str, set[str]] = {}
+    for layer in dict.fromkeys((tenant, SHARED_TENANT)):
+        for document in store.documents(layer):
+            if document.kind != "records":
+                continue
+            for p in store.document_passages(layer, document.source):
+                if p.meta.get("kind") == "curated" and p.external_id:
+                    translated = [t.get("question", "") for t in (p.meta.get("translations") or {}).values()]
+                    found.setdefault(p.external_id, set()).update(filter(None, [p.heading, p.title, *translated]))
+    return found
+
+
 def _norm(text: str) -> str:
     return " ".join(text.split())
 
@@ -48,6 +64,10 @@ def leftover(answer: Answer, store, tenant: str) -> list[str]:
         text = text.replace(fixed, "\n")
     for contact in answer.emergency_contacts:
         text = text.replace(EmergencyContact(**contact).line(), "\n")
+    questions = _curated_questions(store, tenant) if answer.suggestions else {}
+    for suggestion in answer.suggestions:
+        if suggestion["question"] in questions.get(suggestion["curated_id"], ()):
+            text = text.replace(f"- {suggestion['question']}", "\n")
     text = _MARKER.sub("\n", text)  # each marker ends a piece of source text
     passages = store.get_passages(tenant, answer.passage_ids)
     sources = [_norm(p.text) for p in passages] + [_norm(p.meta.get("answer_simple", "")) for p in passages]
