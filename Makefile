@@ -4,7 +4,7 @@
 #               chromium, tesseract, dovecot; axe-core from npm) and runs them
 # For developers (both install what `make test` installs, nothing more):
 #   make test-fast  everything but the slow, browser, LLM, IMAP and OCR tests, in two pytest-xdist
-#                   workers: about 200 CPU seconds, 2:05 measured on 2 cores, once
+#                   workers: about 100 CPU seconds, 1:08 measured on 2 idle cores, once
 #                   ~/.cache/amtslotse/test-cache is filled (measured: docs/contributing.md)
 #   make lint       ruff and mypy (pyproject.toml); CI runs it before the tests
 PYTHON ?= python3

@@ -20,15 +20,19 @@ DATA = Path(__file__).resolve().parent / "data" / "curated"
 TENANT = "musterkreis"
 
 NEAR_MISS_MATCHED_AT_MOST = 0.03
-"""Share of near misses that may still get the answer they must not get (measured 3 of 167 on
-2026-12-07, session 8; 4 of 148 in session 7; the failure message lists them). A wrong answer shown is worse than none:
+"""Share of near misses that may still get the answer they must not get (measured 0 of 167 over the
+benchmark store in session 9; 3 of 167 in session 8; 4 of 148 in session 7; the failure message lists them). A wrong answer shown is worse than none:
 tight."""
 
-PARAPHRASES_ANSWERED_AT_LEAST = 0.30
-"""Share of paraphrases answered with their own curated answer (measured 104 of 301 on
-2026-12-07, session 8, after 42 new answers, 372 everyday phrasings and recalibration; 92 of 259
-in session 7, 40 before). The rest is mostly an honest "unsure". A floor against regressions,
-far from the goal."""
+PARAPHRASES_ANSWERED_AT_LEAST = 0.20
+"""Share of paraphrases answered with their own curated answer (session 9: 74 of 301 over the
+benchmark store and 75 here, after the threshold began to count questions without an answer, 0.719 -> 0.893;
+session 8: 104 of 301, session 7: 92 of 259, 40 before). The rest is mostly an honest "unsure". A
+floor against regressions, far from the goal."""
+
+PARAPHRASES_SHOWN_OR_OFFERED_AT_LEAST = 0.50
+"""Share of paraphrases whose own answer is shown or offered ("Meinten Sie vielleicht:", one click
+away; session 9: 172 of 301 here, 171 over the benchmark store)."""
 
 PARAPHRASE_WRONG_AT_MOST = 0.05
 """Share answered with another curated answer (measured 14 of 301 in session 8; 12 of 259 in
@@ -66,10 +70,15 @@ def _load(prefix: str) -> list[dict]:
 
 
 def _shown_id(asker, question: str) -> str | None:
+    return _shown_and_offered(asker, question)[0]
+
+
+def _shown_and_offered(asker, question: str) -> tuple[str | None, list[str]]:
+    """The curated answer shown (or None), and the ids offered when unsure."""
     answer = asker.ask(question, TENANT)
     if answer.outcome == "answered" and answer.mode == "curated" and answer.chosen:
-        return answer.chosen["curated_id"]
-    return None
+        return answer.chosen["curated_id"], []
+    return None, [s["curated_id"] for s in answer.suggestions]
 
 
 @pytest.mark.slow
@@ -87,9 +96,12 @@ def test_paraphrases_get_their_answer_and_rarely_another(app_server):
     rows = _load("paraphrases")
     assert len(rows) >= 200
     asker = app_server.services.asker
-    shown = [(r, _shown_id(asker, r["question"])) for r in rows]
+    asked = [(r, *_shown_and_offered(asker, r["question"])) for r in rows]
+    shown = [(r, got) for r, got, _ in asked]
     right = sum(1 for r, got in shown if got == r["id"])
+    offered = sum(1 for r, got, ids in asked if got is None and r["id"] in ids)
     wrong = [(r["question"], r["id"], got) for r, got in shown if got is not None and got != r["id"]]
-    summary = f"{right} of {len(rows)} right, {len(wrong)} with another answer: {wrong[:20]}"
+    summary = f"{right} of {len(rows)} right, {offered} more offered, {len(wrong)} with another answer: {wrong[:20]}"
     assert right / len(rows) >= PARAPHRASES_ANSWERED_AT_LEAST, summary
+    assert (right + offered) / len(rows) >= PARAPHRASES_SHOWN_OR_OFFERED_AT_LEAST, summary
     assert len(wrong) / len(rows) <= PARAPHRASE_WRONG_AT_MOST, summary
