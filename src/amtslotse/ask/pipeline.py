@@ -40,9 +40,9 @@ from amtslotse.search.hybrid import Query, Retriever
 
 SUGGEST_AT_LEAST = 0.2
 """A curated answer the calibration does not trust enough to show is still offered as a question
-("Meinten Sie …?") when its probability reaches this (at most SUGGESTIONS of them): the citizen
-picks it, and asked word for word it gets its answer."""
-SUGGESTIONS = 3
+("Meinten Sie vielleicht:") when its probability reaches this (at most MAX_SUGGESTIONS of them):
+the citizen picks it, and asked word for word it gets its answer."""
+MAX_SUGGESTIONS = 3
 
 SEARCH_DEPTH = 8
 EXTRACT_FROM = 3
@@ -316,7 +316,7 @@ class Asker:
         answer.suggestions = [  # kept only if the answer ends unsure (Asker.stream)
             {"curated_id": m.passage.external_id, "question": _question_in(m.passage, answer.language)}
             for m, c in zip(matches, answer.curated_candidates) if c["probability"] >= SUGGEST_AT_LEAST
-        ][:SUGGESTIONS]
+        ][:MAX_SUGGESTIONS]
         # A question asked word for word as an answer's phrasing gets that answer: an editor
         # added the phrasing for it (the gap list's one step), so it is live at once, whatever
         # the calibration, which learned from questions no editor had seen, says.
