@@ -75,21 +75,24 @@ HAND = ROOT / "tests" / "data" / "real_questions" / "hand_verdicts.jsonl"
 answer was graded by hand, that verdict is the label, not the automatic grader's."""
 
 
+def _forced(way: str) -> Calibration:
+    """A calibration that always shows `way` and never another: every answer of that way is seen."""
+    return Calibration({w: (ALWAYS if w == way else NEVER) for w in FEATURES})
+
+
 def collect(services, questions, way: str, hand: dict) -> tuple[np.ndarray, np.ndarray, list[tuple[str, str]]]:
     """Features and labels of the dev answers with `way` forced on, and for each its question's id
     and what it was chosen as (a curated id or an extract's citation)."""
     asker = services.asker
-    asker.calibration = Calibration({w: (ALWAYS if w == way else NEVER) for w in FEATURES})
+    asker.calibration = _forced(way)
     rows, labels, ids = [], [], []
     for q in questions:
         answer = asker.ask(q.question, "musterkreis")
-        if not answer.chosen or answer.chosen["way"] != way or answer.outcome != "answered":
+        if (labelled := _labelled(q, answer, way, hand)) is None:
             continue
-        graded = grader.grade(q, answer)
-        rows.append([answer.chosen["features"].get(f, 0.0) for f in FEATURES[way]])
-        chosen = grader.chosen_key(answer)
-        verdict = hand.get((q.id, chosen), graded.verdict)
-        labels.append(1 if verdict == "correct" and not graded.cites_forbidden else 0)
+        row, label, chosen, graded = labelled
+        rows.append(row)
+        labels.append(label)
         ids.append((q.id, chosen))
         if DUMP:
             DUMP.write(json.dumps({"way": way, "id": q.id, "features": answer.chosen["features"], "verdict": graded.verdict,
@@ -100,6 +103,18 @@ def collect(services, questions, way: str, hand: dict) -> tuple[np.ndarray, np.n
     return np.array(rows, dtype=float), np.array(labels), ids
 
 
+def _labelled(q, answer, way: str, hand: dict) -> tuple[list[float], int, str, grader.Graded] | None:
+    """(features, 1 if correct, what was chosen, the grade) of an answer given the `way`, else
+    None; the hand verdict, where there is one, decides over the automatic grader's."""
+    if not answer.chosen or answer.chosen["way"] != way or answer.outcome != "answered":
+        return None
+    graded = grader.grade(q, answer)
+    chosen = grader.chosen_key(answer)
+    verdict = hand.get((q.id, chosen), graded.verdict)
+    return ([answer.chosen["features"].get(f, 0.0) for f in FEATURES[way]],
+            1 if verdict == "correct" and not graded.cites_forbidden else 0, chosen, graded)
+
+
 def collect_sets(services, way: str) -> tuple[np.ndarray, np.ndarray]:
     """Features and labels of our own curated sets, the way forced on: a paraphrase is right when
     it gets its answer, wrong when another; a near miss is wrong when it gets the answer it must
@@ -107,7 +122,7 @@ def collect_sets(services, way: str) -> tuple[np.ndarray, np.ndarray]:
     from amtslotse.jsonl import read_jsonl_lines
 
     asker = services.asker
-    asker.calibration = Calibration({w: (ALWAYS if w == way else NEVER) for w in FEATURES})
+    asker.calibration = _forced(way)
     rows, labels = [], []
     for prefix in ("paraphrases", "near_misses"):
         for path in sorted(CURATED_SETS.glob(f"{prefix}_*.jsonl")):
@@ -129,18 +144,15 @@ def unseen(services, questions, right: dict[str, str], hand: dict) -> tuple[np.n
     asked: the proxy for a new question that no curated answer covers. Mostly wrong; right only
     where a second answer also fits."""
     asker = services.asker
-    asker.calibration = Calibration({w: (ALWAYS if w == "curated" else NEVER) for w in FEATURES})
+    asker.calibration = _forced("curated")
     rows, labels = [], []
     for q in questions:
         if q.id not in right:
             continue
-        answer = asker.ask(q.question, "musterkreis", leave_out={right[q.id]})
-        if not answer.chosen or answer.chosen["way"] != "curated" or answer.outcome != "answered":
-            continue
-        graded = grader.grade(q, answer)
-        verdict = hand.get((q.id, grader.chosen_key(answer)), graded.verdict)
-        rows.append([answer.chosen["features"].get(f, 0.0) for f in FEATURES["curated"]])
-        labels.append(1 if verdict == "correct" and not graded.cites_forbidden else 0)
+        labelled = _labelled(q, asker.ask(q.question, "musterkreis", leave_out={right[q.id]}), "curated", hand)
+        if labelled is not None:
+            rows.append(labelled[0])
+            labels.append(labelled[1])
     return np.array(rows, dtype=float).reshape(-1, len(FEATURES["curated"])), np.array(labels, dtype=int), len(right)
 
 

@@ -308,7 +308,7 @@ class Asker:
         question a follow-up continues ("und wenn ich umziehe?" asks something new), and those left out."""
         matches = self.curated_matches(asked, tenant, day, scope, hits, exclude=exclude)
         answer.curated_candidates = [
-            {"curated_id": m.passage.external_id, "question": m.passage.heading, "phrasing": m.phrasing,
+            {"curated_id": m.passage.external_id, "passage_id": m.passage.id, "question": m.passage.heading, "phrasing": m.phrasing,
              "probability": round(self.calibration.probability("curated", m.features()), 3),
              "features": {k: round(v, 3) for k, v in m.features().items()}}
             for m in matches[:3]

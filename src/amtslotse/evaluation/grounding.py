@@ -3,8 +3,9 @@
 An extractive or curated answer may contain only: the assistant's fixed texts (ask/texts.py),
 the tenant's emergency contacts, the list of sources, pieces of the passages it rests on
 (`Answer.passage_ids`; the extractive composer marks each cut with "…"), and, when unsure, the
-questions of the curated answers it offers (`Answer.suggestions`, as their passages have them). Whatever is left is
-text that came from somewhere else, for example an instruction smuggled into the question.
+questions of the curated answers it offers (`Answer.suggestions`, as their passages have them:
+`choose.phrasings`). Whatever is left is text that came from somewhere else, for example an
+instruction smuggled into the question.
 
 Example (it needs a store and models, so it is not run as a doctest)::
 
@@ -17,10 +18,10 @@ from __future__ import annotations
 import re
 
 from amtslotse.ask import texts
+from amtslotse.ask.choose import phrasings
 from amtslotse.ask.emergency import EmergencyContact
 from amtslotse.ask.extractive import ELLIPSIS
 from amtslotse.ask.pipeline import Answer
-from amtslotse.models import SHARED_TENANT
 
 MIN_PIECE_CHARS = 12
 _MARKER = re.compile(r"\s*\[\d+(?:,\s*\d+)*\]")
@@ -39,18 +40,12 @@ def _fixed_texts() -> list[str]:
     return sorted((f for f in found if len(f) >= 4), key=len, reverse=True)
 
 
-def _curated_questions(store, tenant: str) -> dict[str, set[str]]:
-    """Each curated answer's id -> its question in every language, as stored (tenant and shared layer)."""
-    found: dict[str, set[str]] = {}
-    for layer in dict.fromkeys((tenant, SHARED_TENANT)):
-        for document in store.documents(layer):
-            if document.kind != "records":
-                continue
-            for p in store.document_passages(layer, document.source):
-                if p.meta.get("kind") == "curated" and p.external_id:
-                    translated = [t.get("question", "") for t in (p.meta.get("translations") or {}).values()]
-                    found.setdefault(p.external_id, set()).update(filter(None, [p.heading, p.title, *translated]))
-    return found
+def _offered_questions(answer: Answer, store, tenant: str) -> dict[str, set[str]]:
+    """Each offered curated answer's id -> the ways its question is written, read from its stored
+    passage (the candidates it was offered from name it)."""
+    ids = {c["curated_id"]: c["passage_id"] for c in answer.curated_candidates}
+    offered = [ids[s["curated_id"]] for s in answer.suggestions if s["curated_id"] in ids]
+    return {p.external_id or "": {text for _, text in phrasings(p)} for p in store.get_passages(tenant, offered)}
 
 
 def _norm(text: str) -> str:
@@ -64,7 +59,7 @@ def leftover(answer: Answer, store, tenant: str) -> list[str]:
         text = text.replace(fixed, "\n")
     for contact in answer.emergency_contacts:
         text = text.replace(EmergencyContact(**contact).line(), "\n")
-    questions = _curated_questions(store, tenant) if answer.suggestions else {}
+    questions = _offered_questions(answer, store, tenant) if answer.suggestions else {}
     for suggestion in answer.suggestions:
         if suggestion["question"] in questions.get(suggestion["curated_id"], ()):
             text = text.replace(f"- {suggestion['question']}", "\n")

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from amtslotse.errors import InputError
 from amtslotse.models import AuditEntry, InboxItem, InboxState, iso, utc_now
+from amtslotse.text.numbers import integer
 
 STATE_LABELS: dict[InboxState, str] = {
     "new": "neu", "in_review": "in Bearbeitung", "answered": "beantwortet", "forwarded": "weitergeleitet",
@@ -66,8 +67,8 @@ _STEPS = {
 
 def find(store, tenant: str, key: int | str) -> InboxItem:
     """A message by id (int or digits) or reference; ReviewError 404 if the tenant has none."""
-    if isinstance(key, str) and key.isascii() and key.isdigit():  # "²".isdigit(), but no int
-        key = int(key)
+    if isinstance(key, str) and (number := integer(key)) is not None:
+        key = number
     item = store.inbox_item(tenant, key)
     if item is None:
         raise ReviewError("not_found", "Diese Nachricht gibt es nicht (mehr).", 404)

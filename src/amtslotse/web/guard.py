@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from starlette.datastructures import Headers
 
 from amtslotse.settings import Settings
+from amtslotse.text.numbers import integer
 from amtslotse.web.deps import COOKIE
 from amtslotse.web.errors import MAX_BODY_BYTES, BodyTooLarge, InvalidText, error_response
 
@@ -93,9 +94,9 @@ class RequestGuard:
         headers = Headers(scope=scope)
         limit = self.max_body_bytes
         length = headers.get("content-length")
-        digits = length is not None and length.isascii() and length.isdigit()  # "²" is a digit, not an int
-        if length is not None and (not digits or int(length) > limit):
-            error = BodyTooLarge(limit) if digits else InvalidText("Die Angabe Content-Length ist ungültig.")
+        size = integer(length) if length is not None else None
+        if length is not None and (size is None or size > limit):
+            error = BodyTooLarge(limit) if size is not None else InvalidText("Die Angabe Content-Length ist ungültig.")
             await error.response()(scope, receive, send)
             return
         staff_route = is_staff(scope["path"])

@@ -43,6 +43,7 @@ from amtslotse.inbox.triage import PRIORITY_LABELS as TRIAGE_PRIORITY_LABELS
 from amtslotse.models import UNTRIAGED_PRIORITY, ApiKey, InboxItem
 from amtslotse.privacy.redaction import mark
 from amtslotse.services import Services
+from amtslotse.text.numbers import integer
 from amtslotse.web.deps import (
     InboxTenant,
     ServicesDep,
@@ -335,7 +336,7 @@ def _call(function, *args):
     """Run a review step; its error becomes the HTTP error. A numeric key beyond the stores'
     64-bit ids names no message (404, not an overflow in the database driver)."""
     key = args[2] if len(args) > 2 else None
-    if isinstance(key, str) and key.isascii() and key.isdigit() and int(key) > MAX_ID:
+    if isinstance(key, str) and (integer(key) or 0) > MAX_ID:
         raise ApiError(404, "not_found", "Diese Nachricht gibt es nicht (mehr).")
     try:
         return function(*args)
