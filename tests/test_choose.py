@@ -102,6 +102,23 @@ def test_an_answer_left_out_is_neither_matched_nor_the_measure_of_the_margin(ind
         assert left[0].margin > 0
 
 
+def test_the_searchs_rank_of_an_answer_counts_in_its_match_score(index) -> None:
+    """Where the search ranked an answer (by its whole text) adds to the score its phrasings got:
+    two independent ways agreeing put the right answer first more often (RETRIEVED_WEIGHT)."""
+    from amtslotse.ask.choose import RETRIEVED_WEIGHT
+
+    curated, embedder = index
+    question = "Muss ich mein Auto verkaufen, wenn ich Bürgergeld bekomme?"
+    vector = embedder.embed_query(canonical_names(question))
+    day = date(2026, 12, 1)
+    alone = {m.passage.external_id: m for m in curated.match(question, vector, "musterkreis", day)}
+    second = list(alone)[1]
+    agreed = {m.passage.external_id: m for m in curated.match(question, vector, "musterkreis", day, found=[None, second, "auto", second])}
+    assert agreed[second].retrieved == 1.0 and agreed["auto"].retrieved == 0.5
+    assert all(m.retrieved == 0.0 for i, m in agreed.items() if i not in {second, "auto"})
+    assert agreed[second].score == pytest.approx(alone[second].score + RETRIEVED_WEIGHT)
+
+
 def test_a_question_asked_word_for_word_as_a_phrasing_gets_its_answer_whatever_the_calibration(tmp_path) -> None:
     """An editor who adds a citizen's wording as a phrasing (the gap list's one step) makes it
     live at once: asked word for word (case, punctuation and spacing aside) it gets that answer,

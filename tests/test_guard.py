@@ -177,6 +177,7 @@ def test_general_rule_questions_are_not_urgent(text):
 @pytest.mark.parametrize("text", [
     "Wo ist mein Geld?", "Ist mein Antrag durch?", "Warum habe ich weniger bekommen?",
     "Rechne mir meinen Anspruch aus", "Wann bekomme ich meinen Bescheid?", "Mein Sachbearbeiter antwortet nicht",
+    "Ich habe vor drei Wochen den Antrag abgegeben und noch nichts gehört.",
     "Has my application been approved?", "Где мои деньги?", "Başvurum onaylandı mı?",
 ])
 def test_individual_case_flag(text):

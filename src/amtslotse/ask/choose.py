@@ -45,6 +45,12 @@ REFRESH_SECONDS = 2.0
 """How long a tenant's list of curated answers is reused before the store is asked again."""
 
 
+RETRIEVED_WEIGHT = 0.2
+"""How much the search's rank of an answer (`retrieved`) adds to its match score. The phrasings'
+meaning alone put the right answer first for 163 of our 301 paraphrases and 76 of 115 dev
+questions; with the search's rank added (0.1 to 0.5 all alike) 183-188 and 78-79 (one-off study
+over benchmarks/.home, session 10)."""
+
 CURATED_FEATURES = ("similarity", "covered", "extra", "margin", "retrieved", "translated")
 """What the calibration knows about a curated match (CuratedMatch.features): the only names its
 weights may use (data/calibration/model.json, checked by `amtslotse check`)."""
@@ -80,8 +86,9 @@ class CuratedMatch:
     @property
     def score(self) -> float:
         """Ranks phrasings and answers: meaning first; shared words help, words the question
-        lacks ("... im Wechselmodell?") count against."""
-        return self.similarity + 0.15 * self.covered - 0.1 * self.extra
+        lacks ("... im Wechselmodell?") count against, and the search's rank of the whole answer
+        helps (RETRIEVED_WEIGHT)."""
+        return self.similarity + 0.15 * self.covered - 0.1 * self.extra + RETRIEVED_WEIGHT * self.retrieved
 
     def features(self) -> dict[str, float]:
         return {name: getattr(self, name) for name in CURATED_FEATURES}
@@ -216,18 +223,21 @@ class CuratedIndex:
     def match(
         self, question: str, vector: np.ndarray | None, tenant: str, day: date, limit: int = 5,
         written: Mapping[str, float] | None = None, keep: Callable[[Passage], bool] | None = None,
-        exclude: Collection[str] = (),
+        exclude: Collection[str] = (), found: Sequence[str | None] = (),
     ) -> list[CuratedMatch]:
         """The best-fitting curated answers valid on `day`, best first (one entry per answer).
         `vector`: the question's, as Retriever.query_vector embeds it (with one name for the
         benefit, like the phrasings); `written`: the question's analysed words, if the caller has
         them (analysis.weighted_terms); `keep`: which answers may be matched at all (the
         question's scope); `exclude`: ids of answers that may not. Both apply before the margin
-        to the next answer is measured: the margin is to an answer that could have been shown."""
+        to the next answer is measured: the margin is to an answer that could have been shown.
+        `found`: the curated ids of the search's hits for the question, best first (see
+        CuratedMatch.agree); empty: the search was not asked."""
         with self._lock:
             _, _, entries, matrix, idf = self._load(tenant)
         if not entries:
             return []
+        ranked = list(dict.fromkeys(i for i in found if i))
         asked = _intent_terms(question, written)
         total = sum(asked.values())
         key = plain_words(question)
@@ -263,6 +273,7 @@ class CuratedIndex:
             row += n
             if best is not None:
                 best.exact = key in entry.keys
+                best.agree(ranked)
                 results.append(best)
         results.sort(key=lambda m: -m.score)
         if len(results) > 1:

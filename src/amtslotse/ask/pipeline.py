@@ -290,13 +290,10 @@ class Asker:
             h.passage.external_id for h in hits
             if h.passage.meta.get("kind") == "curated" and h.passage.external_id not in exclude
         ]
-        matches = self.curated_index.match(
+        return self.curated_index.match(
             asked.text, self.retriever.query_vector(asked.text), tenant, day, limit=limit, written=asked.written,
-            keep=scope.allows, exclude=exclude,
+            keep=scope.allows, exclude=exclude, found=found,
         )
-        for m in matches:
-            m.agree(found)
-        return matches
 
     def _curated(
         self, answer: Answer, asked: Query, hits: list[Hit], tenant: str, day: date, scope: Scope,

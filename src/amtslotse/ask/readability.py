@@ -8,6 +8,8 @@ grader (evaluation/answers.py) measures the same.
     False
     >>> readable("Diesen Zeitraum nennt man Karenzzeit.")
     False
+    >>> readable("Ohne diese schriftliche Zusicherung werden höhere Kosten nicht übernommen.")
+    False
 """
 
 from __future__ import annotations
@@ -24,7 +26,15 @@ _FRAGMENT = re.compile(
     r"|\bim sinne de[rs]\b|\b(des|der|dem) (ersten|zweiten|dritten|vierten|fünften|sechsten|siebten|achten|neunten|zehnten|elften|zwölften) (buch|buches|kapitels|abschnitts)"
     r"|\bvorstehende[nr]?\b|\bnachstehende[nr]?\b|\bdie nummern\b|^\(?\d+[a-z]?\)"
 )
-_DANGLING = re.compile(r"^(dies|diese|dieser|dieses|diesen|das gilt|hierfür|dafür|dabei|hierbei|insoweit|ferner|außerdem|im übrigen|satz|absatz)\b")
+_DEMONSTRATIVE = r"(dies|diese|dieser|dieses|diesen|diesem|solche|solcher|solches|solchen|solchem)"
+_DANGLING = re.compile(
+    rf"^({_DEMONSTRATIVE}|das gilt|hierfür|dafür|dabei|hierbei|insoweit|ferner|außerdem|im übrigen|satz|absatz"
+    r"|deshalb|daher|darum|dazu|davon|danach|darüber hinaus|auch hier|auch dann"
+    rf"|(ohne|mit|für|nach|bei|von|vor|zu|aus|über|unter|in|auf|wegen|trotz|während|neben|außer|durch|gegen|um|ab|seit|bis) {_DEMONSTRATIVE})\b"
+)
+"""An opening that refers back to text the reader cannot see: "Diesen Zeitraum ...", "Ohne diese
+Zusicherung ...", "Deshalb ...". Checked at the start of every paragraph (an extract's paragraph is
+one source's sentences)."""
 
 
 def sentences(text: str) -> list[str]:
@@ -37,6 +47,7 @@ def readable(text: str) -> bool:
         return False
     folded = body.casefold()
     found = sentences(body)
-    if _FRAGMENT.search(folded) or _DANGLING.match(folded) or len(found) > MAX_SENTENCES:
+    dangling = any(_DANGLING.match(p.strip()) for p in folded.split("\n\n"))
+    if _FRAGMENT.search(folded) or dangling or len(found) > MAX_SENTENCES:
         return False
     return all(len(s.split()) <= MAX_WORDS_PER_SENTENCE for s in found)
