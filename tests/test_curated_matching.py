@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from amtslotse.ask.choose import CuratedMatch
+from amtslotse.ask.choose import CuratedMatch, search_ranks
 from amtslotse.jsonl import read_jsonl_lines
 from amtslotse.models import Passage
 
@@ -39,17 +39,16 @@ PARAPHRASE_WRONG_AT_MOST = 0.05
 session 7; 4 before, when only 40 were answered at all)."""
 
 
-def _match(ident: str) -> CuratedMatch:
+def _match(ident: str, retrieved: float) -> CuratedMatch:
     passage = Passage("Antwort", "Antworten", "antworten.jsonl", ident, external_id=ident, meta={"kind": "curated"})
-    return CuratedMatch(passage, similarity=0.8, phrasing=ident, covered=1.0, extra=0.0)
+    return CuratedMatch(passage, similarity=0.8, phrasing=ident, covered=1.0, extra=0.0, retrieved=retrieved)
 
 
 def test_the_search_rank_of_an_answer_is_a_feature_of_its_match():
     # The search's hits, best first: law (no id), then curated answers, one of them in two parts.
     found = [None, "umzug", "umzug", None, "kaution", "miete"]
-    ranked = {ident: _match(ident) for ident in ("umzug", "kaution", "miete", "nicht-gefunden")}
-    for match in ranked.values():
-        match.agree(found)
+    ranks = search_ranks(found)
+    ranked = {ident: _match(ident, ranks.get(ident, 0.0)) for ident in ("umzug", "kaution", "miete", "nicht-gefunden")}
     assert {i: m.features()["retrieved"] for i, m in ranked.items()} == {
         "umzug": 1.0, "kaution": 0.5, "miete": pytest.approx(1 / 3), "nicht-gefunden": 0.0,
     }

@@ -14,7 +14,7 @@ from functools import partial
 from amtslotse.ask.conversation import Chat
 from amtslotse.ask.pipeline import Asker
 from amtslotse.llm import get_llm
-from amtslotse.search.embedders import Embedder, get_embedder
+from amtslotse.search.embedders import Embedder, get_embedder, one_blas_thread
 from amtslotse.search.hybrid import Retriever
 from amtslotse.settings import Settings
 from amtslotse.store import open_store
@@ -33,6 +33,7 @@ class Services:
 
     @classmethod
     def open(cls, settings: Settings) -> "Services":
+        one_blas_thread()  # what a process that answers questions needs (see there)
         store = open_store(settings)
         try:
             embedder = get_embedder(settings.embedder)

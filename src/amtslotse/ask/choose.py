@@ -68,15 +68,6 @@ class CuratedMatch:
     retrieved: float = 0.0  # 1 / (1 + rank) among the curated answers the search found by their text; 0: not found
     exact: bool = False  # the question is one of the answer's phrasings word for word (text.fold.plain_words)
 
-    def agree(self, found: Sequence[str | None]) -> None:
-        """Note where the search, which reads the whole answer and not only its phrasings, ranked
-        this answer (`found`: the curated ids of the search's hits, best first). Two independent
-        ways agreeing is the strongest sign of a right match on the hand-graded dev answers
-        (scripts/calibrate.py)."""
-        ranked = list(dict.fromkeys(i for i in found if i))
-        ident = self.passage.external_id
-        self.retrieved = 1.0 / (1 + ranked.index(ident)) if ident in ranked else 0.0
-
     @property
     def translated(self) -> float:
         """1.0 when a translated phrasing matched (a question in another language): the search
@@ -85,13 +76,27 @@ class CuratedMatch:
 
     @property
     def score(self) -> float:
-        """Ranks phrasings and answers: meaning first; shared words help, words the question
-        lacks ("... im Wechselmodell?") count against, and the search's rank of the whole answer
-        helps (RETRIEVED_WEIGHT)."""
-        return self.similarity + 0.15 * self.covered - 0.1 * self.extra + RETRIEVED_WEIGHT * self.retrieved
+        """match_score, and the search's rank of the whole answer helps (RETRIEVED_WEIGHT)."""
+        return match_score(self.similarity, self.covered, self.extra) + RETRIEVED_WEIGHT * self.retrieved
 
     def features(self) -> dict[str, float]:
         return {name: getattr(self, name) for name in CURATED_FEATURES}
+
+
+def search_ranks(found: Sequence[str | None]) -> dict[str, float]:
+    """1 / (1 + rank) of each curated answer among the search's hits (`found`: their curated ids,
+    best first; None for law, a long answer's parts once): where the search, which reads the whole
+    answer and not only its phrasings, ranked it (CuratedMatch.retrieved). Two independent ways
+    agreeing is the strongest sign of a right match on the hand-graded dev answers
+    (scripts/calibrate.py)."""
+    return {ident: 1.0 / (1 + rank) for rank, ident in enumerate(dict.fromkeys(i for i in found if i))}
+
+
+def match_score(similarity, covered, extra):
+    """Ranks phrasings and answers (CuratedMatch.score; floats, or arrays of every phrasing at
+    once): meaning first; shared words help, words the question lacks ("... im Wechselmodell?")
+    count against."""
+    return similarity + 0.15 * covered - 0.1 * extra
 
 
 @dataclass
@@ -104,13 +109,21 @@ class _Entry:
 
 class _Loaded(NamedTuple):
     """A tenant's curated answers as matched: read at `at`, valid while the store's documents
-    have the same `signature`."""
+    have the same `signature`. Everything about the phrasings that does not depend on the
+    question is computed here, once per load, not per question."""
 
     at: float
     signature: tuple
     entries: list[_Entry]
-    matrix: np.ndarray  # one row per phrasing, in entry order
+    vectors: np.ndarray  # one row per phrasing, in entry order: centred and normalised when `mean` is set
+    mean: np.ndarray | None  # what _centered took off the rows; None: raw vectors (too few phrasings)
     idf: dict[str, float]
+    terms: list[dict[str, float]]  # per phrasing row: its intent terms
+    own: np.ndarray  # per row: the weight of its terms, each times its idf (the denominator of `extra`)
+    rows: dict[str, list[int]]  # term -> the rows whose phrasings use it
+    starts: np.ndarray  # per entry with phrasings: its first row
+    counts: np.ndarray  # per entry with phrasings: how many rows it has
+    filled: list[int]  # the entries with phrasings (indexes into `entries`)
 
 
 def phrasings(passage: Passage) -> list[tuple[str, str]]:
@@ -193,9 +206,26 @@ class CuratedIndex:
         for entry in found:
             entry.terms = [_intent_terms(text) for _, text in entry.phrasings]
             entry.keys = frozenset(plain_words(text) for _, text in entry.phrasings)
-        matrix = self._vectors([text for e in found for _, text in e.phrasings])
-        self._tenants[tenant] = _Loaded(now, signature, found, matrix, _answer_idf(found))
+        self._tenants[tenant] = self._prepared(now, signature, found)
         return self._tenants[tenant]
+
+    def _prepared(self, at: float, signature: tuple, found: list[_Entry]) -> _Loaded:
+        matrix = self._vectors([text for e in found for _, text in e.phrasings])
+        mean = None
+        if matrix.shape[1] and len(matrix) >= MIN_CENTERED:
+            mean, matrix = self._centered(matrix)
+        idf = _answer_idf(found)
+        terms = [t for e in found for t in e.terms]
+        rows: dict[str, list[int]] = {}
+        for row, phrasing in enumerate(terms):
+            for term in phrasing:
+                rows.setdefault(term, []).append(row)
+        own = np.array([sum(w * idf.get(t, 1.0) for t, w in phrasing.items()) for phrasing in terms], np.float64)
+        counts = [len(e.phrasings) for e in found]
+        starts = np.cumsum([0, *counts[:-1]], dtype=np.int64)
+        filled = [i for i, n in enumerate(counts) if n]
+        return _Loaded(at, signature, found, matrix, mean, idf, terms, own, rows,
+                       starts[filled], np.array(counts, np.int64)[filled], filled)
 
     @staticmethod
     def _centered(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -232,50 +262,57 @@ class CuratedIndex:
         question's scope); `exclude`: ids of answers that may not. Both apply before the margin
         to the next answer is measured: the margin is to an answer that could have been shown.
         `found`: the curated ids of the search's hits for the question, best first (see
-        CuratedMatch.agree); empty: the search was not asked."""
+        search_ranks); empty: the search was not asked."""
         with self._lock:
-            _, _, entries, matrix, idf = self._load(tenant)
-        if not entries:
+            loaded = self._load(tenant)
+        entries = loaded.entries
+        if not loaded.filled:
             return []
-        ranked = list(dict.fromkeys(i for i in found if i))
         asked = _intent_terms(question, written)
         total = sum(asked.values())
         key = plain_words(question)
-        if vector is not None and matrix.shape[1] and len(matrix) >= MIN_CENTERED:
-            mean, centered = self._centered(matrix)
-            query = vector - mean
-            sims = centered @ (query / max(float(np.linalg.norm(query)), 1e-6))
-        elif vector is not None and matrix.shape[1]:
-            sims = matrix @ vector
-        else:
-            sims = None  # no embedder: the words decide (see _word_cosine)
+        # Only the phrasings that share a word with the question need the word sums: the others
+        # hold none of it (covered 0.0) and lack all their own words (extra 1.0: own / own).
+        shared = sorted({row for t in asked for row in loaded.rows.get(t, ())})
+        covered = np.zeros(len(loaded.terms))
+        extra = (loaded.own > 0).astype(np.float64)
+        for row in shared:
+            terms = loaded.terms[row]
+            covered[row] = sum(w for t, w in asked.items() if t in terms) / total if total else 0.0
+            # Weighted by how few answers use a word: a phrasing's "Wechselmodell" that the
+            # question lacks says "another question" far more than its "bekommen" does.
+            own = float(loaded.own[row])
+            extra[row] = sum(w * loaded.idf.get(t, 1.0) for t, w in terms.items() if t not in asked) / own if own else 0.0
+        if vector is not None and loaded.vectors.shape[1]:
+            if loaded.mean is not None:
+                query = vector - loaded.mean
+                sims = (loaded.vectors @ (query / max(float(np.linalg.norm(query)), 1e-6))).astype(np.float64)
+            else:
+                sims = (loaded.vectors @ vector).astype(np.float64)
+        else:  # no embedder: the words decide (see _word_cosine); no shared word, no similarity
+            sims = np.zeros(len(loaded.terms))
+            for row in shared:
+                sims[row] = _word_cosine(asked, loaded.terms[row])
+        scores = match_score(sims, covered, extra)
+        # Each answer's best phrasing (the first of equal ones), then the answers that may be matched.
+        best = np.maximum.reduceat(scores, loaded.starts)
+        at_best = np.where(scores == np.repeat(best, loaded.counts), np.arange(len(scores)), len(scores))
+        best_rows = np.minimum.reduceat(at_best, loaded.starts)
+        allowed = [
+            i for i, e in enumerate(loaded.filled)
+            if (p := entries[e].passage).valid_on(day) and p.external_id not in exclude and (keep is None or keep(p))
+        ]
+        ranks = search_ranks(found)
+        retrieved = np.array([ranks.get(entries[loaded.filled[i]].passage.external_id or "", 0.0) for i in allowed])
+        # best first (as CuratedMatch.score); equal scores in entry order
+        order = np.argsort(-(best[allowed] + RETRIEVED_WEIGHT * retrieved), kind="stable")
         results: list[CuratedMatch] = []
-        row = 0
-        for entry in entries:
-            n = len(entry.phrasings)
-            passage = entry.passage
-            if not passage.valid_on(day) or passage.external_id in exclude or (keep is not None and not keep(passage)):
-                row += n
-                continue
-            best: CuratedMatch | None = None
-            for i in range(n):
-                terms = entry.terms[i]
-                covered = sum(w for t, w in asked.items() if t in terms) / total if total else 0.0
-                # Weighted by how few answers use a word: a phrasing's "Wechselmodell" that the
-                # question lacks says "another question" far more than its "bekommen" does.
-                own = sum(w * idf.get(t, 1.0) for t, w in terms.items())
-                extra = sum(w * idf.get(t, 1.0) for t, w in terms.items() if t not in asked) / own if own else 0.0
-                similarity = float(sims[row + i]) if sims is not None else _word_cosine(asked, terms)
-                candidate = CuratedMatch(entry.passage, similarity, entry.phrasings[i][1], covered, extra,
-                                         language=entry.phrasings[i][0])
-                if best is None or candidate.score > best.score:
-                    best = candidate
-            row += n
-            if best is not None:
-                best.exact = key in entry.keys
-                best.agree(ranked)
-                results.append(best)
-        results.sort(key=lambda m: -m.score)
+        for i in order[: max(limit, 2)].tolist():
+            entry, row = entries[loaded.filled[allowed[i]]], int(best_rows[allowed[i]])
+            language, phrasing = entry.phrasings[row - int(loaded.starts[allowed[i]])]
+            results.append(CuratedMatch(entry.passage, float(sims[row]), phrasing, float(covered[row]),
+                                        float(extra[row]), language=language, retrieved=float(retrieved[i]),
+                                        exact=key in entry.keys))
         if len(results) > 1:
             results[0].margin = results[0].score - results[1].score
         return results[:limit]

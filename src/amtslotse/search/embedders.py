@@ -142,6 +142,20 @@ def cpu_budget() -> int:
     return max(1, n)
 
 
+def one_blas_thread() -> None:
+    """Limit numpy's BLAS (OpenBLAS) to one thread in this process, unless the operator set
+    OPENBLAS_NUM_THREADS. What BLAS does while answering is matrix-vector products (the dense
+    search, the curated answers' phrasings): memory-bound, no faster on a second thread, while
+    OpenBLAS's idle threads spin and take the cores from the e5 engine's OpenMP threads and the
+    other requests. Answers are the same either way (each output value is one dot product,
+    whichever thread computes it); on 2 cores one thread cut the CPU per answer from about 75 to
+    49 ms. Parallel work runs in threads or processes of its own (concurrent requests, ingest)."""
+    if "OPENBLAS_NUM_THREADS" not in os.environ:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1, user_api="blas")
+
+
 def _looks_like_embedder(obj: object) -> bool:
     # Not isinstance(obj, Embedder): on Python 3.11 that reads every protocol member,
     # and reading `dim` may load the model, which must stay lazy.
